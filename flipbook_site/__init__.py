@@ -1,0 +1,1 @@
+"""Flipbook's Django project: settings, URLs and the ASGI/WSGI entry points."""

@@ -1,0 +1,1 @@
+"""The snapshot store (reduced states per version); built by the reducers/snapshots issue."""

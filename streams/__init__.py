@@ -1,0 +1,1 @@
+"""The event store: models, the store service, backends."""

@@ -1,0 +1,177 @@
+"""BaseEventStore: the whole contract every event store backend keeps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from uuid import UUID
+
+from streams.exceptions import IdConflict, ValidationError, VersionConflict
+from streams.records import (
+    NEUTRAL,
+    VERSIONED,
+    AppendResult,
+    CommitResult,
+    FeedPage,
+    FeedQuery,
+    PreparedAppend,
+    RecordedEvent,
+    StreamInfo,
+    StreamQuery,
+)
+
+
+class BaseEventStore:
+    """Stores and reads events. Backends implement the methods that raise NotImplementedError;
+    the others are derived here once and overridden only to go faster.
+
+    Every method takes validated values (streams/validation.py) and raises only errors of
+    streams/exceptions.py: a backend translates its driver's errors at this boundary."""
+
+    def __init__(self, **options: object) -> None:
+        self.options = options
+
+    # -- required ---------------------------------------------------------------------------
+
+    def append(self, appends: Sequence[PreparedAppend]) -> CommitResult:
+        """Store the events of one or more streams atomically, after each stream's check.
+
+        Returns what was stored, in request order, or the stored result of an identical
+        earlier commit flagged ``duplicate``. Raises VersionConflict (naming the current
+        version), IdConflict, ValidationError (kind or category disagreeing with the stream)
+        or Unavailable; on any error nothing of the commit is stored."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide an append() method")
+
+    def read(self, query: StreamQuery) -> list[RecordedEvent]:
+        """Return up to ``query.limit`` events of one stream in the query's order, starting
+        after ``query.after`` (a key from :meth:`cursor_key`). A missing stream reads empty."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide a read() method")
+
+    def head(self, stream_id: str) -> StreamInfo | None:
+        """Return the head of a stream (version 0: kind, category, version, counts, metadata),
+        or None when the stream has no events."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide a head() method")
+
+    def list_streams(
+        self, *, prefix: str | None, category: str | None, after: str | None, limit: int
+    ) -> list[StreamInfo]:
+        """Return up to ``limit`` stream heads ordered by stream id, ids starting with
+        ``prefix``, in ``category``, after the stream id ``after``."""
+        raise NotImplementedError(
+            "subclasses of BaseEventStore must provide a list_streams() method"
+        )
+
+    def read_all(self, query: FeedQuery) -> FeedPage:
+        """Return events with position > ``query.after`` in position order, filtered by
+        category and name, and the position to continue after. A position returned here is
+        final: no event may later become visible at a position at or below ``next_after``."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide a read_all() method")
+
+    def find_events(self, ids: Sequence[UUID]) -> dict[UUID, RecordedEvent]:
+        """Return the stored events among ``ids`` (for idempotent re-sends)."""
+        raise NotImplementedError(
+            "subclasses of BaseEventStore must provide a find_events() method"
+        )
+
+    # -- derived ----------------------------------------------------------------------------
+
+    def latest(self, stream_id: str) -> RecordedEvent | None:
+        """Return the last event of a stream, or None when it has none."""
+        events = self.read(StreamQuery(stream_id=stream_id, backwards=True, limit=1))
+        return events[0] if events else None
+
+    def iter_read(self, query: StreamQuery, batch_size: int = 1000) -> Iterator[RecordedEvent]:
+        """Yield every event the query selects, fetching ``batch_size`` at a time (bounded
+        memory); ``query.limit`` is ignored."""
+        after = query.after
+        while True:
+            batch = self.read(replace(query, limit=batch_size, after=after))
+            yield from batch
+            if len(batch) < batch_size:
+                return
+            after = self.cursor_key(batch[-1], query)
+
+    def cursor_key(self, event: RecordedEvent, query: StreamQuery) -> tuple:
+        """The keyset key of ``event`` in the order of ``query``: natural time then ordinal
+        when reading by time, else the version (the position on version-neutral streams)."""
+        ordinal = event.version if event.version is not None else event.position
+        if query.by_time:
+            return (event.timestamp.isoformat(), ordinal)
+        return (ordinal,)
+
+    def close(self) -> None:
+        """Release connections and clients held by the backend."""
+
+    # -- shared checks ------------------------------------------------------------------------
+
+    def resolve_resend(self, appends: Sequence[PreparedAppend]) -> CommitResult | None:
+        """After a refused commit: return the stored original if this is an identical
+        re-send, raise IdConflict if its client-chosen ids are stored with other content,
+        and return None when none of its ids is stored (a genuine refusal)."""
+        given = [e.id for a in appends for e in a.events if e.id_given]
+        if not given:
+            return None
+        stored = self.find_events(given)
+        if not stored:
+            return None
+        differing = []
+        for a in appends:
+            for e in a.events:
+                s = stored.get(e.id)
+                if s is None or not _same_event(a.stream_id, e, s):
+                    differing.append(str(e.id))
+        if differing:
+            raise IdConflict(differing)
+        results = []
+        for a in appends:
+            events = tuple(sorted((stored[e.id] for e in a.events), key=lambda r: r.position))
+            head = self.head(a.stream_id)
+            version = None if head is None or head.kind == NEUTRAL else events[-1].version
+            results.append(AppendResult(a.stream_id, version, events, duplicate=True))
+        return CommitResult(tuple(results), duplicate=True)
+
+    def explain_refusal(self, append: PreparedAppend) -> Exception | None:
+        """Return the error that explains why ``append``'s check fails against the stream's
+        head now, or None when it would pass (the head moved: retry)."""
+        head = self.head(append.stream_id)
+        expected = append.expected_version
+        if head is None:
+            if expected == "exists" or (isinstance(expected, int) and expected > 0):
+                return VersionConflict(append.stream_id, expected, 0)
+            return None
+        if append.kind is not None and head.kind != append.kind:
+            return ValidationError(
+                "kind",
+                f"stream {append.stream_id!r} is {head.kind}; an append cannot change its kind",
+            )
+        if head.kind == NEUTRAL and isinstance(expected, int):
+            return ValidationError(
+                "expected_version",
+                f"stream {append.stream_id!r} is version-neutral and takes no version check",
+            )
+        if append.category and head.category and head.category != append.category:
+            return ValidationError(
+                "category",
+                f"stream {append.stream_id!r} has category {head.category!r}; "
+                "change it in the admin, not by an append",
+            )
+        if isinstance(expected, int) and head.version != expected:
+            return VersionConflict(append.stream_id, expected, head.version or 0)
+        return None
+
+
+def _same_event(stream_id: str, new, stored: RecordedEvent) -> bool:
+    return (
+        stored.stream_id == stream_id
+        and stored.name == new.name
+        and stored.payload == json.loads(new.payload_json)
+        and stored.metadata == json.loads(new.metadata_json)
+        and stored.timestamp == new.timestamp
+        and (new.version is None or stored.version == new.version)
+    )
+
+
+def effective_kind(append: PreparedAppend) -> str:
+    """The kind a new stream gets from its first append."""
+    return append.kind or VERSIONED

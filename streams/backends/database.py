@@ -1,0 +1,529 @@
+"""DatabaseEventStore: the event store on Django's database (SQLite or PostgreSQL).
+
+Appends and reads are set-based SQL on the tables of streams/models.py. Concurrency comes
+from the head row of each stream: the version check is a conditional UPDATE/UPSERT of that
+row, so racing writers queue on its row lock and exactly one wins each version.
+
+Global positions come from the events table's identity sequence. On PostgreSQL writers stay
+concurrent (no table lock), so positions may become visible out of order; the all-feed reader
+therefore only returns positions up to a *settled* horizon (see ``_settled_position``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    transaction,
+)
+
+from streams.backends.base import BaseEventStore, effective_kind
+from streams.exceptions import Unavailable, VersionConflict
+from streams.records import (
+    NEUTRAL,
+    AppendResult,
+    CommitResult,
+    FeedPage,
+    FeedQuery,
+    PreparedAppend,
+    RecordedEvent,
+    StreamInfo,
+    StreamQuery,
+)
+
+# JSON columns are read as text on every database, so decoding is one json.loads everywhere.
+EVENT_COLUMNS = (
+    "e.position, e.version, e.timestamp, e.name, CAST(e.payload AS text), "
+    "CAST(e.metadata AS text), e.event_id, e.recorded_at"
+)
+STREAM_COLUMNS = (
+    "s.stream_id, s.kind, s.category, s.version, s.event_count, s.created_at, s.updated_at, "
+    "CAST(s.metadata AS text), (SELECT max(x.position) FROM flipbook_event x WHERE x.stream_pk = s.id)"
+)
+MAX_ATTEMPTS = 3
+
+
+class _Refused(Exception):
+    """A stream's head check failed inside the commit transaction (rolled back)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+class DatabaseEventStore(BaseEventStore):
+    """Event store on a Django database alias. OPTIONS: ``using`` (alias, default
+    "default"), ``feed_wait_seconds`` (how long an all-feed read waits for in-flight writers
+    before answering "unavailable", default 10)."""
+
+    def __init__(self, *, using: str = "default", feed_wait_seconds: float = 10.0, **options):
+        super().__init__(**options)
+        self.using = using
+        self.feed_wait_seconds = feed_wait_seconds
+        self._sequence_name: str | None = None
+
+    @property
+    def connection(self):
+        return connections[self.using]
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.connection.vendor == "postgresql"
+
+    # -- append -------------------------------------------------------------------------------
+
+    def append(self, appends: Sequence[PreparedAppend]) -> CommitResult:
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return self._translate(self._append_once, appends)
+            except _Refused as refused:
+                duplicate = self._translate(self.resolve_resend, appends)
+                if duplicate is not None:
+                    return duplicate
+                error = self._translate(self.explain_refusal, appends[refused.index])
+                if error is not None:
+                    raise error from None
+            except IntegrityError:
+                # An event id is stored already (or a racing first append created the stream).
+                duplicate = self._translate(self.resolve_resend, appends)
+                if duplicate is not None:
+                    return duplicate
+            if attempt == MAX_ATTEMPTS - 1:
+                break
+        a = appends[0]
+        head = self.head(a.stream_id)
+        raise VersionConflict(a.stream_id, a.expected_version, (head.version or 0) if head else 0)
+
+    def _append_once(self, appends: Sequence[PreparedAppend]) -> CommitResult:
+        now = datetime.now(UTC)
+        conn = self.connection
+        if self.is_postgres and len(appends) == 1:
+            if conn.in_atomic_block:
+                with transaction.atomic(using=self.using):
+                    return self._append_one_statement(appends[0], now)
+            return self._append_one_statement(appends[0], now)
+        with transaction.atomic(using=self.using):
+            return self._append_in_transaction(appends, now)
+
+    def _head_statement(self, a: PreparedAppend, now: datetime) -> tuple[str, list[Any]]:
+        """The conditional write of a stream's head row that checks ``a``'s expectation.
+        It returns (id, kind, version after the append), or no row when the check fails."""
+        n = len(a.events)
+        expected = a.expected_version
+        new_kind = effective_kind(a)
+        conditions: list[str] = []
+        cond_params: list[Any] = []
+        if a.kind is not None:
+            conditions.append("flipbook_stream.kind = %s")
+            cond_params.append(a.kind)
+        elif isinstance(expected, int):
+            conditions.append("flipbook_stream.kind = 'versioned'")
+        if a.category is not None:
+            conditions.append("(flipbook_stream.category IS NULL OR flipbook_stream.category = %s)")
+            cond_params.append(a.category)
+        if isinstance(expected, int) and expected > 0:
+            conditions.append("flipbook_stream.version = %s")
+            cond_params.append(expected)
+        update = (
+            "version = CASE WHEN flipbook_stream.kind = 'neutral' THEN 0 "
+            "ELSE flipbook_stream.version + %s END, "
+            "event_count = flipbook_stream.event_count + %s, updated_at = %s, "
+            "category = COALESCE(flipbook_stream.category, %s)"
+        )
+        update_params = [n, n, self._db_time(now), a.category]
+        returning = " RETURNING id, kind, version"
+        insert = (
+            "INSERT INTO flipbook_stream (stream_id, kind, category, version, event_count, "
+            "created_at, updated_at, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, '{}')"
+        )
+        insert_params = [
+            a.stream_id,
+            new_kind,
+            a.category,
+            0 if new_kind == NEUTRAL else n,
+            n,
+            self._db_time(now),
+            self._db_time(now),
+        ]
+        where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+        if expected == 0:
+            return insert + " ON CONFLICT (stream_id) DO NOTHING" + returning, insert_params
+        if expected == "any":
+            sql = insert + " ON CONFLICT (stream_id) DO UPDATE SET " + update + where + returning
+            return sql, insert_params + update_params + cond_params
+        sql = "UPDATE flipbook_stream SET " + update + " WHERE flipbook_stream.stream_id = %s"
+        if conditions:
+            sql += " AND " + " AND ".join(conditions)
+        return sql + returning, [*update_params, a.stream_id, *cond_params]
+
+    def _append_one_statement(self, a: PreparedAppend, now: datetime) -> CommitResult:
+        """PostgreSQL: check the head and insert the events in one statement (one round trip).
+        The head write comes first, so the transaction has an xid before it draws positions,
+        which the all-feed's settled horizon relies on."""
+        head_sql, head_params = self._head_statement(a, now)
+        sql = (
+            f"WITH head AS ({head_sql}), ins AS ("
+            "INSERT INTO flipbook_event (stream_pk, version, timestamp, name, payload, metadata, "
+            "event_id, recorded_at) "
+            "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL "
+            "ELSE head.version - %s + v.ord END, v.ts, v.name, v.payload::jsonb, v.meta::jsonb, "
+            "v.eid, %s FROM head CROSS JOIN unnest(%s::timestamptz[], %s::text[], %s::text[], "
+            "%s::text[], %s::uuid[]) WITH ORDINALITY AS v(ts, name, payload, meta, eid, ord) "
+            "ORDER BY v.ord RETURNING position, version) "
+            "SELECT position, version FROM ins ORDER BY position"
+        )
+        events = a.events
+        params = [
+            *head_params,
+            len(events),
+            now,
+            [e.timestamp for e in events],
+            [e.name for e in events],
+            [e.payload_json for e in events],
+            [e.metadata_json for e in events],
+            [e.id for e in events],
+        ]
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if not rows:
+            raise _Refused(0)
+        return CommitResult((self._result(a, rows, now),))
+
+    def _append_in_transaction(
+        self, appends: Sequence[PreparedAppend], now: datetime
+    ) -> CommitResult:
+        """Check every head (in stream id order, so concurrent commits lock in one order and
+        cannot deadlock), then insert all events in one statement."""
+        heads: dict[int, tuple[int, str, int]] = {}
+        with self.connection.cursor() as cursor:
+            for index in sorted(range(len(appends)), key=lambda i: appends[i].stream_id):
+                sql, params = self._head_statement(appends[index], now)
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+                if row is None:
+                    raise _Refused(index)
+                heads[index] = row
+            columns: list[list[Any]] = [[] for _ in range(8)]
+            for index, a in enumerate(appends):
+                pk, kind, version = heads[index]
+                base = version - len(a.events)
+                for i, e in enumerate(a.events, start=1):
+                    columns[0].append(pk)
+                    columns[1].append(None if kind == NEUTRAL else base + i)
+                    columns[2].append(self._db_time(e.timestamp))
+                    columns[3].append(e.name)
+                    columns[4].append(e.payload_json)
+                    columns[5].append(e.metadata_json)
+                    columns[6].append(self._db_uuid(e.id))
+                    columns[7].append(self._db_time(now))
+            rows = self._insert_events(cursor, columns)
+        results = []
+        offset = 0
+        for index, a in enumerate(appends):
+            chunk = rows[offset : offset + len(a.events)]
+            offset += len(a.events)
+            results.append(self._result(a, chunk, now, kind=heads[index][1]))
+        return CommitResult(tuple(results))
+
+    def _insert_events(self, cursor, columns: list[list[Any]]) -> list[tuple[int, int | None]]:
+        names = "stream_pk, version, timestamp, name, payload, metadata, event_id, recorded_at"
+        if self.is_postgres:
+            cursor.execute(
+                f"INSERT INTO flipbook_event ({names}) "
+                "SELECT v.pk, v.version, v.ts, v.name, v.payload::jsonb, v.meta::jsonb, v.eid, v.rec "
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::text[], "
+                "%s::text[], %s::text[], %s::uuid[], %s::timestamptz[]) WITH ORDINALITY "
+                "AS v(pk, version, ts, name, payload, meta, eid, rec, ord) "
+                "ORDER BY v.ord RETURNING position, version",
+                columns,
+            )
+            return sorted(cursor.fetchall())
+        rows = list(zip(*columns, strict=True))
+        placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+        cursor.execute(
+            f"INSERT INTO flipbook_event ({names}) VALUES {placeholders} "
+            "RETURNING position, version",
+            [value for row in rows for value in row],
+        )
+        return sorted(cursor.fetchall())
+
+    def _result(
+        self,
+        a: PreparedAppend,
+        rows: list[tuple[int, int | None]],
+        now: datetime,
+        kind: str | None = None,
+    ) -> AppendResult:
+        events = tuple(
+            RecordedEvent(
+                stream_id=a.stream_id,
+                version=version,
+                timestamp=e.timestamp,
+                name=e.name,
+                payload=json.loads(e.payload_json),
+                metadata=json.loads(e.metadata_json),
+                id=e.id,
+                position=position,
+                recorded_at=now,
+            )
+            for e, (position, version) in zip(a.events, rows, strict=True)
+        )
+        return AppendResult(a.stream_id, events[-1].version, events)
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def read(self, query: StreamQuery) -> list[RecordedEvent]:
+        return self._translate(self._read, query)
+
+    def _read(self, query: StreamQuery) -> list[RecordedEvent]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, kind FROM flipbook_stream WHERE stream_id = %s", [query.stream_id]
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return []
+            pk, kind = row
+            ordinal = "e.position" if kind == NEUTRAL else "e.version"
+            where = ["e.stream_pk = %s"]
+            params: list[Any] = [pk]
+            if query.from_version is not None:
+                where.append("e.version >= %s")
+                params.append(query.from_version)
+            if query.to_version is not None:
+                where.append("e.version <= %s")
+                params.append(query.to_version)
+            op = "<" if query.backwards else ">"
+            direction = "DESC" if query.backwards else "ASC"
+            if query.by_time:
+                where.append("e.timestamp IS NOT NULL")
+                if query.since is not None:
+                    where.append("e.timestamp >= %s")
+                    params.append(self._db_time(query.since))
+                if query.until is not None:
+                    where.append("e.timestamp <= %s")
+                    params.append(self._db_time(query.until))
+                if query.after is not None:
+                    where.append(f"(e.timestamp, {ordinal}) {op} (%s, %s)")
+                    params += [self._db_time(datetime.fromisoformat(query.after[0])), query.after[1]]
+                order = f"e.timestamp {direction}, {ordinal} {direction}"
+            else:
+                if query.after is not None:
+                    where.append(f"{ordinal} {op} %s")
+                    params.append(query.after[0])
+                order = f"{ordinal} {direction}"
+            params.append(query.limit)
+            cursor.execute(
+                f"SELECT {EVENT_COLUMNS} FROM flipbook_event e WHERE {' AND '.join(where)} "
+                f"ORDER BY {order} LIMIT %s",
+                params,
+            )
+            return [self._event(row, query.stream_id) for row in cursor.fetchall()]
+
+    def head(self, stream_id: str) -> StreamInfo | None:
+        return self._translate(self._head, stream_id)
+
+    def _head(self, stream_id: str) -> StreamInfo | None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {STREAM_COLUMNS} FROM flipbook_stream s WHERE s.stream_id = %s",
+                [stream_id],
+            )
+            row = cursor.fetchone()
+        return None if row is None else self._stream(row)
+
+    def list_streams(
+        self, *, prefix: str | None, category: str | None, after: str | None, limit: int
+    ) -> list[StreamInfo]:
+        return self._translate(self._list_streams, prefix, category, after, limit)
+
+    def _list_streams(self, prefix, category, after, limit) -> list[StreamInfo]:
+        where: list[str] = []
+        params: list[Any] = []
+        if category is not None:
+            where.append("s.category = %s")
+            params.append(category)
+        if prefix:
+            if self.is_postgres:
+                # Case-sensitive and served by the varchar_pattern_ops index Django creates.
+                escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                where.append("s.stream_id LIKE %s")
+                params.append(escaped + "%")
+            else:
+                # SQLite's LIKE ignores ASCII case; a byte range on BINARY collation does not.
+                where.append("s.stream_id >= %s AND s.stream_id < %s")
+                params += [prefix, prefix + "\U0010ffff"]
+        if after is not None:
+            where.append("s.stream_id > %s")
+            params.append(after)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        params.append(limit)
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {STREAM_COLUMNS} FROM flipbook_stream s{clause} "
+                "ORDER BY s.stream_id LIMIT %s",
+                params,
+            )
+            return [self._stream(row) for row in cursor.fetchall()]
+
+    def read_all(self, query: FeedQuery) -> FeedPage:
+        return self._translate(self._read_all, query)
+
+    def _read_all(self, query: FeedQuery) -> FeedPage:
+        with self.connection.cursor() as cursor:
+            settled = self._settled_position(cursor, query.after)
+            if settled <= query.after:
+                return FeedPage([], query.after)
+            where = ["e.position > %s", "e.position <= %s"]
+            params: list[Any] = [query.after, settled]
+            if query.categories:
+                where.append(f"s.category IN ({', '.join(['%s'] * len(query.categories))})")
+                params += list(query.categories)
+            if query.names:
+                where.append(f"e.name IN ({', '.join(['%s'] * len(query.names))})")
+                params += list(query.names)
+            params.append(query.limit)
+            cursor.execute(
+                f"SELECT {EVENT_COLUMNS}, s.stream_id FROM flipbook_event e "
+                "JOIN flipbook_stream s ON s.id = e.stream_pk "
+                f"WHERE {' AND '.join(where)} ORDER BY e.position LIMIT %s",
+                params,
+            )
+            events = [self._event(row[:8], row[8]) for row in cursor.fetchall()]
+        next_after = events[-1].position if len(events) == query.limit else settled
+        return FeedPage(events, next_after)
+
+    def _settled_position(self, cursor, after: int) -> int:
+        """The highest position below which no event can still become visible.
+
+        SQLite has one writer at a time, so the highest stored position is settled. On
+        PostgreSQL a writer draws positions while its transaction is open, and an earlier
+        position may commit after a later one. Every writer takes an xid (its head write)
+        before drawing a position, so: read the sequence's last value L, *then* take a
+        snapshot; every transaction that drew a position <= L has an xid below that
+        snapshot's xmax. Once none of those is still running, each position <= L is either
+        visible or will never be. The wait lasts as long as the slowest in-flight write."""
+        if not self.is_postgres:
+            cursor.execute("SELECT COALESCE(max(position), 0) FROM flipbook_event")
+            return cursor.fetchone()[0]
+        cursor.execute(f"SELECT last_value, is_called FROM {self._sequence(cursor)}")
+        last_value, is_called = cursor.fetchone()
+        settled = last_value if is_called else 0
+        if settled <= after:
+            return settled
+        own = "COALESCE(pg_current_xact_id_if_assigned(), '0'::xid8)"
+        cursor.execute(
+            "SELECT pg_snapshot_xmax(s)::text, (SELECT count(*) FROM pg_snapshot_xip(s) AS x "
+            f"WHERE x <> {own}) FROM pg_current_snapshot() AS s"
+        )
+        xmax, running = cursor.fetchone()
+        deadline = time.monotonic() + self.feed_wait_seconds
+        delay = 0.0005
+        while running:
+            if time.monotonic() > deadline:
+                raise Unavailable(
+                    "the all-feed is waiting for a write transaction that has been open for "
+                    f"over {self.feed_wait_seconds:g} s; retry later"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.01)
+            cursor.execute(
+                "SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()) AS x "
+                f"WHERE x < %s::xid8 AND x <> {own}",
+                [xmax],
+            )
+            running = cursor.fetchone()[0]
+        return settled
+
+    def _sequence(self, cursor) -> str:
+        if self._sequence_name is None:
+            cursor.execute("SELECT pg_get_serial_sequence('flipbook_event', 'position')")
+            self._sequence_name = cursor.fetchone()[0]
+        return self._sequence_name
+
+    def find_events(self, ids: Sequence[UUID]) -> dict[UUID, RecordedEvent]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {EVENT_COLUMNS}, s.stream_id FROM flipbook_event e "
+                "JOIN flipbook_stream s ON s.id = e.stream_pk "
+                f"WHERE e.event_id IN ({', '.join(['%s'] * len(ids))})",
+                [self._db_uuid(i) for i in ids],
+            )
+            events = [self._event(row[:8], row[8]) for row in cursor.fetchall()]
+        return {e.id: e for e in events}
+
+    # -- conversions --------------------------------------------------------------------------
+
+    def _db_time(self, value: datetime | None):
+        if value is None or self.is_postgres:
+            return value
+        # Django's SQLite format (naive UTC), always with microseconds so text order is time order.
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def _db_uuid(self, value: UUID):
+        return value if self.is_postgres else value.hex
+
+    def _time(self, value) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            value = datetime.fromisoformat(value)
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+    def _event(self, row, stream_id: str) -> RecordedEvent:
+        position, version, timestamp, name, payload, metadata, event_id, recorded_at = row
+        return RecordedEvent(
+            stream_id=stream_id,
+            version=version,
+            timestamp=self._time(timestamp),
+            name=name,
+            payload=_load_json(payload),
+            metadata={} if metadata == "{}" else _load_json(metadata),
+            id=event_id if isinstance(event_id, UUID) else UUID(event_id),
+            position=position,
+            recorded_at=self._time(recorded_at),
+        )
+
+    def _stream(self, row) -> StreamInfo:
+        stream_id, kind, category, version, count, created, updated, metadata, last = row
+        return StreamInfo(
+            stream_id=stream_id,
+            kind=kind,
+            category=category,
+            version=None if kind == NEUTRAL else version,
+            event_count=count,
+            first_recorded_at=self._time(created),
+            last_recorded_at=self._time(updated),
+            last_position=last or 0,
+            metadata=_load_json(metadata) or {},
+        )
+
+    def _translate(self, func, *args):
+        """Call ``func``, turning driver errors into Flipbook errors at this boundary."""
+        try:
+            return func(*args)
+        except (OperationalError, InterfaceError) as exc:
+            raise Unavailable(
+                f"the {self.connection.vendor} database is unavailable or busy; retry later"
+            ) from exc
+        except IntegrityError:
+            raise
+        except DatabaseError as exc:
+            raise Unavailable(
+                f"the {self.connection.vendor} database refused the operation; retry later"
+            ) from exc
+
+
+def _load_json(value):
+    if value is None or not isinstance(value, (str, bytes, bytearray)):
+        return value
+    return json.loads(value)

@@ -1,0 +1,190 @@
+"""Frozen values that cross the store layers: requests, stored events, pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+from uuid import UUID
+
+ExpectedVersion = int | Literal["any", "exists"]
+StreamKind = Literal["versioned", "neutral"]
+VERSIONED: StreamKind = "versioned"
+NEUTRAL: StreamKind = "neutral"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event as a client proposes it; the store service validates it into a PreparedEvent."""
+
+    name: str
+    payload: Any = None
+    metadata: dict[str, Any] | None = None
+    timestamp: datetime | str | None = None
+    id: UUID | str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """The events for one stream within a commit, with the check to make before storing them."""
+
+    stream_id: str
+    events: tuple[NewEvent, ...] | list[NewEvent]
+    expected_version: ExpectedVersion = "any"
+    category: str | None = None
+    kind: StreamKind | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """A validated event, payload and metadata already encoded as JSON text."""
+
+    id: UUID
+    name: str
+    payload_json: str
+    metadata_json: str
+    timestamp: datetime | None
+    version: int | None  # explicit version sent by the client, else None
+    id_given: bool  # the client chose the id, so a re-send may be a duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAppend:
+    """A validated StreamAppend. ``expected_version`` is derived from explicit versions too."""
+
+    stream_id: str
+    events: tuple[PreparedEvent, ...]
+    expected_version: ExpectedVersion
+    category: str | None
+    kind: StreamKind | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored: immutable, with its version, position and store time."""
+
+    stream_id: str
+    version: int | None
+    timestamp: datetime | None
+    name: str
+    payload: Any
+    metadata: dict[str, Any]
+    id: UUID
+    position: int
+    recorded_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stream_id": self.stream_id,
+            "version": self.version,
+            "timestamp": self.timestamp.isoformat() if self.timestamp else None,
+            "name": self.name,
+            "payload": self.payload,
+            "metadata": self.metadata,
+            "id": str(self.id),
+            "position": self.position,
+            "recorded_at": self.recorded_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one stream of a commit stored. ``version`` is None on version-neutral streams."""
+
+    stream_id: str
+    version: int | None
+    events: tuple[RecordedEvent, ...]
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """What a commit stored, per stream in request order; ``duplicate`` for an idempotent re-send."""
+
+    streams: tuple[AppendResult, ...]
+    duplicate: bool = False
+
+    @property
+    def events(self) -> list[RecordedEvent]:
+        return [e for s in self.streams for e in s.events]
+
+    @property
+    def last_position(self) -> int:
+        return max(e.position for e in self.events)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """The head of a stream ("version 0"): its kind, category, version, counts and metadata."""
+
+    stream_id: str
+    kind: StreamKind
+    category: str | None
+    version: int | None
+    event_count: int
+    first_recorded_at: datetime
+    last_recorded_at: datetime
+    last_position: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stream_id": self.stream_id,
+            "kind": self.kind,
+            "category": self.category,
+            "version": self.version,
+            "event_count": self.event_count,
+            "first_recorded_at": self.first_recorded_at.isoformat(),
+            "last_recorded_at": self.last_recorded_at.isoformat(),
+            "last_position": self.last_position,
+            "metadata": self.metadata,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StreamQuery:
+    """A validated read of one stream, ordered by version (by position on neutral streams),
+    or by natural time when ``since``/``until`` are set. ``after`` is the keyset cursor."""
+
+    stream_id: str
+    from_version: int | None = None
+    to_version: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    backwards: bool = False
+    limit: int = 100
+    after: tuple | None = None
+
+    @property
+    def by_time(self) -> bool:
+        return self.since is not None or self.until is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedQuery:
+    """A validated read of the all-feed: events with position > ``after``."""
+
+    after: int = 0
+    limit: int = 100
+    categories: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of results; pass ``next_cursor`` back to continue (None: nothing more now)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """A page of the all-feed. ``next_after`` is the position to continue after: it moves past
+    filtered-out events too, and never past a position that could still be filled."""
+
+    events: list[RecordedEvent]
+    next_after: int

@@ -1,0 +1,278 @@
+"""The store service: the one API that REST, gRPC, consumers, the admin and commands call.
+
+Every function validates its input (streams/validation.py), calls the configured backend and
+raises only errors of streams/exceptions.py."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from streams.backends import get_event_store
+from streams.exceptions import NotFound, ValidationError
+from streams.records import (
+    AppendResult,
+    CommitResult,
+    ExpectedVersion,
+    FeedPage,
+    FeedQuery,
+    NewEvent,
+    Page,
+    RecordedEvent,
+    StreamAppend,
+    StreamInfo,
+    StreamKind,
+    StreamQuery,
+)
+from streams.validation import (
+    prepare_append,
+    prepare_commit,
+    validate_category,
+    validate_int,
+    validate_limit,
+    validate_name,
+    validate_stream_id,
+    validate_timestamp,
+)
+
+Direction = Literal["forwards", "backwards"]
+
+
+def append_to_stream(
+    stream_id: str,
+    events: Sequence[NewEvent | dict[str, Any]],
+    *,
+    expected_version: ExpectedVersion = "any",
+    category: str | None = None,
+    kind: StreamKind | None = None,
+) -> AppendResult:
+    """Append events to one stream after checking ``expected_version`` (an integer N: the
+    stream must be at N, 0 meaning new; "any"; "exists"), or the events' explicit versions.
+
+    Returns the stored events (``duplicate`` set for an identical re-send). Raises
+    ValidationError, TooLarge, VersionConflict, IdConflict or Unavailable."""
+    append = StreamAppend(stream_id, events, expected_version, category, kind)
+    prepared = prepare_append(append)
+    return get_event_store().append((prepared,)).streams[0]
+
+
+def commit(appends: Sequence[StreamAppend | dict[str, Any]]) -> CommitResult:
+    """Append to several streams atomically: every stream's check passes and all events are
+    stored, or nothing is. Raises as :func:`append_to_stream`."""
+    return get_event_store().append(prepare_commit(appends))
+
+
+def read_stream(
+    stream_id: str,
+    *,
+    from_version: int | None = None,
+    to_version: int | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    direction: Direction = "forwards",
+    limit: int = 100,
+    cursor: str | None = None,
+) -> Page[RecordedEvent]:
+    """Return a page of a stream's events: by version range (inclusive; by position on
+    version-neutral streams), or by natural-time range ``since``..``until`` (inclusive,
+    time-neutral events left out), forwards or backwards. A stream with no events reads
+    empty. Raises ValidationError for bad arguments or a cursor from another query."""
+    query = _stream_query(stream_id, from_version, to_version, since, until, direction, limit)
+    if cursor is not None:
+        query = _with_cursor(query, cursor)
+    store = get_event_store()
+    events = store.read(query)
+    next_cursor = None
+    if len(events) == query.limit:
+        next_cursor = _encode_cursor(query, store.cursor_key(events[-1], query))
+    return Page(events, next_cursor)
+
+
+def iter_stream(
+    stream_id: str,
+    *,
+    from_version: int | None = None,
+    to_version: int | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    direction: Direction = "forwards",
+    batch_size: int = 1000,
+) -> Iterator[RecordedEvent]:
+    """Yield all of a stream's events that the arguments select, in bounded memory (one batch
+    of ``batch_size`` at a time). Raises as :func:`read_stream`, when iteration starts."""
+    query = _stream_query(stream_id, from_version, to_version, since, until, direction, 1)
+    batch_size = validate_limit(batch_size, "batch_size")
+    return get_event_store().iter_read(query, batch_size)
+
+
+def latest_event(stream_id: str) -> RecordedEvent:
+    """Return the last event of a stream. Raises NotFound when it has none."""
+    stream_id = validate_stream_id(stream_id)
+    event = get_event_store().latest(stream_id)
+    if event is None:
+        raise NotFound(f"stream {stream_id!r} has no events", stream_id=stream_id)
+    return event
+
+
+def stream_head(stream_id: str) -> StreamInfo:
+    """Return the head of a stream, its "version 0": kind, category, current version, event
+    count, first and last recorded times, last position and metadata. Raises NotFound."""
+    stream_id = validate_stream_id(stream_id)
+    info = get_event_store().head(stream_id)
+    if info is None:
+        raise NotFound(f"stream {stream_id!r} has no events", stream_id=stream_id)
+    return info
+
+
+stream_info = stream_head
+
+
+def list_streams(
+    *,
+    prefix: str | None = None,
+    category: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> Page[StreamInfo]:
+    """Return a page of stream heads ordered by id, filtered by id prefix and category."""
+    if prefix is not None and prefix != "":
+        prefix = validate_stream_id(prefix, "prefix")
+    category = validate_category(category)
+    limit = validate_limit(limit)
+    after = None
+    if cursor is not None:
+        data = _decode_cursor(cursor)
+        if data.get("o") != "s" or not isinstance(data.get("k"), str):
+            raise ValidationError("cursor", "belongs to another kind of read")
+        after = data["k"]
+    streams = get_event_store().list_streams(
+        prefix=prefix or None, category=category, after=after, limit=limit
+    )
+    next_cursor = None
+    if len(streams) == limit:
+        next_cursor = _b64({"o": "s", "k": streams[-1].stream_id})
+    return Page(streams, next_cursor)
+
+
+def read_all(
+    *,
+    after: int = 0,
+    limit: int = 100,
+    categories: Iterable[str] = (),
+    names: Iterable[str] = (),
+) -> FeedPage:
+    """Return the all-feed: events with position > ``after`` in position order, optionally
+    only of some categories and event names. Continue with ``next_after``; a reader that
+    follows it sees every event exactly once, in position order."""
+    after = validate_int(after, "after", minimum=0)
+    limit = validate_limit(limit)
+    categories = tuple(
+        validate_category(c, f"categories[{i}]") for i, c in enumerate(_as_list(categories))
+    )
+    names = tuple(validate_name(n, f"names[{i}]") for i, n in enumerate(_as_list(names)))
+    query = FeedQuery(after=after, limit=limit, categories=categories, names=names)
+    return get_event_store().read_all(query)
+
+
+def iter_all(
+    *, after: int = 0, categories: Iterable[str] = (), names: Iterable[str] = (), batch: int = 1000
+) -> Iterator[RecordedEvent]:
+    """Yield every event of the all-feed after ``after`` that exists now, in position order."""
+    while True:
+        page = read_all(after=after, limit=batch, categories=categories, names=names)
+        yield from page.events
+        if page.next_after == after or len(page.events) < batch:
+            return
+        after = page.next_after
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _as_list(values: Iterable[str] | str) -> list:
+    if isinstance(values, str):
+        return [values]
+    return list(values)
+
+
+def _stream_query(
+    stream_id, from_version, to_version, since, until, direction, limit
+) -> StreamQuery:
+    stream_id = validate_stream_id(stream_id)
+    if from_version is not None:
+        from_version = validate_int(from_version, "from_version", minimum=1)
+    if to_version is not None:
+        to_version = validate_int(to_version, "to_version", minimum=1)
+    if from_version is not None and to_version is not None and to_version < from_version:
+        raise ValidationError("to_version", "must not be below from_version")
+    since = validate_timestamp(since, "since")
+    until = validate_timestamp(until, "until")
+    if since is not None and until is not None and until < since:
+        raise ValidationError("until", "must not be before since")
+    if direction not in ("forwards", "backwards"):
+        raise ValidationError("direction", "must be 'forwards' or 'backwards'")
+    return StreamQuery(
+        stream_id=stream_id,
+        from_version=from_version,
+        to_version=to_version,
+        since=since,
+        until=until,
+        backwards=direction == "backwards",
+        limit=validate_limit(limit),
+    )
+
+
+def _query_shape(query: StreamQuery) -> str:
+    return ("t" if query.by_time else "v") + ("b" if query.backwards else "f")
+
+
+def _encode_cursor(query: StreamQuery, key: tuple) -> str:
+    return _b64({"o": _query_shape(query), "k": list(key)})
+
+
+def _with_cursor(query: StreamQuery, cursor: str) -> StreamQuery:
+    data = _decode_cursor(cursor)
+    key = data.get("k")
+    if data.get("o") != _query_shape(query) or not isinstance(key, list):
+        raise ValidationError("cursor", "belongs to another read; pass the same query again")
+    if query.by_time:
+        ok = len(key) == 2 and isinstance(key[0], str) and _is_int(key[1])
+        if ok:
+            try:
+                datetime.fromisoformat(key[0])
+            except ValueError:
+                ok = False
+    else:
+        ok = len(key) == 1 and _is_int(key[0])
+    if not ok:
+        raise ValidationError("cursor", "is not a cursor this store issued")
+    return StreamQuery(**{**_fields(query), "after": tuple(key)})
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _fields(query: StreamQuery) -> dict[str, Any]:
+    return {name: getattr(query, name) for name in StreamQuery.__dataclass_fields__}
+
+
+def _b64(data: dict) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: Any) -> dict:
+    if not isinstance(cursor, str) or len(cursor) > 2048:
+        raise ValidationError("cursor", "is not a cursor this store issued")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("cursor", "is not a cursor this store issued") from exc
+    if not isinstance(data, dict):
+        raise ValidationError("cursor", "is not a cursor this store issued")
+    return data

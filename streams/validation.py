@@ -1,0 +1,335 @@
+"""Validation of every store request, shared by all interfaces and backends.
+
+Each refusal is a ValidationError (or TooLarge) naming the field that is wrong."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+
+from streams.exceptions import TooLarge, ValidationError
+from streams.records import (
+    NEUTRAL,
+    VERSIONED,
+    NewEvent,
+    PreparedAppend,
+    PreparedEvent,
+    StreamAppend,
+)
+
+MAX_STREAM_ID = 256
+MAX_NAME = 128
+MAX_CATEGORY = 128
+MAX_VERSION = 2**62  # well inside a signed 64-bit column, with room for arithmetic
+
+
+def limit(name: str) -> int:
+    return settings.FLIPBOOK_LIMITS[name]
+
+
+def _has_control(value: str) -> bool:
+    # Cc (C0, DEL, C1) plus the line/paragraph separators, which break logs and URLs alike.
+    return any(
+        ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in value
+    )
+
+
+def validate_stream_id(value: Any, field: str = "stream_id") -> str:
+    """Return a valid state id: printable UTF-8, 1–256 characters, no control characters."""
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be a string")
+    if not value:
+        raise ValidationError(field, "must not be empty")
+    if len(value) > MAX_STREAM_ID:
+        raise ValidationError(field, f"must be at most {MAX_STREAM_ID} characters")
+    if _has_control(value):
+        raise ValidationError(field, "must not contain control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates
+        raise ValidationError(field, "must be valid UTF-8") from exc
+    return value
+
+
+def validate_name(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(field, "must be a non-empty string")
+    if len(value) > MAX_NAME:
+        raise ValidationError(field, f"must be at most {MAX_NAME} characters")
+    if _has_control(value):
+        raise ValidationError(field, "must not contain control characters")
+    _check_utf8(value, field)
+    return value
+
+
+def validate_category(value: Any, field: str = "category") -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValidationError(field, "must be a non-empty string or null")
+    if len(value) > MAX_CATEGORY:
+        raise ValidationError(field, f"must be at most {MAX_CATEGORY} characters")
+    if _has_control(value):
+        raise ValidationError(field, "must not contain control characters")
+    _check_utf8(value, field)
+    return value
+
+
+def _check_utf8(value: str, field: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(field, "must be valid UTF-8") from exc
+
+
+def validate_int(value: Any, field: str, *, minimum: int, maximum: int = MAX_VERSION) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, "must be an integer")
+    if not minimum <= value <= maximum:
+        raise ValidationError(field, f"must be between {minimum} and {maximum}")
+    return value
+
+
+def validate_timestamp(value: Any, field: str) -> datetime | None:
+    """Return an aware UTC datetime, or None for a time-neutral event."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ValidationError(field, "must be an ISO 8601 date-time or null")
+        value = parsed
+    if not isinstance(value, datetime):
+        raise ValidationError(field, "must be an ISO 8601 date-time or null")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValidationError(field, "is out of range") from exc
+
+
+def encode_json(value: Any, field: str, max_bytes: int) -> str:
+    """Encode a JSON value compactly; refuse NaN/Infinity, non-JSON types and oversize values."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, f"must be a JSON value ({exc})") from exc
+    except RecursionError as exc:
+        raise ValidationError(field, "is nested too deeply") from exc
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise TooLarge(field, size, max_bytes)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(field, "must be valid UTF-8 text (no lone surrogates)") from exc
+    if "\x00" in text:
+        # PostgreSQL jsonb cannot hold U+0000; refuse it everywhere so backends agree.
+        raise ValidationError(field, "must not contain the NUL character (\\u0000)")
+    return text
+
+
+def validate_event_id(value: Any, field: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise ValidationError(field, "must be a UUID")
+
+
+def coerce_new_event(value: Any, field: str) -> NewEvent:
+    """Accept a NewEvent or a mapping with the same keys (as JSON clients send)."""
+    if isinstance(value, NewEvent):
+        return value
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"name", "payload", "metadata", "timestamp", "id", "version"}
+        if unknown:
+            raise ValidationError(f"{field}.{sorted(unknown)[0]}", "is not a known event field")
+        if "name" not in value:
+            raise ValidationError(f"{field}.name", "is required")
+        return NewEvent(
+            name=value["name"],
+            payload=value.get("payload"),
+            metadata=value.get("metadata"),
+            timestamp=value.get("timestamp"),
+            id=value.get("id"),
+            version=value.get("version"),
+        )
+    raise ValidationError(field, "must be an event object with at least a name")
+
+
+def prepare_event(event: Any, field: str) -> PreparedEvent:
+    event = coerce_new_event(event, field)
+    name = validate_name(event.name, f"{field}.name")
+    payload_json = encode_json(event.payload, f"{field}.payload", limit("MAX_PAYLOAD_BYTES"))
+    metadata = {} if event.metadata is None else event.metadata
+    if not isinstance(metadata, Mapping):
+        raise ValidationError(f"{field}.metadata", "must be a JSON object")
+    metadata_json = encode_json(dict(metadata), f"{field}.metadata", limit("MAX_METADATA_BYTES"))
+    timestamp = validate_timestamp(event.timestamp, f"{field}.timestamp")
+    version = (
+        None
+        if event.version is None
+        else validate_int(event.version, f"{field}.version", minimum=1)
+    )
+    id_given = event.id is not None
+    event_id = validate_event_id(event.id, f"{field}.id") if id_given else uuid.uuid4()
+    return PreparedEvent(
+        id=event_id,
+        name=name,
+        payload_json=payload_json,
+        metadata_json=metadata_json,
+        timestamp=timestamp,
+        version=version,
+        id_given=id_given,
+    )
+
+
+def validate_expected_version(value: Any, field: str) -> int | str:
+    if value is None:
+        return "any"
+    if value in ("any", "exists"):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return validate_int(value, field, minimum=0)
+    raise ValidationError(field, "must be an integer >= 0, 'any' or 'exists'")
+
+
+def coerce_stream_append(value: Any, field: str) -> StreamAppend:
+    if isinstance(value, StreamAppend):
+        return value
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"stream_id", "events", "expected_version", "category", "kind"}
+        if unknown:
+            raise ValidationError(f"{field}.{sorted(unknown)[0]}", "is not a known field")
+        if "stream_id" not in value:
+            raise ValidationError(f"{field}.stream_id", "is required")
+        return StreamAppend(
+            stream_id=value["stream_id"],
+            events=value.get("events", ()),
+            expected_version=value.get("expected_version", "any"),
+            category=value.get("category"),
+            kind=value.get("kind"),
+        )
+    raise ValidationError(field, "must be an object with stream_id and events")
+
+
+def prepare_append(append: Any, field: str = "") -> PreparedAppend:
+    """Validate one stream's part of a commit; explicit versions must be consecutive."""
+    prefix = f"{field}." if field else ""
+    append = coerce_stream_append(append, field or "append")
+    stream_id = validate_stream_id(append.stream_id, f"{prefix}stream_id")
+    category = validate_category(append.category, f"{prefix}category")
+    kind = append.kind
+    if kind not in (None, VERSIONED, NEUTRAL):
+        raise ValidationError(f"{prefix}kind", "must be 'versioned' or 'neutral'")
+    expected = validate_expected_version(append.expected_version, f"{prefix}expected_version")
+    raw_events = append.events
+    if isinstance(raw_events, (str, bytes, Mapping)) or not isinstance(raw_events, Iterable):
+        raise ValidationError(f"{prefix}events", "must be a list of events")
+    raw_events = list(raw_events)
+    if not raw_events:
+        raise ValidationError(f"{prefix}events", "must hold at least one event")
+    max_events = limit("MAX_EVENTS_PER_COMMIT")
+    if len(raw_events) > max_events:
+        raise ValidationError(
+            f"{prefix}events", f"holds {len(raw_events)} events; the limit is {max_events}"
+        )
+    events = tuple(prepare_event(e, f"{prefix}events[{i}]") for i, e in enumerate(raw_events))
+    seen: set[uuid.UUID] = set()
+    for i, e in enumerate(events):
+        if e.id in seen:
+            raise ValidationError(f"{prefix}events[{i}].id", "is repeated within the commit")
+        seen.add(e.id)
+
+    explicit = [e.version is not None for e in events]
+    if any(explicit):
+        if not all(explicit):
+            raise ValidationError(
+                f"{prefix}events",
+                "mixes events with and without explicit versions; give all or none",
+            )
+        if kind == NEUTRAL:
+            raise ValidationError(
+                f"{prefix}events[0].version", "a version-neutral stream takes no versions"
+            )
+        first = events[0].version
+        for i, e in enumerate(events):
+            if e.version != first + i:
+                raise ValidationError(
+                    f"{prefix}events[{i}].version",
+                    f"must be {first + i}: explicit versions continue without gaps",
+                )
+        implied = first - 1
+        if expected not in ("any", implied):
+            raise ValidationError(
+                f"{prefix}expected_version",
+                f"is {expected} but the events start at version {first} (implying {implied})",
+            )
+        expected = implied
+        kind = kind or VERSIONED
+    if kind == NEUTRAL and isinstance(expected, int):
+        raise ValidationError(
+            f"{prefix}expected_version",
+            "a version-neutral stream takes no version check: use 'any' or 'exists'",
+        )
+    return PreparedAppend(
+        stream_id=stream_id,
+        events=events,
+        expected_version=expected,
+        category=category,
+        kind=kind,
+    )
+
+
+def prepare_commit(appends: Any) -> tuple[PreparedAppend, ...]:
+    """Validate a commit to one or more streams; each stream appears at most once."""
+    if isinstance(appends, (str, bytes, Mapping)) or not isinstance(appends, Sequence):
+        raise ValidationError("streams", "must be a list of stream appends")
+    if not appends:
+        raise ValidationError("streams", "must hold at least one stream append")
+    max_streams = limit("MAX_STREAMS_PER_COMMIT")
+    if len(appends) > max_streams:
+        raise ValidationError(
+            "streams", f"holds {len(appends)} streams; the limit is {max_streams}"
+        )
+    prepared = tuple(prepare_append(a, f"streams[{i}]") for i, a in enumerate(appends))
+    seen_streams: set[str] = set()
+    seen_ids: set[uuid.UUID] = set()
+    total = 0
+    for i, a in enumerate(prepared):
+        if a.stream_id in seen_streams:
+            raise ValidationError(
+                f"streams[{i}].stream_id", "appears twice in the commit; merge its events"
+            )
+        seen_streams.add(a.stream_id)
+        for j, e in enumerate(a.events):
+            if e.id in seen_ids:
+                raise ValidationError(f"streams[{i}].events[{j}].id", "is repeated in the commit")
+            seen_ids.add(e.id)
+        total += len(a.events)
+    max_events = limit("MAX_EVENTS_PER_COMMIT")
+    if total > max_events:
+        raise ValidationError("streams", f"hold {total} events; the limit is {max_events}")
+    return prepared
+
+
+def validate_limit(value: Any, field: str = "limit") -> int:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    return validate_int(value, field, minimum=1, maximum=limit("MAX_READ_LIMIT"))

@@ -1,0 +1,27 @@
+"""Test settings: the embedded SQLite default, plus a "postgres" alias when the server at
+FLIPBOOK_TEST_DATABASE_URL answers (tests needing it skip locally and fail in CI otherwise)."""
+
+import os
+
+import psycopg
+
+from flipbook_site.dburl import database_from_url
+from flipbook_site.settings import *  # noqa: F403
+from flipbook_site.settings import BASE_DIR, DATABASES
+
+POSTGRES_URL = os.environ.get(
+    "FLIPBOOK_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+POSTGRES_ERROR = ""
+try:
+    psycopg.connect(
+        POSTGRES_URL.replace("postgres://", "postgresql://", 1), connect_timeout=3
+    ).close()
+except psycopg.Error as exc:
+    POSTGRES_ERROR = f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}".strip()
+else:
+    DATABASES["postgres"] = database_from_url(POSTGRES_URL, base_dir=BASE_DIR)
+    DATABASES["postgres"]["CONN_MAX_AGE"] = 0
+    DATABASES["postgres"]["TEST"] = {"NAME": "test_flipbook"}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
