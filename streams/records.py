@@ -102,7 +102,7 @@ class AppendResult:
 
 @dataclass(frozen=True, slots=True)
 class CommitResult:
-    """What a commit stored, per stream in request order; ``duplicate`` for an idempotent re-send."""
+    """What a commit stored, per stream in request order; ``duplicate`` on an identical re-send."""
 
     streams: tuple[AppendResult, ...]
     duplicate: bool = False

@@ -35,9 +35,7 @@ def limit(name: str) -> int:
 
 def _has_control(value: str) -> bool:
     # Cc (C0, DEL, C1) plus the line/paragraph separators, which break logs and URLs alike.
-    return any(
-        ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in value
-    )
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in value)
 
 
 def validate_stream_id(value: Any, field: str = "stream_id") -> str:

@@ -47,7 +47,8 @@ EVENT_COLUMNS = (
 )
 STREAM_COLUMNS = (
     "s.stream_id, s.kind, s.category, s.version, s.event_count, s.created_at, s.updated_at, "
-    "CAST(s.metadata AS text), (SELECT max(x.position) FROM flipbook_event x WHERE x.stream_pk = s.id)"
+    "CAST(s.metadata AS text), "
+    "(SELECT max(x.position) FROM flipbook_event x WHERE x.stream_pk = s.id)"
 )
 MAX_ATTEMPTS = 3
 
@@ -239,7 +240,8 @@ class DatabaseEventStore(BaseEventStore):
         if self.is_postgres:
             cursor.execute(
                 f"INSERT INTO flipbook_event ({names}) "
-                "SELECT v.pk, v.version, v.ts, v.name, v.payload::jsonb, v.meta::jsonb, v.eid, v.rec "
+                "SELECT v.pk, v.version, v.ts, v.name, v.payload::jsonb, v.meta::jsonb, "
+                "v.eid, v.rec "
                 "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::text[], "
                 "%s::text[], %s::text[], %s::uuid[], %s::timestamptz[]) WITH ORDINALITY "
                 "AS v(pk, version, ts, name, payload, meta, eid, rec, ord) "
@@ -314,7 +316,10 @@ class DatabaseEventStore(BaseEventStore):
                     params.append(self._db_time(query.until))
                 if query.after is not None:
                     where.append(f"(e.timestamp, {ordinal}) {op} (%s, %s)")
-                    params += [self._db_time(datetime.fromisoformat(query.after[0])), query.after[1]]
+                    params += [
+                        self._db_time(datetime.fromisoformat(query.after[0])),
+                        query.after[1],
+                    ]
                 order = f"e.timestamp {direction}, {ordinal} {direction}"
             else:
                 if query.after is not None:
