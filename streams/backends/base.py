@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from uuid import UUID
 
 from streams.exceptions import IdConflict, ValidationError, VersionConflict
@@ -165,11 +166,20 @@ def _same_event(stream_id: str, new, stored: RecordedEvent) -> bool:
     return (
         stored.stream_id == stream_id
         and stored.name == new.name
-        and stored.payload == json.loads(new.payload_json)
-        and stored.metadata == json.loads(new.metadata_json)
+        and _same_json(stored.payload, new.payload_json)
+        and _same_json(stored.metadata, new.metadata_json)
         and stored.timestamp == new.timestamp
         and (new.version is None or stored.version == new.version)
     )
+
+
+def _same_json(stored, sent_json: str) -> bool:
+    # Compare numbers as decimals: PostgreSQL's jsonb returns 1.5e300 as a 301-digit integer,
+    # which is not equal to the float it was sent as.
+    def load(text: str):
+        return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+
+    return load(json.dumps(stored)) == load(sent_json)
 
 
 def effective_kind(append: PreparedAppend) -> str:

@@ -25,6 +25,7 @@ from django.db import (
     connections,
     transaction,
 )
+from django.db.backends.utils import CursorWrapper
 
 from streams.backends.base import BaseEventStore, effective_kind
 from streams.exceptions import Unavailable, VersionConflict
@@ -78,6 +79,20 @@ class DatabaseEventStore(BaseEventStore):
     @property
     def is_postgres(self) -> bool:
         return self.connection.vendor == "postgresql"
+
+    def _cursor(self):
+        """A cursor on the alias. On PostgreSQL it binds parameters on the server, so psycopg
+        prepares the store's few statement shapes once per connection instead of planning each
+        append again (about half the cost of a one-event append), whatever the alias's
+        ``server_side_binding`` option says."""
+        conn = self.connection
+        if not self.is_postgres:
+            return conn.cursor()
+        import psycopg  # the driver stays an import of this backend only
+
+        conn.ensure_connection()
+        conn.validate_thread_sharing()
+        return CursorWrapper(psycopg.Cursor(conn.connection), conn)
 
     # -- append -------------------------------------------------------------------------------
 
@@ -192,7 +207,7 @@ class DatabaseEventStore(BaseEventStore):
             [e.metadata_json for e in events],
             [e.id for e in events],
         ]
-        with self.connection.cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if not rows:
@@ -205,7 +220,7 @@ class DatabaseEventStore(BaseEventStore):
         """Check every head (in stream id order, so concurrent commits lock in one order and
         cannot deadlock), then insert all events in one statement."""
         heads: dict[int, tuple[int, str, int]] = {}
-        with self.connection.cursor() as cursor:
+        with self._cursor() as cursor:
             for index in sorted(range(len(appends)), key=lambda i: appends[i].stream_id):
                 sql, params = self._head_statement(appends[index], now)
                 cursor.execute(sql, params)
@@ -287,7 +302,7 @@ class DatabaseEventStore(BaseEventStore):
         return self._translate(self._read, query)
 
     def _read(self, query: StreamQuery) -> list[RecordedEvent]:
-        with self.connection.cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(
                 "SELECT id, kind FROM flipbook_stream WHERE stream_id = %s", [query.stream_id]
             )
@@ -338,7 +353,7 @@ class DatabaseEventStore(BaseEventStore):
         return self._translate(self._head, stream_id)
 
     def _head(self, stream_id: str) -> StreamInfo | None:
-        with self.connection.cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(
                 f"SELECT {STREAM_COLUMNS} FROM flipbook_stream s WHERE s.stream_id = %s",
                 [stream_id],
@@ -372,7 +387,7 @@ class DatabaseEventStore(BaseEventStore):
             params.append(after)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         params.append(limit)
-        with self.connection.cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(
                 f"SELECT {STREAM_COLUMNS} FROM flipbook_stream s{clause} "
                 "ORDER BY s.stream_id LIMIT %s",
@@ -384,7 +399,7 @@ class DatabaseEventStore(BaseEventStore):
         return self._translate(self._read_all, query)
 
     def _read_all(self, query: FeedQuery) -> FeedPage:
-        with self.connection.cursor() as cursor:
+        with self._cursor() as cursor:
             settled = self._settled_position(cursor, query.after)
             if settled <= query.after:
                 return FeedPage([], query.after)
@@ -456,7 +471,7 @@ class DatabaseEventStore(BaseEventStore):
         return self._sequence_name
 
     def find_events(self, ids: Sequence[UUID]) -> dict[UUID, RecordedEvent]:
-        with self.connection.cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(
                 f"SELECT {EVENT_COLUMNS}, s.stream_id FROM flipbook_event e "
                 "JOIN flipbook_stream s ON s.id = e.stream_pk "
@@ -472,7 +487,8 @@ class DatabaseEventStore(BaseEventStore):
         if value is None or self.is_postgres:
             return value
         # Django's SQLite format (naive UTC), always with microseconds so text order is time order.
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # isoformat, not strftime("%Y"): strftime does not zero-pad years before 1000.
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def _db_uuid(self, value: UUID):
         return value if self.is_postgres else value.hex
