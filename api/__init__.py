@@ -1,1 +1,1 @@
-"""REST and gRPC interfaces over the store service; built by the API issue."""
+"""REST and gRPC interfaces over the store service, API keys, and server instrumentation."""

@@ -1,0 +1,68 @@
+"""Authentication and authorisation by API key, shared by REST and gRPC."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from api.models import KEY_PREFIX, ApiKey
+from streams.exceptions import PermissionDenied, Unauthenticated
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key's name, scope and stream-id prefix ("" = every stream)."""
+
+    name: str
+    scope: str
+    stream_prefix: str = ""
+    key_pk: int | None = None
+
+    def require(self, scope: str, stream_ids: Iterable[str] = ()) -> None:
+        """Raise PermissionDenied unless the key has ``scope`` and may touch every stream."""
+        if not ApiKey(scope=self.scope).allows_scope(scope):
+            raise PermissionDenied(
+                f"this API key has scope {self.scope!r}; this operation needs {scope!r}",
+                needed_scope=scope,
+            )
+        if self.stream_prefix:
+            for stream_id in stream_ids:
+                if not stream_id.startswith(self.stream_prefix):
+                    raise PermissionDenied(
+                        f"this API key may only touch streams starting with {self.stream_prefix!r}",
+                        stream_id=stream_id,
+                    )
+
+    def require_unrestricted(self, scope: str, what: str) -> None:
+        """Raise PermissionDenied for a prefix-restricted key on a store-wide read."""
+        self.require(scope)
+        if self.stream_prefix:
+            raise PermissionDenied(
+                f"a key restricted to streams starting with {self.stream_prefix!r} cannot "
+                f"read {what}"
+            )
+
+
+def authenticate_key(raw: str | None) -> Principal:
+    """Return the Principal of a full key text. Raises Unauthenticated when it is missing,
+    malformed, unknown or inactive."""
+    if not raw:
+        raise Unauthenticated()
+    parts = raw.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        raise Unauthenticated("The API key is malformed; keys look like fbk_<id>_<secret>.")
+    _, key_id, secret = parts
+    key = ApiKey.objects.filter(key_id=key_id, active=True).first()
+    if key is None or not key.matches(secret):
+        raise Unauthenticated("The API key is unknown or revoked.")
+    return Principal(key.name, key.scope, key.stream_prefix, key.pk)
+
+
+def bearer_token(header: str | None) -> str | None:
+    """Return the token of an ``Authorization: Bearer <key>`` header value, or None."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Send the key as 'Authorization: Bearer <key>'.")
+    return token.strip()

@@ -1,0 +1,68 @@
+"""API keys: stored hashed, shown once, with scopes and an optional stream-id prefix."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from django.db import models
+
+SCOPES = ("read", "write", "admin")
+KEY_PREFIX = "fbk"
+
+
+def _digest(secret: str) -> str:
+    # Keys are 256-bit random, so one SHA-256 is safe and keeps per-request checks cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A client credential. The full key is ``fbk_<key_id>_<secret>``; only a hash is kept."""
+
+    name = models.CharField(max_length=100)
+    key_id = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scope = models.CharField(
+        max_length=8,
+        choices=[(s, s) for s in SCOPES],
+        default="read",
+        help_text="read: read only; write: read and append; admin: everything.",
+    )
+    stream_prefix = models.CharField(
+        max_length=256,
+        blank=True,
+        default="",
+        help_text="When set, the key may only touch streams whose id starts with this.",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "flipbook_api_key"
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({KEY_PREFIX}_{self.key_id}_…)"
+
+    @classmethod
+    def issue(cls, name: str, scope: str = "read", stream_prefix: str = "") -> tuple[ApiKey, str]:
+        """Create a key; return it and the full secret key text, which is never shown again."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        key = cls.objects.create(
+            name=name,
+            key_id=key_id,
+            secret_hash=_digest(secret),
+            scope=scope,
+            stream_prefix=stream_prefix,
+        )
+        return key, f"{KEY_PREFIX}_{key_id}_{secret}"
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(self.secret_hash, _digest(secret))
+
+    def allows_scope(self, scope: str) -> bool:
+        return SCOPES.index(self.scope) >= SCOPES.index(scope)

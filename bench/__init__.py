@@ -1,0 +1,1 @@
+"""Flipbook's benchmark command: event store throughput beside psycopg and eventsourcing."""

@@ -1,0 +1,102 @@
+"""Command-line options of the benchmark: operation counts, scale and the database URL."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, fields
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/flipbook_bench"
+URL_VARIABLE = "FLIPBOOK_BENCH_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """Operation counts of one run. Each workload is timed once after a warm-up."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    writers: int = 8
+    single_appends: int = 3000  # one writer, one event per append, each to a new stream
+    parallel_appends: int = 8000  # all writers together, one event per append
+    batch_appends: int = 300  # appends of ``batch_size`` events, each to a new stream
+    batch_size: int = 100
+    contended_appends: int = 2000  # successful appends of all writers to one stream
+    warmup_appends: int = 200  # per writer, before timing, on streams of their own
+    read_events: int = 100_000
+    read_repeats: int = 3  # the read is timed this many times; the median is reported
+    memory_events: int = 1_000_000
+    memory_baselines: bool = True
+    quick: bool = False
+
+
+# A smoke run: every workload once with tiny counts (the figures mean nothing).
+QUICK = {
+    "single_appends": 40,
+    "parallel_appends": 80,
+    "batch_appends": 5,
+    "contended_appends": 40,
+    "warmup_appends": 5,
+    "read_events": 2000,
+    "read_repeats": 1,
+    "memory_events": 10_000,
+}
+
+
+def parse_options(argv: list[str] | None = None) -> BenchOptions:
+    """Return the options of ``argv``: --quick presets tiny counts, explicit flags win."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=(
+            "Benchmark Flipbook's event store on PostgreSQL beside a plain psycopg baseline "
+            "and the eventsourcing library's PostgreSQL recorder, in one run. The database "
+            f"named by ${URL_VARIABLE} (default {DEFAULT_DATABASE_URL}) is dropped and "
+            "recreated; its name must contain 'bench'."
+        ),
+    )
+    add = parser.add_argument
+    add("--quick", action="store_true", help="smoke run with tiny counts")
+    add("--writers", type=int, help="concurrent writers (threads) [8]")
+    add("--single-appends", type=int, help="one-event appends from one writer [3000]")
+    add("--parallel-appends", type=int, help="one-event appends from all writers [8000]")
+    add("--batch-appends", type=int, help="multi-event appends, one stream each [300]")
+    add("--batch-size", type=int, help="events per multi-event append [100]")
+    add("--contended-appends", type=int, help="appends to one stream by all writers [2000]")
+    add("--warmup-appends", type=int, help="untimed appends per writer first [200]")
+    add("--read-events", type=int, help="events in the stream that is read [100000]")
+    add("--read-repeats", type=int, help="timed reads of it; the median counts [3]")
+    add("--memory-events", type=int, help="events read for the peak-RSS check [1000000]")
+    add(
+        "--no-memory-baselines",
+        dest="memory_baselines",
+        action="store_false",
+        default=None,
+        help="measure peak RSS for Flipbook only (skips 2 x --memory-events of loading)",
+    )
+    args = parser.parse_args(argv)
+
+    values = {"database_url": os.environ.get(URL_VARIABLE) or DEFAULT_DATABASE_URL}
+    if args.quick:
+        values.update(QUICK, quick=True)
+    for f in fields(BenchOptions):
+        given = getattr(args, f.name, None)
+        if given is not None and f.name != "quick":
+            values[f.name] = given
+    options = BenchOptions(**values)
+    for name in (
+        "writers",
+        "single_appends",
+        "parallel_appends",
+        "batch_appends",
+        "batch_size",
+        "contended_appends",
+        "read_events",
+        "read_repeats",
+        "memory_events",
+    ):
+        if getattr(options, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if options.warmup_appends < 0:
+        parser.error("--warmup-appends must not be negative")
+    if options.batch_size > 1000:
+        parser.error("--batch-size must be at most 1000 (FLIPBOOK_MAX_EVENTS_PER_COMMIT)")
+    return options
