@@ -22,8 +22,9 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py flipbook_demo --if-empty
-	@echo "Flipbook is serving on http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
-	$(BIN)/python manage.py runserver --insecure --noreload 127.0.0.1:$(PORT)
+	$(BIN)/python manage.py flipbook_welcome
+	@echo "Flipbook is serving on http://127.0.0.1:$(PORT)/  (gRPC on 127.0.0.1:$(or $(FLIPBOOK_GRPC_PORT),50051))"
+	$(BIN)/python manage.py serve --http-port $(PORT)
 
 test: $(VENV)/.test-installed lint
 	$(BIN)/pytest

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "flipbook_site",
     "streams",
     "api",
 ]
@@ -113,6 +114,9 @@ FLIPBOOK_LIMITS = {
     "MAX_READ_LIMIT": env_int("FLIPBOOK_MAX_READ_LIMIT", 10_000),
 }
 
+FLIPBOOK_REDIS_URL = os.environ.get("FLIPBOOK_REDIS_URL", "")
+
+FLIPBOOK_HOST = os.environ.get("FLIPBOOK_HOST", "127.0.0.1")
 FLIPBOOK_HTTP_PORT = env_int("FLIPBOOK_HTTP_PORT", 8000)
 FLIPBOOK_GRPC_PORT = env_int("FLIPBOOK_GRPC_PORT", 50051)
 

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from django.conf import settings
+
 from streams.backends import get_event_store
-from streams.exceptions import NotFound, ValidationError
+from streams.exceptions import FlipbookError, NotFound, ValidationError
 from streams.records import (
     AppendResult,
     CommitResult,
@@ -188,6 +190,29 @@ def iter_all(
         if page.next_after == after or len(page.events) < batch:
             return
         after = page.next_after
+
+
+def check_ready() -> dict[str, str]:
+    """Return each backend the store needs ("event_store", and "redis" when
+    FLIPBOOK_REDIS_URL is set) mapped to "ok" or a short reason it is not reachable."""
+    checks: dict[str, str] = {}
+    try:
+        get_event_store().ping()
+        checks["event_store"] = "ok"
+    except FlipbookError as exc:
+        checks["event_store"] = exc.message
+    redis_url = getattr(settings, "FLIPBOOK_REDIS_URL", "")
+    if redis_url:
+        import redis  # optional: only deployments with Redis have it configured
+
+        try:
+            client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+            client.ping()
+            client.close()
+            checks["redis"] = "ok"
+        except redis.RedisError as exc:
+            checks["redis"] = f"unreachable: {type(exc).__name__}"
+    return checks
 
 
 # -- helpers ----------------------------------------------------------------------------------

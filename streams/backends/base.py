@@ -101,6 +101,10 @@ class BaseEventStore:
             return (event.timestamp.isoformat(), ordinal)
         return (ordinal,)
 
+    def ping(self) -> None:
+        """Raise Unavailable when the backend cannot be reached (a cheap read)."""
+        self.head("\x00ping")
+
     def close(self) -> None:
         """Release connections and clients held by the backend."""
 

@@ -1,0 +1,97 @@
+"""`flipbook serve`: HTTP (ASGI on daphne) and gRPC in one process, stopped gracefully.
+
+On SIGTERM or SIGINT the server stops accepting connections, lets in-flight HTTP requests
+and gRPC calls finish (up to ``grace`` seconds), then exits. Commits are single database
+transactions, so one cut short by a harder kill is rolled back, never half-stored."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+
+# daphne installs the asyncio Twisted reactor on import; it must come before twisted.
+from daphne.server import Server  # isort:skip
+from twisted.internet import reactor  # isort:skip
+
+logger = logging.getLogger("flipbook.serve")
+
+
+class _Server(Server):
+    """daphne's server, remembering its listening ports so they can be closed on shutdown."""
+
+    def listen_success(self, port):
+        self.ports = [*getattr(self, "ports", []), port]
+        super().listen_success(port)
+
+    def in_flight(self) -> int:
+        return sum(
+            1
+            for details in self.connections.values()
+            if details.get("application_instance") is not None
+            and not details["application_instance"].done()
+        )
+
+
+def serve(
+    *,
+    host: str,
+    http_port: int,
+    grpc_port: int | None,
+    grace: float = 10.0,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+    serve_static: bool = True,
+) -> None:
+    """Run HTTP on ``host:http_port`` and gRPC on ``host:grpc_port`` until a stop signal."""
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from flipbook_site.asgi import application
+
+    grpc_server = None
+    if grpc_port is not None:
+        from api.grpc.server import build_server
+
+        grpc_server, bound = build_server(grpc_port, host=host, tls_cert=tls_cert, tls_key=tls_key)
+        grpc_server.start()
+        logger.info("gRPC listening", extra={"address": f"{host}:{bound}", "tls": bool(tls_cert)})
+
+    app = ASGIStaticFilesHandler(application) if serve_static else application
+    server = _Server(
+        application=app,
+        endpoints=[f"tcp:port={http_port}:interface={host}"],
+        signal_handlers=False,
+        application_close_timeout=grace,
+        verbosity=0,
+    )
+    stopping = False
+
+    def begin_shutdown() -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        logger.info("shutting down: no new connections, finishing in-flight requests")
+        for port in getattr(server, "ports", []):
+            port.stopListening()
+        grpc_done = grpc_server.stop(grace) if grpc_server is not None else None
+        deadline = time.monotonic() + grace
+
+        def wait_then_stop() -> None:
+            http_busy = server.in_flight()
+            grpc_busy = grpc_done is not None and not grpc_done.is_set()
+            if (http_busy or grpc_busy) and time.monotonic() < deadline:
+                reactor.callLater(0.05, wait_then_stop)
+                return
+            logger.info("stopped", extra={"unfinished_http": http_busy})
+            reactor.stop()
+
+        wait_then_stop()
+
+    def on_signal(signum, frame) -> None:
+        reactor.callFromThread(begin_shutdown)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    logger.info("HTTP listening", extra={"address": f"{host}:{http_port}"})
+    server.run()
