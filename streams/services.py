@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -30,6 +31,7 @@ from streams.records import (
     StreamKind,
     StreamQuery,
 )
+from streams.signals import events_committed
 from streams.validation import (
     prepare_append,
     prepare_commit,
@@ -42,6 +44,7 @@ from streams.validation import (
 )
 
 Direction = Literal["forwards", "backwards"]
+logger = logging.getLogger("flipbook.store")
 
 
 def append_to_stream(
@@ -58,14 +61,31 @@ def append_to_stream(
     Returns the stored events (``duplicate`` set for an identical re-send). Raises
     ValidationError, TooLarge, VersionConflict, IdConflict or Unavailable."""
     append = StreamAppend(stream_id, events, expected_version, category, kind)
-    prepared = prepare_append(append)
-    return get_event_store().append((prepared,)).streams[0]
+    return _commit((prepare_append(append),)).streams[0]
 
 
 def commit(appends: Sequence[StreamAppend | dict[str, Any]]) -> CommitResult:
     """Append to several streams atomically: every stream's check passes and all events are
     stored, or nothing is. Raises as :func:`append_to_stream`."""
-    return get_event_store().append(prepare_commit(appends))
+    return _commit(prepare_commit(appends))
+
+
+def _commit(prepared: tuple) -> CommitResult:
+    store = get_event_store()
+    result = store.append(prepared)
+    if not result.duplicate and events_committed.has_listeners():
+        store.on_durable(lambda: _announce(result))
+    return result
+
+
+def _announce(result: CommitResult) -> None:
+    for receiver, response in events_committed.send_robust(sender=commit, result=result):
+        if isinstance(response, Exception):
+            logger.error(
+                "events_committed receiver %s failed",
+                getattr(receiver, "__qualname__", receiver),
+                exc_info=response,
+            )
 
 
 def read_stream(

@@ -101,6 +101,11 @@ class BaseEventStore:
             return (event.timestamp.isoformat(), ordinal)
         return (ordinal,)
 
+    def on_durable(self, callback) -> None:
+        """Call ``callback`` once what was just appended is durable: now, unless the backend
+        is inside a transaction that has yet to commit (then on its commit, or never)."""
+        callback()
+
     def ping(self) -> None:
         """Raise Unavailable when the backend cannot be reached (a cheap read)."""
         self.head("\x00ping")

@@ -296,6 +296,9 @@ class DatabaseEventStore(BaseEventStore):
         )
         return AppendResult(a.stream_id, events[-1].version, events)
 
+    def on_durable(self, callback) -> None:
+        transaction.on_commit(callback, using=self.using)
+
     # -- reads --------------------------------------------------------------------------------
 
     def read(self, query: StreamQuery) -> list[RecordedEvent]:
