@@ -22,6 +22,11 @@ except psycopg.Error as exc:
 else:
     DATABASES["postgres"] = database_from_url(POSTGRES_URL, base_dir=BASE_DIR)
     DATABASES["postgres"]["CONN_MAX_AGE"] = 0
-    DATABASES["postgres"]["TEST"] = {"NAME": "test_flipbook"}
+    # Per-process names, so concurrent test runs on one machine never share a database.
+    DATABASES["postgres"]["TEST"] = {"NAME": f"test_flipbook_{os.getpid()}"}
+
+DATABASES["default"]["TEST"] = {
+    "NAME": str(BASE_DIR / "var" / f"test_flipbook_{os.getpid()}.sqlite3")
+}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
