@@ -40,5 +40,8 @@ format: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+proto: $(VENV)/.test-installed
+	$(BIN)/python -m api.grpc.generate
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -430,11 +430,16 @@ class DatabaseEventStore(BaseEventStore):
 
         SQLite has one writer at a time, so the highest stored position is settled. On
         PostgreSQL a writer draws positions while its transaction is open, and an earlier
-        position may commit after a later one. Every writer takes an xid (its head write)
-        before drawing a position, so: read the sequence's last value L, *then* take a
-        snapshot; every transaction that drew a position <= L has an xid below that
-        snapshot's xmax. Once none of those is still running, each position <= L is either
-        visible or will never be. The wait lasts as long as the slowest in-flight write."""
+        position may commit after a later one. A writer holds a RowExclusiveLock on
+        flipbook_event from before it draws a position (the lock is taken when its INSERT is
+        planned) until its transaction ends, so: read the sequence's last value L, *then*
+        list the transactions holding that lock; every transaction that drew a position <= L
+        and is still open is among them. Once all of those have ended, each position <= L is
+        either visible or will never be. The wait lasts as long as the slowest in-flight
+        write to this table; other tables and databases do not delay it.
+
+        (A snapshot's xip list is no such bound: its xmax is one past the newest *completed*
+        xid, so a writer holding the newest xid is missing from it while it is still open.)"""
         if not self.is_postgres:
             cursor.execute("SELECT COALESCE(max(position), 0) FROM flipbook_event")
             return cursor.fetchone()[0]
@@ -443,15 +448,17 @@ class DatabaseEventStore(BaseEventStore):
         settled = last_value if is_called else 0
         if settled <= after:
             return settled
-        own = "COALESCE(pg_current_xact_id_if_assigned(), '0'::xid8)"
-        cursor.execute(
-            "SELECT pg_snapshot_xmax(s)::text, (SELECT count(*) FROM pg_snapshot_xip(s) AS x "
-            f"WHERE x <> {own}) FROM pg_current_snapshot() AS s"
+        writing = (
+            "SELECT array_agg(virtualtransaction) FROM pg_locks WHERE locktype = 'relation' "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND relation = 'flipbook_event'::regclass AND mode = 'RowExclusiveLock' "
+            "AND pid IS DISTINCT FROM pg_backend_pid()"
         )
-        xmax, running = cursor.fetchone()
+        cursor.execute(writing)
+        writers = cursor.fetchone()[0]
         deadline = time.monotonic() + self.feed_wait_seconds
         delay = 0.0005
-        while running:
+        while writers:
             if time.monotonic() > deadline:
                 raise Unavailable(
                     "the all-feed is waiting for a write transaction that has been open for "
@@ -459,12 +466,8 @@ class DatabaseEventStore(BaseEventStore):
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.01)
-            cursor.execute(
-                "SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()) AS x "
-                f"WHERE x < %s::xid8 AND x <> {own}",
-                [xmax],
-            )
-            running = cursor.fetchone()[0]
+            cursor.execute(writing + " AND virtualtransaction = ANY(%s)", [writers])
+            writers = cursor.fetchone()[0]
         return settled
 
     def _sequence(self, cursor) -> str:

@@ -1,0 +1,1 @@
+"""The gRPC API of Flipbook: proto-generated code (gen/), servicers, interceptors, server."""

@@ -1,0 +1,250 @@
+"""Server interceptors of the gRPC API: request logging, error mapping, metrics, database
+connections and authentication, each around the whole call (for a server-streaming method,
+around the whole response stream).
+
+``default_interceptors()`` gives them in the order they must nest, outermost first:
+
+1. RequestLoggingInterceptor: request id (``x-request-id`` or new), one JSON line per call.
+2. ErrorMappingInterceptor: FlipbookError -> status code of api/errors.py + error metadata;
+   anything else -> INTERNAL with a generic message, logged with its trace.
+3. MetricsInterceptor: latency and errors (it sees the original exception).
+4. DatabaseConnectionInterceptor: closes stale connections of the worker thread.
+5. AuthenticationInterceptor: the API key, turned into a Principal the servicer reads as
+   ``context.principal``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import grpc
+from django.db import close_old_connections
+
+from api.auth import Principal, authenticate_key, bearer_token
+from api.errors import error_body, status_for
+from api.logs import new_request_id
+from api.metrics import observe_error, observe_latency
+from streams.exceptions import FlipbookError, Unauthenticated
+
+TRANSPORT = "grpc"
+ERROR_METADATA_KEY = "flipbook-error-bin"
+REQUEST_ID_KEY = "x-request-id"
+# Services that answer without an API key (load balancers and tools call them).
+PUBLIC_SERVICES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+)
+
+logger = logging.getLogger("flipbook.grpc")
+
+Around = Callable[[grpc.ServicerContext], AbstractContextManager[Any]]
+
+_HANDLER_KINDS = {
+    (False, False): ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    (False, True): ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    (True, False): ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
+}
+
+
+def wrap_handler(handler: grpc.RpcMethodHandler, around: Around) -> grpc.RpcMethodHandler:
+    """Return ``handler`` with its behaviour run inside ``around(context)``, a context
+    manager that yields the context to pass on. Response streams run inside it whole."""
+    kind = (handler.request_streaming, handler.response_streaming)
+    attribute, make_handler = _HANDLER_KINDS[kind]
+    behaviour = getattr(handler, attribute)
+
+    if handler.response_streaming:
+
+        def wrapped(request_or_iterator, context):
+            with around(context) as inner:
+                yield from behaviour(request_or_iterator, inner)
+
+    else:
+
+        def wrapped(request_or_iterator, context):
+            with around(context) as inner:
+                return behaviour(request_or_iterator, inner)
+
+    return make_handler(
+        wrapped,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+class CallInterceptor(grpc.ServerInterceptor):
+    """Base of Flipbook's interceptors: ``around(method, context)`` wraps every call."""
+
+    def around(self, method: str, context: grpc.ServicerContext) -> AbstractContextManager[Any]:
+        """A context manager around one call; it yields the context the call goes on with."""
+        raise NotImplementedError("subclasses of CallInterceptor must provide an around() method")
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:  # unknown method: grpc answers UNIMPLEMENTED
+            return None
+        return wrap_handler(handler, functools.partial(self.around, handler_call_details.method))
+
+
+def metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
+    """The first value of an invocation metadata ``key`` (lower case), or None."""
+    for item in context.invocation_metadata() or ():
+        if item.key == key:
+            return item.value
+    return None
+
+
+def _code_name(context: grpc.ServicerContext) -> str | None:
+    code = context.code()
+    return code.name if isinstance(code, grpc.StatusCode) else None
+
+
+class RequestLoggingInterceptor(CallInterceptor):
+    """Set the request id (the client's ``x-request-id`` when sane, else a new one), send it
+    back in the initial metadata, and log one JSON line per call: method, code, duration."""
+
+    @contextmanager
+    def around(self, method: str, context: grpc.ServicerContext) -> Iterator[Any]:
+        started = time.perf_counter()
+        request_id = new_request_id(metadata_value(context, REQUEST_ID_KEY))
+        context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
+        code = None
+        try:
+            yield context
+        except GeneratorExit:  # the client went away during a response stream
+            code = "CANCELLED"
+            raise
+        except BaseException:
+            code = _code_name(context) or "UNKNOWN"
+            raise
+        finally:
+            code = code or _code_name(context) or "OK"
+            # The request id is passed explicitly: a stream abandoned by its client may be
+            # finalised in another thread, whose context holds another request's id.
+            logger.log(
+                logging.DEBUG if method.startswith(PUBLIC_SERVICES[0]) else logging.INFO,
+                "grpc %s %s",
+                method,
+                code,
+                extra={
+                    "transport": TRANSPORT,
+                    "method": method,
+                    "code": code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "request_id": request_id,
+                    "peer": context.peer(),
+                },
+            )
+
+
+def abort_with_error(context: grpc.ServicerContext, error: BaseException) -> None:
+    """End the call with the status of ``error`` (api/errors.py), its message, and the
+    ``flipbook-error-bin`` trailing metadata: UTF-8 JSON {"code", "message", "details"}."""
+    body = error_body(error)["error"]
+    _, code_name = status_for(error)
+    context.set_trailing_metadata(
+        ((ERROR_METADATA_KEY, json.dumps(body, ensure_ascii=False, default=str).encode()),)
+    )
+    context.abort(grpc.StatusCode[code_name], body["message"])
+
+
+class ErrorMappingInterceptor(CallInterceptor):
+    """Turn a FlipbookError into its gRPC status; any other exception into INTERNAL with a
+    generic message (the trace goes to the server log, never to the client)."""
+
+    @contextmanager
+    def around(self, method: str, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            yield context
+        except FlipbookError as error:
+            abort_with_error(context, error)
+        except Exception as error:
+            if context.code() is not None:  # already ended with a status further in
+                raise
+            logger.exception("grpc %s failed unexpectedly", method, extra={"transport": TRANSPORT})
+            abort_with_error(context, error)
+
+
+class MetricsInterceptor(CallInterceptor):
+    """Observe every call's latency, and its error by the code the client sees."""
+
+    @contextmanager
+    def around(self, method: str, context: grpc.ServicerContext) -> Iterator[Any]:
+        started = time.perf_counter()
+        try:
+            yield context
+        except Exception as error:
+            observe_error(TRANSPORT, error)
+            raise
+        finally:
+            observe_latency(TRANSPORT, method.lstrip("/"), time.perf_counter() - started)
+
+
+class DatabaseConnectionInterceptor(CallInterceptor):
+    """Close the worker thread's unusable or expired database connections before and after
+    each call, as Django does around each HTTP request, so a long-running server does not
+    hold dead or stale connections."""
+
+    @contextmanager
+    def around(self, method: str, context: grpc.ServicerContext) -> Iterator[Any]:
+        close_old_connections()
+        thread = threading.get_ident()
+        try:
+            yield context
+        finally:
+            # Connections are per thread: an abandoned stream finalised elsewhere must not
+            # close the connections of whatever call that other thread is running.
+            if threading.get_ident() == thread:
+                close_old_connections()
+
+
+class AuthenticatedContext:
+    """The servicer context of an authenticated call: the real one plus ``principal``."""
+
+    def __init__(self, context: grpc.ServicerContext, principal: Principal) -> None:
+        self._context = context
+        self.principal = principal
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+
+class AuthenticationInterceptor(CallInterceptor):
+    """Require an API key (``authorization: Bearer <key>``) on every method but the public
+    services', and hand its Principal to the servicer as ``context.principal``."""
+
+    @contextmanager
+    def around(self, method: str, context: grpc.ServicerContext) -> Iterator[Any]:
+        if method.startswith(PUBLIC_SERVICES):
+            yield context
+            return
+        principal = authenticate_key(bearer_token(metadata_value(context, "authorization")))
+        yield AuthenticatedContext(context, principal)
+
+
+def principal_of(context: Any) -> Principal:
+    """The Principal of the call. Raises Unauthenticated when no key was checked (a server
+    built without the AuthenticationInterceptor fails closed)."""
+    principal = getattr(context, "principal", None)
+    if not isinstance(principal, Principal):
+        raise Unauthenticated()
+    return principal
+
+
+def default_interceptors() -> list[grpc.ServerInterceptor]:
+    """Flipbook's interceptors, outermost first."""
+    return [
+        RequestLoggingInterceptor(),
+        ErrorMappingInterceptor(),
+        MetricsInterceptor(),
+        DatabaseConnectionInterceptor(),
+        AuthenticationInterceptor(),
+    ]

@@ -1,0 +1,124 @@
+"""The flipbook.v1 EventStore servicer: authorise, convert, call the store service, convert.
+
+Servicers raise Flipbook errors and never build a status themselves: the interceptors map
+errors, authenticate, log and measure (api/grpc/interceptors.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.conf import settings
+
+from api.grpc import messages
+from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
+from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
+from api.grpc.interceptors import TRANSPORT, principal_of
+from api.metrics import observe_commit
+from streams import services
+from streams.records import CommitResult
+
+# Events per store read while streaming a whole stream or the all-feed.
+STREAM_BATCH = 1000
+DEFAULT_PAGE = 100
+
+
+def _batch_size() -> int:
+    return min(STREAM_BATCH, settings.FLIPBOOK_LIMITS["MAX_READ_LIMIT"])
+
+
+class EventStoreServicer(eventstore_pb2_grpc.EventStoreServicer):
+    """Implements flipbook.v1.EventStore on the store service (streams/services.py)."""
+
+    def Append(self, request: pb.AppendRequest, context) -> pb.AppendResponse:
+        principal_of(context).require("write", [request.stream_id])
+        append = messages.stream_append(request)
+        result = services.append_to_stream(
+            append.stream_id,
+            append.events,
+            expected_version=append.expected_version,
+            category=append.category,
+            kind=append.kind,
+        )
+        observe_commit(TRANSPORT, CommitResult((result,), duplicate=result.duplicate))
+        return messages.append_response(result)
+
+    def Commit(self, request: pb.CommitRequest, context) -> pb.CommitResponse:
+        principal_of(context).require("write", [s.stream_id for s in request.streams])
+        appends = [
+            messages.stream_append(s, f"streams[{i}]") for i, s in enumerate(request.streams)
+        ]
+        result = services.commit(appends)
+        observe_commit(TRANSPORT, result)
+        return messages.commit_response(result)
+
+    def Read(self, request: pb.ReadRequest, context) -> Iterator[pb.ReadResponse]:
+        principal_of(context).require("read", [request.stream_id])
+        arguments = messages.read_arguments(request)
+        cursor = request.cursor or None
+        if request.limit:
+            page = services.read_stream(**arguments, limit=request.limit, cursor=cursor)
+            for event in page.items:
+                yield pb.ReadResponse(event=messages.event_message(event))
+            if page.next_cursor is not None:
+                yield pb.ReadResponse(next_cursor=page.next_cursor)
+            return
+        # limit 0: every selected event, one bounded store read at a time.
+        batch = _batch_size()
+        while True:
+            page = services.read_stream(**arguments, limit=batch, cursor=cursor)
+            for event in page.items:
+                yield pb.ReadResponse(event=messages.event_message(event))
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def GetLatest(self, request: pb.GetLatestRequest, context) -> pb.Event:
+        principal_of(context).require("read", [request.stream_id])
+        return messages.event_message(services.latest_event(request.stream_id))
+
+    def ReadAll(self, request: pb.ReadAllRequest, context) -> Iterator[pb.ReadAllResponse]:
+        principal_of(context).require_unrestricted("read", "the all-feed")
+        filters = {"categories": request.categories, "names": request.names}
+        after = request.after
+        if request.limit:
+            page = services.read_all(after=after, limit=request.limit, **filters)
+            for event in page.events:
+                yield pb.ReadAllResponse(event=messages.event_message(event))
+            after = page.next_after
+        else:
+            # limit 0: every event that exists now, one bounded store read at a time.
+            batch = _batch_size()
+            while True:
+                page = services.read_all(after=after, limit=batch, **filters)
+                for event in page.events:
+                    yield pb.ReadAllResponse(event=messages.event_message(event))
+                after = page.next_after
+                if len(page.events) < batch:
+                    break
+        yield pb.ReadAllResponse(checkpoint=pb.Checkpoint(position=after))
+
+    def GetStream(self, request: pb.GetStreamRequest, context) -> pb.StreamInfo:
+        principal_of(context).require("read", [request.stream_id])
+        return messages.stream_info_message(services.stream_head(request.stream_id))
+
+    def ListStreams(self, request: pb.ListStreamsRequest, context) -> pb.ListStreamsResponse:
+        principal = principal_of(context)
+        principal.require("read")
+        prefix = request.prefix
+        restriction = principal.stream_prefix
+        # A key restricted to a prefix sees only its streams (as over REST): a broader
+        # prefix narrows to its own, a disjoint one lists nothing.
+        if restriction and not prefix.startswith(restriction):
+            if not restriction.startswith(prefix):
+                return pb.ListStreamsResponse()
+            prefix = restriction
+        page = services.list_streams(
+            prefix=prefix,
+            category=request.category or None,
+            limit=request.limit or DEFAULT_PAGE,
+            cursor=request.cursor or None,
+        )
+        return pb.ListStreamsResponse(
+            streams=[messages.stream_info_message(s) for s in page.items],
+            next_cursor=page.next_cursor or "",
+        )
