@@ -46,13 +46,15 @@ class ApiKey(models.Model):
         return f"{self.name} ({KEY_PREFIX}_{self.key_id}_…)"
 
     @classmethod
-    def issue(cls, name: str, scope: str = "read", stream_prefix: str = "") -> tuple[ApiKey, str]:
+    def issue(
+        cls, name: str, scope: str = "read", stream_prefix: str = "", *, using: str | None = None
+    ) -> tuple[ApiKey, str]:
         """Create a key; return it and the full secret key text, which is never shown again."""
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        key = cls.objects.create(
+        key = cls.objects.db_manager(using).create(
             name=name,
             key_id=key_id,
             secret_hash=_digest(secret),
