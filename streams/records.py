@@ -40,12 +40,15 @@ class StreamAppend:
 
 @dataclass(frozen=True, slots=True)
 class PreparedEvent:
-    """A validated event, payload and metadata already encoded as JSON text."""
+    """A validated event, payload and metadata already encoded as JSON text (``payload`` and
+    ``metadata`` keep the values as given, for the result of the append)."""
 
     id: UUID
     name: str
     payload_json: str
     metadata_json: str
+    payload: Any
+    metadata: dict[str, Any]
     timestamp: datetime | None
     version: int | None  # explicit version sent by the client, else None
     id_given: bool  # the client chose the id, so a re-send may be a duplicate

@@ -5,6 +5,7 @@ Each refusal is a ValidationError (or TooLarge) naming the field that is wrong."
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,15 +28,21 @@ MAX_STREAM_ID = 256
 MAX_NAME = 128
 MAX_CATEGORY = 128
 MAX_VERSION = 2**62  # well inside a signed 64-bit column, with room for arithmetic
+# json.dumps writes U+0000 as the escape \u0000 (never raw); an escaped backslash before
+# "u0000" is not one, hence the count of backslashes.
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def limit(name: str) -> int:
     return settings.FLIPBOOK_LIMITS[name]
 
 
+# Cc (C0, DEL, C1) plus the line/paragraph separators, which break logs and URLs alike.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _has_control(value: str) -> bool:
-    # Cc (C0, DEL, C1) plus the line/paragraph separators, which break logs and URLs alike.
-    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in value)
+    return _CONTROL.search(value) is not None
 
 
 def validate_stream_id(value: Any, field: str = "stream_id") -> str:
@@ -131,7 +138,7 @@ def encode_json(value: Any, field: str, max_bytes: int) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValidationError(field, "must be valid UTF-8 text (no lone surrogates)") from exc
-    if "\x00" in text:
+    if "\\u0000" in text and _JSON_NUL.search(text):
         # PostgreSQL jsonb cannot hold U+0000; refuse it everywhere so backends agree.
         raise ValidationError(field, "must not contain the NUL character (\\u0000)")
     return text
@@ -176,7 +183,8 @@ def prepare_event(event: Any, field: str) -> PreparedEvent:
     metadata = {} if event.metadata is None else event.metadata
     if not isinstance(metadata, Mapping):
         raise ValidationError(f"{field}.metadata", "must be a JSON object")
-    metadata_json = encode_json(dict(metadata), f"{field}.metadata", limit("MAX_METADATA_BYTES"))
+    metadata = dict(metadata)
+    metadata_json = encode_json(metadata, f"{field}.metadata", limit("MAX_METADATA_BYTES"))
     timestamp = validate_timestamp(event.timestamp, f"{field}.timestamp")
     version = (
         None
@@ -190,6 +198,8 @@ def prepare_event(event: Any, field: str) -> PreparedEvent:
         name=name,
         payload_json=payload_json,
         metadata_json=metadata_json,
+        payload=event.payload,
+        metadata=metadata,
         timestamp=timestamp,
         version=version,
         id_given=id_given,
@@ -201,7 +211,7 @@ def validate_expected_version(value: Any, field: str) -> int | str:
         return "any"
     if value in ("any", "exists"):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return validate_int(value, field, minimum=0)
@@ -328,6 +338,6 @@ def prepare_commit(appends: Any) -> tuple[PreparedAppend, ...]:
 
 
 def validate_limit(value: Any, field: str = "limit") -> int:
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     return validate_int(value, field, minimum=1, maximum=limit("MAX_READ_LIMIT"))

@@ -145,30 +145,40 @@ class BaseEventStore:
         """Return the error that explains why ``append``'s check fails against the stream's
         head now, or None when it would pass (the head moved: retry)."""
         head = self.head(append.stream_id)
-        expected = append.expected_version
         if head is None:
-            if expected == "exists" or (isinstance(expected, int) and expected > 0):
-                return VersionConflict(append.stream_id, expected, 0)
-            return None
-        if append.kind is not None and head.kind != append.kind:
-            return ValidationError(
-                "kind",
-                f"stream {append.stream_id!r} is {head.kind}; an append cannot change its kind",
-            )
-        if head.kind == NEUTRAL and isinstance(expected, int):
-            return ValidationError(
-                "expected_version",
-                f"stream {append.stream_id!r} is version-neutral and takes no version check",
-            )
-        if append.category and head.category and head.category != append.category:
-            return ValidationError(
-                "category",
-                f"stream {append.stream_id!r} has category {head.category!r}; "
-                "change it in the admin, not by an append",
-            )
-        if isinstance(expected, int) and head.version != expected:
-            return VersionConflict(append.stream_id, expected, head.version or 0)
+            return refusal_error(append, None, None, 0)
+        return refusal_error(append, head.kind, head.category, head.version or 0)
+
+
+def refusal_error(
+    append: PreparedAppend, kind: str | None, category: str | None, version: int
+) -> Exception | None:
+    """The error for ``append`` against a head of ``kind``/``category``/``version`` (kind None:
+    no such stream), or None when the check would pass."""
+    expected = append.expected_version
+    stream_id = append.stream_id
+    if kind is None:
+        if expected == "exists" or (isinstance(expected, int) and expected > 0):
+            return VersionConflict(stream_id, expected, 0)
         return None
+    if append.kind is not None and kind != append.kind:
+        return ValidationError(
+            "kind", f"stream {stream_id!r} is {kind}; an append cannot change its kind"
+        )
+    if kind == NEUTRAL and isinstance(expected, int):
+        return ValidationError(
+            "expected_version",
+            f"stream {stream_id!r} is version-neutral and takes no version check",
+        )
+    if append.category and category and category != append.category:
+        return ValidationError(
+            "category",
+            f"stream {stream_id!r} has category {category!r}; "
+            "change it in the admin, not by an append",
+        )
+    if isinstance(expected, int) and kind != NEUTRAL and version != expected:
+        return VersionConflict(stream_id, expected, version)
+    return None
 
 
 def _same_event(stream_id: str, new, stored: RecordedEvent) -> bool:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -27,7 +28,7 @@ from django.db import (
 )
 from django.db.backends.utils import CursorWrapper
 
-from streams.backends.base import BaseEventStore, effective_kind
+from streams.backends.base import BaseEventStore, effective_kind, refusal_error
 from streams.exceptions import Unavailable, VersionConflict
 from streams.records import (
     NEUTRAL,
@@ -55,10 +56,12 @@ MAX_ATTEMPTS = 3
 
 
 class _Refused(Exception):
-    """A stream's head check failed inside the commit transaction (rolled back)."""
+    """A stream's head check failed inside the commit transaction (rolled back). ``head`` is
+    (version, kind, category) of the stream as the statement saw it, when it could."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, head: tuple | None = None) -> None:
         self.index = index
+        self.head = head
 
 
 class DatabaseEventStore(BaseEventStore):
@@ -66,33 +69,53 @@ class DatabaseEventStore(BaseEventStore):
     "default"), ``feed_wait_seconds`` (how long an all-feed read waits for in-flight writers
     before answering "unavailable", default 10)."""
 
-    def __init__(self, *, using: str = "default", feed_wait_seconds: float = 10.0, **options):
+    def __init__(
+        self,
+        *,
+        using: str = "default",
+        feed_wait_seconds: float = 10.0,
+        prepare: bool = True,
+        **options,
+    ):
         super().__init__(**options)
         self.using = using
         self.feed_wait_seconds = feed_wait_seconds
+        # Server-side prepared statements; turn off behind a pooler that cannot keep them.
+        self.prepare = prepare
+        self.is_postgres = connections[using].vendor == "postgresql"
         self._sequence_name: str | None = None
 
     @property
     def connection(self):
         return connections[self.using]
 
-    @property
-    def is_postgres(self) -> bool:
-        return self.connection.vendor == "postgresql"
-
     def _cursor(self):
-        """A cursor on the alias. On PostgreSQL it binds parameters on the server, so psycopg
-        prepares the store's few statement shapes once per connection instead of planning each
-        append again (about half the cost of a one-event append), whatever the alias's
-        ``server_side_binding`` option says."""
+        """A cursor on the alias. On PostgreSQL it binds parameters on the server (so the
+        store's few statement shapes can be prepared once per connection, see ``_execute``)
+        and loads timestamps with psycopg's C loader rather than Django's Python one."""
         conn = self.connection
         if not self.is_postgres:
             return conn.cursor()
         import psycopg  # the driver stays an import of this backend only
+        from psycopg.types.datetime import TimestamptzLoader
 
         conn.ensure_connection()
         conn.validate_thread_sharing()
-        return CursorWrapper(psycopg.Cursor(conn.connection), conn)
+        raw = psycopg.Cursor(conn.connection)
+        raw.adapters.register_loader("timestamptz", TimestamptzLoader)
+        return CursorWrapper(raw, conn)
+
+    def _execute(self, cursor, sql: str, params=None) -> None:
+        """Execute one of the store's statements. On PostgreSQL it is prepared on the server
+        (Django turns psycopg's automatic preparing off): planning a one-event append costs
+        as much as running it."""
+        if not self.is_postgres:
+            cursor.execute(sql, params)
+            return
+        conn = self.connection
+        conn.validate_no_broken_transaction()
+        with conn.wrap_database_errors:
+            cursor.cursor.execute(sql, params, prepare=self.prepare)
 
     # -- append -------------------------------------------------------------------------------
 
@@ -104,7 +127,12 @@ class DatabaseEventStore(BaseEventStore):
                 duplicate = self._translate(self.resolve_resend, appends)
                 if duplicate is not None:
                     return duplicate
-                error = self._translate(self.explain_refusal, appends[refused.index])
+                append = appends[refused.index]
+                if refused.head is not None:
+                    version, kind, category = refused.head
+                    error = refusal_error(append, kind, category, version)
+                else:
+                    error = self._translate(self.explain_refusal, append)
                 if error is not None:
                     raise error from None
             except IntegrityError:
@@ -182,37 +210,54 @@ class DatabaseEventStore(BaseEventStore):
 
     def _append_one_statement(self, a: PreparedAppend, now: datetime) -> CommitResult:
         """PostgreSQL: check the head and insert the events in one statement (one round trip).
-        The head write comes first, so the transaction has an xid before it draws positions,
-        which the all-feed's settled horizon relies on."""
+
+        The head write comes first and the events come from its RETURNING row, so a failed
+        check inserts nothing. Then ``cur`` reads the head row FOR SHARE (waiting for a racing
+        writer, and seeing its commit) so a refusal names the current version at no extra
+        round trip. One event is sent as plain values: encoding one-element arrays costs
+        more client time than the statement."""
         head_sql, head_params = self._head_statement(a, now)
+        events = a.events
+        if len(events) == 1:
+            e = events[0]
+            rows_sql = (
+                "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL ELSE head.version END,"
+                " %s::timestamptz, %s, %s::jsonb, %s::jsonb, %s::uuid, %s FROM head"
+            )
+            rows_params = [e.timestamp, e.name, e.payload_json, e.metadata_json, e.id, now]
+        else:
+            rows_sql = (
+                "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL "
+                "ELSE head.version - %s + v.ord END, v.ts, v.name, v.payload::jsonb, "
+                "v.meta::jsonb, v.eid, %s FROM head CROSS JOIN unnest(%s::timestamptz[], "
+                "%s::text[], %s::text[], %s::text[], %s::uuid[]) WITH ORDINALITY "
+                "AS v(ts, name, payload, meta, eid, ord) ORDER BY v.ord"
+            )
+            rows_params = [
+                len(events),
+                now,
+                [e.timestamp for e in events],
+                [e.name for e in events],
+                [e.payload_json for e in events],
+                [e.metadata_json for e in events],
+                [e.id for e in events],
+            ]
         sql = (
             f"WITH head AS ({head_sql}), ins AS ("
             "INSERT INTO flipbook_event (stream_pk, version, timestamp, name, payload, metadata, "
-            "event_id, recorded_at) "
-            "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL "
-            "ELSE head.version - %s + v.ord END, v.ts, v.name, v.payload::jsonb, v.meta::jsonb, "
-            "v.eid, %s FROM head CROSS JOIN unnest(%s::timestamptz[], %s::text[], %s::text[], "
-            "%s::text[], %s::uuid[]) WITH ORDINALITY AS v(ts, name, payload, meta, eid, ord) "
-            "ORDER BY v.ord RETURNING position, version) "
-            "SELECT position, version FROM ins ORDER BY position"
+            f"event_id, recorded_at) {rows_sql} RETURNING position, version), "
+            "cur AS (SELECT kind, category, version FROM flipbook_stream "
+            "WHERE stream_id = %s AND NOT EXISTS (SELECT 1 FROM head) FOR SHARE) "
+            "SELECT position, version, NULL, NULL FROM ins "
+            "UNION ALL SELECT NULL, version, kind, category FROM cur"
         )
-        events = a.events
-        params = [
-            *head_params,
-            len(events),
-            now,
-            [e.timestamp for e in events],
-            [e.name for e in events],
-            [e.payload_json for e in events],
-            [e.metadata_json for e in events],
-            [e.id for e in events],
-        ]
         with self._cursor() as cursor:
-            cursor.execute(sql, params)
+            self._execute(cursor, sql, [*head_params, *rows_params, a.stream_id])
             rows = cursor.fetchall()
-        if not rows:
-            raise _Refused(0)
-        return CommitResult((self._result(a, rows, now),))
+        if not rows or rows[0][0] is None:
+            raise _Refused(0, rows[0][1:] if rows else None)
+        rows.sort()
+        return CommitResult((self._result(a, [r[:2] for r in rows], now),))
 
     def _append_in_transaction(
         self, appends: Sequence[PreparedAppend], now: datetime
@@ -223,7 +268,7 @@ class DatabaseEventStore(BaseEventStore):
         with self._cursor() as cursor:
             for index in sorted(range(len(appends)), key=lambda i: appends[i].stream_id):
                 sql, params = self._head_statement(appends[index], now)
-                cursor.execute(sql, params)
+                self._execute(cursor, sql, params)
                 row = cursor.fetchone()
                 if row is None:
                     raise _Refused(index)
@@ -253,7 +298,8 @@ class DatabaseEventStore(BaseEventStore):
     def _insert_events(self, cursor, columns: list[list[Any]]) -> list[tuple[int, int | None]]:
         names = "stream_pk, version, timestamp, name, payload, metadata, event_id, recorded_at"
         if self.is_postgres:
-            cursor.execute(
+            self._execute(
+                cursor,
                 f"INSERT INTO flipbook_event ({names}) "
                 "SELECT v.pk, v.version, v.ts, v.name, v.payload::jsonb, v.meta::jsonb, "
                 "v.eid, v.rec "
@@ -266,7 +312,8 @@ class DatabaseEventStore(BaseEventStore):
             return sorted(cursor.fetchall())
         rows = list(zip(*columns, strict=True))
         placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-        cursor.execute(
+        self._execute(
+            cursor,
             f"INSERT INTO flipbook_event ({names}) VALUES {placeholders} "
             "RETURNING position, version",
             [value for row in rows for value in row],
@@ -286,8 +333,8 @@ class DatabaseEventStore(BaseEventStore):
                 version=version,
                 timestamp=e.timestamp,
                 name=e.name,
-                payload=json.loads(e.payload_json),
-                metadata=json.loads(e.metadata_json),
+                payload=e.payload,
+                metadata=e.metadata,
                 id=e.id,
                 position=position,
                 recorded_at=now,
@@ -304,15 +351,33 @@ class DatabaseEventStore(BaseEventStore):
     def read(self, query: StreamQuery) -> list[RecordedEvent]:
         return self._translate(self._read, query)
 
-    def _read(self, query: StreamQuery) -> list[RecordedEvent]:
+    def iter_read(self, query: StreamQuery, batch_size: int = 1000) -> Iterator[RecordedEvent]:
+        stream = self._translate(self._stream_key, query.stream_id)
+        if stream is None:
+            return
+        after = query.after
+        while True:
+            page = replace(query, limit=batch_size, after=after)
+            batch = self._translate(self._read, page, stream)
+            yield from batch
+            if len(batch) < batch_size:
+                return
+            after = self.cursor_key(batch[-1], query)
+
+    def _stream_key(self, stream_id: str) -> tuple[int, str] | None:
         with self._cursor() as cursor:
-            cursor.execute(
-                "SELECT id, kind FROM flipbook_stream WHERE stream_id = %s", [query.stream_id]
+            self._execute(
+                cursor, "SELECT id, kind FROM flipbook_stream WHERE stream_id = %s", [stream_id]
             )
-            row = cursor.fetchone()
-            if row is None:
+            return cursor.fetchone()
+
+    def _read(self, query: StreamQuery, stream: tuple[int, str] | None = None):
+        if stream is None:
+            stream = self._stream_key(query.stream_id)
+            if stream is None:
                 return []
-            pk, kind = row
+        pk, kind = stream
+        with self._cursor() as cursor:
             ordinal = "e.position" if kind == NEUTRAL else "e.version"
             where = ["e.stream_pk = %s"]
             params: list[Any] = [pk]
@@ -345,7 +410,8 @@ class DatabaseEventStore(BaseEventStore):
                     params.append(query.after[0])
                 order = f"{ordinal} {direction}"
             params.append(query.limit)
-            cursor.execute(
+            self._execute(
+                cursor,
                 f"SELECT {EVENT_COLUMNS} FROM flipbook_event e WHERE {' AND '.join(where)} "
                 f"ORDER BY {order} LIMIT %s",
                 params,
@@ -357,7 +423,8 @@ class DatabaseEventStore(BaseEventStore):
 
     def _head(self, stream_id: str) -> StreamInfo | None:
         with self._cursor() as cursor:
-            cursor.execute(
+            self._execute(
+                cursor,
                 f"SELECT {STREAM_COLUMNS} FROM flipbook_stream s WHERE s.stream_id = %s",
                 [stream_id],
             )
@@ -391,7 +458,8 @@ class DatabaseEventStore(BaseEventStore):
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         params.append(limit)
         with self._cursor() as cursor:
-            cursor.execute(
+            self._execute(
+                cursor,
                 f"SELECT {STREAM_COLUMNS} FROM flipbook_stream s{clause} "
                 "ORDER BY s.stream_id LIMIT %s",
                 params,
@@ -415,7 +483,8 @@ class DatabaseEventStore(BaseEventStore):
                 where.append(f"e.name IN ({', '.join(['%s'] * len(query.names))})")
                 params += list(query.names)
             params.append(query.limit)
-            cursor.execute(
+            self._execute(
+                cursor,
                 f"SELECT {EVENT_COLUMNS}, s.stream_id FROM flipbook_event e "
                 "JOIN flipbook_stream s ON s.id = e.stream_pk "
                 f"WHERE {' AND '.join(where)} ORDER BY e.position LIMIT %s",
@@ -443,7 +512,7 @@ class DatabaseEventStore(BaseEventStore):
         if not self.is_postgres:
             cursor.execute("SELECT COALESCE(max(position), 0) FROM flipbook_event")
             return cursor.fetchone()[0]
-        cursor.execute(f"SELECT last_value, is_called FROM {self._sequence(cursor)}")
+        self._execute(cursor, f"SELECT last_value, is_called FROM {self._sequence(cursor)}")
         last_value, is_called = cursor.fetchone()
         settled = last_value if is_called else 0
         if settled <= after:
@@ -454,7 +523,7 @@ class DatabaseEventStore(BaseEventStore):
             "AND relation = 'flipbook_event'::regclass AND mode = 'RowExclusiveLock' "
             "AND pid IS DISTINCT FROM pg_backend_pid()"
         )
-        cursor.execute(writing)
+        self._execute(cursor, writing)
         writers = cursor.fetchone()[0]
         deadline = time.monotonic() + self.feed_wait_seconds
         delay = 0.0005
@@ -466,7 +535,7 @@ class DatabaseEventStore(BaseEventStore):
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.01)
-            cursor.execute(writing + " AND virtualtransaction = ANY(%s)", [writers])
+            self._execute(cursor, writing + " AND virtualtransaction = ANY(%s)", [writers])
             writers = cursor.fetchone()[0]
         return settled
 
@@ -478,7 +547,8 @@ class DatabaseEventStore(BaseEventStore):
 
     def find_events(self, ids: Sequence[UUID]) -> dict[UUID, RecordedEvent]:
         with self._cursor() as cursor:
-            cursor.execute(
+            self._execute(
+                cursor,
                 f"SELECT {EVENT_COLUMNS}, s.stream_id FROM flipbook_event e "
                 "JOIN flipbook_stream s ON s.id = e.stream_pk "
                 f"WHERE e.event_id IN ({', '.join(['%s'] * len(ids))})",

@@ -4,6 +4,15 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def c_collation_on_postgres(apps, schema_editor):
+    # Stream ids sort by bytes on every database (SQLite compares bytes too), and in the "C"
+    # collation PostgreSQL serves LIKE 'prefix%' from the unique index: no second index.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            'ALTER TABLE flipbook_stream ALTER COLUMN stream_id TYPE varchar(256) COLLATE "C"'
+        )
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -16,7 +25,7 @@ class Migration(migrations.Migration):
             name='Stream',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stream_id', models.CharField(max_length=256, unique=True)),
+                ('stream_id', models.CharField(max_length=256)),
                 ('kind', models.CharField(choices=[('versioned', 'versioned'), ('neutral', 'version-neutral')], default='versioned', max_length=16)),
                 ('category', models.CharField(blank=True, max_length=128, null=True)),
                 ('version', models.BigIntegerField(default=0, help_text='Current version (0 on neutral streams).')),
@@ -27,7 +36,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'db_table': 'flipbook_stream',
-                'indexes': [models.Index(fields=['category', 'stream_id'], name='flipbook_stream_cat_id'), models.Index(fields=['-updated_at'], name='flipbook_stream_updated')],
+                'indexes': [models.Index(fields=['category', 'stream_id'], name='flipbook_stream_cat_id')],
+                'constraints': [models.UniqueConstraint(fields=('stream_id',), name='flipbook_stream_id_key')],
             },
         ),
         migrations.CreateModel(
@@ -41,7 +51,7 @@ class Migration(migrations.Migration):
                 ('metadata', models.JSONField(default=dict)),
                 ('event_id', models.UUIDField(unique=True)),
                 ('recorded_at', models.DateTimeField()),
-                ('stream', models.ForeignKey(db_column='stream_pk', on_delete=django.db.models.deletion.PROTECT, to='streams.stream')),
+                ('stream', models.ForeignKey(db_column='stream_pk', db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, to='streams.stream')),
             ],
             options={
                 'db_table': 'flipbook_event',
@@ -49,4 +59,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('stream', 'version'), name='flipbook_event_version')],
             },
         ),
+        migrations.RunPython(c_collation_on_postgres, migrations.RunPython.noop),
     ]
