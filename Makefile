@@ -39,6 +39,7 @@ format: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.api
 
 proto: $(VENV)/.test-installed
 	$(BIN)/python -m api.grpc.generate
