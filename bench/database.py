@@ -92,7 +92,10 @@ def server_settings(url: ServerUrl) -> dict[str, str]:
     """The server settings that decide what a commit costs, for the report header."""
     names = ("server_version", "synchronous_commit", "fsync", "wal_sync_method", "full_page_writes")
     with connect(url) as conn:
-        return {n: conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(n))).fetchone()[0] for n in names}
+        return {
+            n: conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(n))).fetchone()[0]
+            for n in names
+        }
 
 
 def checkpoint(url: ServerUrl) -> None:
@@ -106,3 +109,13 @@ def vacuum_analyze(url: ServerUrl, tables: list[str]) -> None:
     with connect(url) as conn:
         for table in tables:
             conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+
+
+def other_activity(url: ServerUrl) -> int:
+    """How many sessions of other databases are running a statement on the server now: a
+    sign that the figures of this run share the machine with other work."""
+    with connect(url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            "AND backend_type = 'client backend' AND datname IS DISTINCT FROM current_database()"
+        ).fetchone()[0]

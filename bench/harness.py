@@ -30,6 +30,11 @@ class Measurement:
     def rate(self) -> float:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
+    def __add__(self, other: Measurement) -> Measurement:
+        return Measurement(
+            self.events + other.events, self.seconds + other.seconds, self.refused + other.refused
+        )
+
 
 # (writer, thread index) -> None, and -> (events done, attempts refused)
 WarmUp = Callable[[BenchWriter, int], None]

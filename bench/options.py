@@ -12,32 +12,33 @@ URL_VARIABLE = "FLIPBOOK_BENCH_DATABASE_URL"
 
 @dataclass(frozen=True)
 class BenchOptions:
-    """Operation counts of one run. Each workload is timed once after a warm-up."""
+    """Operation counts of one run. Each workload's count is split evenly over its rounds
+    (rounded down per writer), and every round is warmed up before it is timed."""
 
     database_url: str = DEFAULT_DATABASE_URL
     writers: int = 8
-    single_appends: int = 3000  # one writer, one event per append, each to a new stream
-    parallel_appends: int = 8000  # all writers together, one event per append
-    batch_appends: int = 300  # appends of ``batch_size`` events, each to a new stream
+    rounds: int = 3  # each workload's counts are split over rounds that alternate systems
+    single_appends: int = 1500  # one writer, one event per append, each to a new stream
+    parallel_appends: int = 4000  # all writers together, one event per append
+    batch_appends: int = 150  # appends of ``batch_size`` events, each to a new stream
     batch_size: int = 100
-    contended_appends: int = 2000  # successful appends of all writers to one stream
-    warmup_appends: int = 200  # per writer, before timing, on streams of their own
-    read_events: int = 100_000
-    read_repeats: int = 3  # the read is timed this many times; the median is reported
+    contended_appends: int = 600  # successful appends of all writers to one stream
+    warmup_appends: int = 30  # per writer and round, untimed, on streams of their own
+    read_events: int = 100_000  # the stream read whole once per round
     memory_events: int = 1_000_000
-    memory_baselines: bool = True
+    memory_baselines: bool = False
     quick: bool = False
 
 
-# A smoke run: every workload once with tiny counts (the figures mean nothing).
+# A smoke run: every workload with tiny counts (the figures mean nothing).
 QUICK = {
+    "rounds": 2,
     "single_appends": 40,
     "parallel_appends": 80,
     "batch_appends": 5,
     "contended_appends": 40,
     "warmup_appends": 5,
     "read_events": 2000,
-    "read_repeats": 1,
     "memory_events": 10_000,
 }
 
@@ -56,21 +57,21 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
     add = parser.add_argument
     add("--quick", action="store_true", help="smoke run with tiny counts")
     add("--writers", type=int, help="concurrent writers (threads) [8]")
-    add("--single-appends", type=int, help="one-event appends from one writer [3000]")
-    add("--parallel-appends", type=int, help="one-event appends from all writers [8000]")
-    add("--batch-appends", type=int, help="multi-event appends, one stream each [300]")
+    add("--rounds", type=int, help="rounds per workload, systems taking turns [3]")
+    add("--single-appends", type=int, help="one-event appends from one writer [1500]")
+    add("--parallel-appends", type=int, help="one-event appends from all writers [4000]")
+    add("--batch-appends", type=int, help="multi-event appends, one new stream each [150]")
     add("--batch-size", type=int, help="events per multi-event append [100]")
-    add("--contended-appends", type=int, help="appends to one stream by all writers [2000]")
-    add("--warmup-appends", type=int, help="untimed appends per writer first [200]")
-    add("--read-events", type=int, help="events in the stream that is read [100000]")
-    add("--read-repeats", type=int, help="timed reads of it; the median counts [3]")
+    add("--contended-appends", type=int, help="appends to one stream by all writers [600]")
+    add("--warmup-appends", type=int, help="untimed appends per writer and round [30]")
+    add("--read-events", type=int, help="events in the stream read once per round [100000]")
     add("--memory-events", type=int, help="events read for the peak-RSS check [1000000]")
     add(
-        "--no-memory-baselines",
-        dest="memory_baselines",
-        action="store_false",
+        "--memory-baselines",
+        action="store_true",
         default=None,
-        help="measure peak RSS for Flipbook only (skips 2 x --memory-events of loading)",
+        help="measure peak RSS of the psycopg and eventsourcing readers too (loads "
+        "--memory-events more events into each; about 2 minutes at the default)",
     )
     args = parser.parse_args(argv)
 
@@ -84,13 +85,13 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
     options = BenchOptions(**values)
     for name in (
         "writers",
+        "rounds",
         "single_appends",
         "parallel_appends",
         "batch_appends",
         "batch_size",
         "contended_appends",
         "read_events",
-        "read_repeats",
         "memory_events",
     ):
         if getattr(options, name) < 1:
