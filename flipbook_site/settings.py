@@ -52,11 +52,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "flipbook_site",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "streams",
+    "snapshots",
     "api",
 ]
 
 MIDDLEWARE = [
+    "api.rest.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,3 +143,83 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("FLIPBOOK_LOG_LEVEL", "INFO")},
 }
+
+# gRPC TLS: PEM certificate (chain) and private key files; both unset = plaintext.
+FLIPBOOK_GRPC_TLS_CERT = os.environ.get("FLIPBOOK_GRPC_TLS_CERT") or None
+FLIPBOOK_GRPC_TLS_KEY = os.environ.get("FLIPBOOK_GRPC_TLS_KEY") or None
+
+# -- REST API (api/rest/) ----------------------------------------------------------------------
+# The largest request body the REST API reads (413 too_large above it); Django's own limit agrees.
+FLIPBOOK_LIMITS["MAX_REQUEST_BYTES"] = env_int("FLIPBOOK_MAX_REQUEST_BYTES", 32 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = FLIPBOOK_LIMITS["MAX_REQUEST_BYTES"]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.rest.authentication.BearerKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.rest.authentication.HasApiKey"],
+    "DEFAULT_PARSER_CLASSES": ["api.rest.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.rest.negotiation.ContentNegotiation",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.rest.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flipbook REST API",
+    "DESCRIPTION": (
+        "The event store over HTTP. Send an API key as `Authorization: Bearer <key>`. Stream "
+        "ids are percent-encoded as one path segment (`/` as `%2F`). Errors are "
+        '`{"error": {"code", "message", "details"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],  # the schema and docs are public; a stray header cannot 401 them
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The docs work offline: Swagger UI and Redoc are served from drf-spectacular-sidecar.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.rest.schema.close_request_objects",
+    ],
+}
+
+# -- Reducers and snapshots -----------------------------------------------------------------
+# Python reducers per category: {"wallet": "streams.demo_reducers.wallet"}. A category's row
+# in the admin (Categories) takes precedence; streams without either use the merge reducer.
+FLIPBOOK_REDUCERS: dict[str, str] = {}
+
+# The snapshot store backend, shaped like CACHES. FLIPBOOK_SNAPSHOT_STORE picks a preset;
+# FLIPBOOK_SNAPSHOT_TTL (seconds, 0 = forever) is how long a snapshot lives.
+_snapshot_ttl = env_int("FLIPBOOK_SNAPSHOT_TTL", 0) or None
+SNAPSHOT_STORE_PRESETS = {
+    "db": {
+        "BACKEND": "snapshots.backends.database.DatabaseSnapshotStore",
+        "OPTIONS": {"ttl": _snapshot_ttl},
+    },
+    "redis": {
+        "BACKEND": "snapshots.backends.redis.RedisSnapshotStore",
+        "OPTIONS": {"url": FLIPBOOK_REDIS_URL, "ttl": _snapshot_ttl},
+    },
+}
+_snapshot_store = os.environ.get("FLIPBOOK_SNAPSHOT_STORE", "db")
+if _snapshot_store not in SNAPSHOT_STORE_PRESETS:
+    raise ImproperlyConfigured(
+        f"FLIPBOOK_SNAPSHOT_STORE={_snapshot_store!r} is not known: choose one of "
+        f"{', '.join(sorted(SNAPSHOT_STORE_PRESETS))}."
+    )
+if _snapshot_store == "redis" and not FLIPBOOK_REDIS_URL:
+    raise ImproperlyConfigured(
+        "FLIPBOOK_SNAPSHOT_STORE=redis needs FLIPBOOK_REDIS_URL (e.g. redis://127.0.0.1:6379/0; "
+        "add ?cluster=true for a Redis Cluster)."
+    )
+FLIPBOOK_SNAPSHOT_STORE = SNAPSHOT_STORE_PRESETS[_snapshot_store]
+
+# Snapshots of categories with a policy ("every N events", in the admin) are made after each
+# commit by a background thread; a full queue drops work instead of slowing appends down.
+FLIPBOOK_SNAPSHOT_POLICY = {
+    "ENABLED": env_bool("FLIPBOOK_SNAPSHOT_POLICY", True),
+    "QUEUE_SIZE": env_int("FLIPBOOK_SNAPSHOT_QUEUE_SIZE", 10_000),
+}
+FLIPBOOK_LIMITS["MAX_SNAPSHOT_BYTES"] = env_int("FLIPBOOK_MAX_SNAPSHOT_BYTES", 16 * 1024 * 1024)

@@ -1,12 +1,20 @@
-"""URL routes: the Django admin and the console home page."""
+"""URL routes: the console home page, the Django admin, the REST API, ops endpoints."""
 
 from django.contrib import admin
 from django.urls import include, path
 
+from api.rest import exceptions as rest_errors
 from streams import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("", include("api.ops_urls")),
+    path("api/", include("api.urls")),
 ]
+
+# JSON error bodies under /api/ (api/rest/exceptions.py), Django's own pages elsewhere.
+handler400 = rest_errors.bad_request
+handler403 = rest_errors.permission_denied
+handler404 = rest_errors.page_not_found
+handler500 = rest_errors.server_error

@@ -1,0 +1,206 @@
+"""Request and response shapes of REST v1, for the OpenAPI schema.
+
+The store service validates every request itself (one set of rules for REST and gRPC), and
+responses are built from the records' ``as_dict()``; these serializers describe both exactly
+so the served schema is the contract (the schemathesis test holds the views to it)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from streams.validation import MAX_CATEGORY, MAX_NAME, MAX_STREAM_ID
+
+KINDS = ("versioned", "neutral")
+# Ids, names and categories: printable text, no control characters (streams/validation.py).
+NO_CONTROL_CHARACTERS = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
+# Request bodies take no other fields than these components name (api/rest/schema.py).
+REQUEST_COMPONENTS = ("NewEvent", "Append", "StreamAppend", "Commit")
+
+
+def printable(max_length: int, **kwargs) -> serializers.CharField:
+    """A non-empty text field without control characters, as the store validates it."""
+    return serializers.CharField(
+        min_length=1,
+        max_length=max_length,
+        validators=[RegexValidator(NO_CONTROL_CHARACTERS)],
+        **kwargs,
+    )
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "enum": ["any", "exists"]},
+        ],
+        "default": "any",
+        "description": (
+            "N: the stream must be exactly at version N (0: must not exist yet); "
+            '"any": no check; "exists": the stream must have events. Events carrying '
+            "explicit versions imply it."
+        ),
+    }
+)
+class ExpectedVersionField(serializers.Field):
+    pass
+
+
+def _stream_id(**kwargs) -> serializers.CharField:
+    return printable(
+        MAX_STREAM_ID,
+        help_text="The state id: any printable text, slashes included, 1–256 characters.",
+        **kwargs,
+    )
+
+
+# -- requests -------------------------------------------------------------------------------
+
+
+class NewEventSerializer(serializers.Serializer):
+    name = printable(MAX_NAME, help_text="What happened, e.g. Deposited.")
+    payload = serializers.JSONField(
+        required=False, allow_null=True, help_text="Any JSON value (limit 1 MiB by default)."
+    )
+    metadata = serializers.DictField(
+        required=False,
+        allow_null=True,
+        help_text="A JSON object: correlation id, causation id, actor...",
+    )
+    timestamp = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="The natural time of the event (ISO 8601); null or absent: time-neutral.",
+    )
+    id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Send one to make the commit idempotent; generated otherwise.",
+    )
+    version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        help_text="An explicit version; give all events one, continuing the stream, or none.",
+    )
+
+
+class AppendSerializer(serializers.Serializer):
+    expected_version = ExpectedVersionField(required=False)
+    category = printable(
+        MAX_CATEGORY,
+        required=False,
+        allow_null=True,
+        help_text="Set on the stream's first append; a later append must agree or omit it.",
+    )
+    kind = serializers.ChoiceField(
+        choices=KINDS,
+        required=False,
+        allow_null=True,
+        help_text="Declared on the first append (default versioned); must agree later.",
+    )
+    events = serializers.ListField(
+        child=NewEventSerializer(),
+        min_length=1,
+        max_length=settings.FLIPBOOK_LIMITS["MAX_EVENTS_PER_COMMIT"],
+    )
+
+
+class StreamAppendSerializer(AppendSerializer):
+    stream_id = _stream_id()
+
+
+class CommitSerializer(serializers.Serializer):
+    streams = serializers.ListField(
+        child=StreamAppendSerializer(),
+        min_length=1,
+        max_length=settings.FLIPBOOK_LIMITS["MAX_STREAMS_PER_COMMIT"],
+        help_text="Each stream at most once; all or nothing.",
+    )
+
+
+# -- responses ------------------------------------------------------------------------------
+
+
+class EventSerializer(serializers.Serializer):
+    stream_id = _stream_id()
+    version = serializers.IntegerField(
+        allow_null=True, help_text="null on version-neutral streams."
+    )
+    timestamp = serializers.DateTimeField(allow_null=True, help_text="null: time-neutral.")
+    name = serializers.CharField()
+    payload = serializers.JSONField(allow_null=True)
+    metadata = serializers.DictField()
+    id = serializers.UUIDField()
+    position = serializers.IntegerField(help_text="The store-wide order (the all-feed).")
+    recorded_at = serializers.DateTimeField(help_text="When the store committed it.")
+
+
+class AppendResultSerializer(serializers.Serializer):
+    stream_id = _stream_id()
+    version = serializers.IntegerField(
+        allow_null=True, help_text="The stream's version after the append; null if neutral."
+    )
+    duplicate = serializers.BooleanField(
+        help_text="True when this re-sent an identical stored commit (nothing new stored)."
+    )
+    events = EventSerializer(many=True)
+
+
+class CommitResultSerializer(serializers.Serializer):
+    duplicate = serializers.BooleanField()
+    last_position = serializers.IntegerField()
+    streams = AppendResultSerializer(many=True)
+
+
+class StreamSerializer(serializers.Serializer):
+    stream_id = _stream_id()
+    kind = serializers.ChoiceField(choices=KINDS)
+    category = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(allow_null=True, help_text="null if version-neutral.")
+    event_count = serializers.IntegerField()
+    first_recorded_at = serializers.DateTimeField()
+    last_recorded_at = serializers.DateTimeField()
+    last_position = serializers.IntegerField()
+    metadata = serializers.DictField()
+
+
+class StreamPageSerializer(serializers.Serializer):
+    streams = StreamSerializer(many=True)
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as ?cursor= for the next page; null: no more now."
+    )
+
+
+class EventPageSerializer(serializers.Serializer):
+    stream_id = _stream_id()
+    events = EventSerializer(many=True)
+    next_cursor = serializers.CharField(
+        allow_null=True,
+        help_text="Pass as ?cursor= with the same query for the next page; null: no more now.",
+    )
+
+
+class FeedPageSerializer(serializers.Serializer):
+    events = EventSerializer(many=True)
+    next_after = serializers.IntegerField(
+        help_text="Pass as ?after= to continue; it moves past filtered-out events too."
+    )
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="validation_error, not_found, version_conflict, id_conflict, too_large, "
+        "unauthenticated, permission_denied, unavailable, internal_error, method_not_allowed, "
+        "not_acceptable, unsupported_media_type, throttled."
+    )
+    message = serializers.CharField(help_text="What went wrong and how to fix it.")
+    details = serializers.DictField(
+        help_text="e.g. field; current_version and expected_version of a version_conflict."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()

@@ -1,0 +1,37 @@
+"""Routes of REST v1 (mounted at /api/v1/), its OpenAPI schema and its offline docs."""
+
+from django.urls import path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from api.rest import views
+from api.rest.routing import StreamIdConverter
+
+app_name = "v1"
+register_converter(StreamIdConverter, "stream_id")
+
+urlpatterns = [
+    path("streams/", views.StreamListView.as_view(), name="stream-list"),
+    # The three routes below are what the schema documents; api/rest/routing.py reads the
+    # stream id and operation from the raw path when it can (ids may hold "/").
+    path(
+        "streams/<stream_id:stream_id>/events/latest",
+        views.LatestEventView.as_view(),
+        name="stream-latest",
+    ),
+    path(
+        "streams/<stream_id:stream_id>/events",
+        views.StreamEventsView.as_view(),
+        name="stream-events",
+    ),
+    path("streams/<stream_id:stream_id>", views.StreamView.as_view(), name="stream-detail"),
+    path("commits", views.CommitView.as_view(), name="commit"),
+    path("events", views.AllEventsView.as_view(), name="all-events"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:v1:schema"), name="docs"),
+    path(
+        "redoc/",
+        # Its own template: drf-spectacular's links Google Fonts, and the docs work offline.
+        SpectacularRedocView.as_view(url_name="api:v1:schema", template_name="rest/redoc.html"),
+        name="redoc",
+    ),
+]

@@ -1,0 +1,104 @@
+"""Helpers of the REST API tests: a client that sends an API key, URLs of encoded ids, keys."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.db import connections
+from django.db.utils import load_backend
+from django.test import Client
+
+from api.models import ApiKey
+from tests.conftest import use_event_store
+
+BASE = "/api/v1"
+KEY_PREFIX_STREAMS = "tenant-a/"
+
+
+def stream_url(stream_id: str, suffix: str = "") -> str:
+    """The URL of a stream, its id percent-encoded as one path segment."""
+    return f"{BASE}/streams/{quote(stream_id, safe='')}{suffix}"
+
+
+class Api:
+    """Django's test client with an API key (``key=None``: none) and JSON bodies."""
+
+    def __init__(self, key: str | None, **defaults: Any) -> None:
+        self.key = key
+        self.client = Client(**defaults)
+
+    def headers(self, extra: dict[str, str]) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        return {**headers, **extra}
+
+    def get(self, path: str, params: dict | None = None, headers=None, **environ):
+        return self.client.get(path, params or {}, headers=self.headers(headers or {}), **environ)
+
+    def post(self, path: str, body: Any = None, headers=None, **environ):
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        content_type = environ.pop("content_type", "application/json")
+        return self.client.post(
+            path, data, content_type=content_type, headers=self.headers(headers or {}), **environ
+        )
+
+    def request(self, method: str, path: str, headers=None, **environ):
+        return getattr(self.client, method.lower())(path, headers=self.headers(headers or {}))
+
+    def append(self, stream_id: str, events: list[dict], **body: Any):
+        return self.post(stream_url(stream_id, "/events"), {"events": events, **body})
+
+
+def events(*names: str, **fields: Any) -> list[dict]:
+    return [{"name": name, **fields} for name in names]
+
+
+def error_of(response) -> dict:
+    """The ``error`` object of an error response, after checking the body's shape."""
+    assert response["Content-Type"] == "application/json", response["Content-Type"]
+    body = json.loads(response.content)
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    return body["error"]
+
+
+@pytest.fixture
+def keys(db_backend) -> dict[str, str]:
+    """Full key texts: read, write, admin, and write/read keys restricted to tenant-a/."""
+    return {
+        "read": ApiKey.issue("reader", "read")[1],
+        "write": ApiKey.issue("writer", "write")[1],
+        "admin": ApiKey.issue("admin", "admin")[1],
+        "prefix": ApiKey.issue("tenant", "write", KEY_PREFIX_STREAMS)[1],
+        "prefix_read": ApiKey.issue("tenant reader", "read", KEY_PREFIX_STREAMS)[1],
+    }
+
+
+@pytest.fixture
+def api(keys) -> Api:
+    """A client with the write key."""
+    return Api(keys["write"])
+
+
+@pytest.fixture
+def unreachable_store(db_backend, settings) -> Iterator[str]:
+    """The store pointed at a database alias of the same vendor that cannot be reached."""
+    broken = copy.deepcopy(connections[db_backend].settings_dict)
+    if connections[db_backend].vendor == "sqlite":
+        broken["NAME"] = "/nonexistent-flipbook-dir/flipbook.sqlite3"
+    else:
+        broken.update(HOST="127.0.0.1", PORT="1")
+        broken["OPTIONS"] = {**broken.get("OPTIONS", {}), "connect_timeout": 2}
+    connection = load_backend(broken["ENGINE"]).DatabaseWrapper(broken, "unreachable")
+    connections["unreachable"] = connection
+    use_event_store(settings, "unreachable")
+    try:
+        yield "unreachable"
+    finally:
+        use_event_store(settings, db_backend)
+        connection.close()
+        del connections["unreachable"]
