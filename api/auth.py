@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from api.models import KEY_PREFIX, ApiKey
 from streams.exceptions import PermissionDenied, Unauthenticated
@@ -43,19 +49,43 @@ class Principal:
             )
 
 
+# Verified keys are remembered briefly so a request does not pay a query for its key.
+# Saving or deleting a key clears this process's cache at once; other processes see a
+# revocation within CACHE_SECONDS.
+CACHE_SECONDS = 10.0
+_verified: dict[str, tuple[float, Principal]] = {}
+_lock = threading.Lock()
+
+
 def authenticate_key(raw: str | None) -> Principal:
     """Return the Principal of a full key text. Raises Unauthenticated when it is missing,
     malformed, unknown or inactive."""
     if not raw:
         raise Unauthenticated()
-    parts = raw.strip().split("_", 2)
+    raw = raw.strip()
+    parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise Unauthenticated("The API key is malformed; keys look like fbk_<id>_<secret>.")
+    cache_key = hashlib.sha256(raw.encode()).hexdigest()
+    hit = _verified.get(cache_key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
     _, key_id, secret = parts
     key = ApiKey.objects.filter(key_id=key_id, active=True).first()
     if key is None or not key.matches(secret):
         raise Unauthenticated("The API key is unknown or revoked.")
-    return Principal(key.name, key.scope, key.stream_prefix, key.pk)
+    principal = Principal(key.name, key.scope, key.stream_prefix, key.pk)
+    with _lock:
+        if len(_verified) > 10_000:
+            _verified.clear()
+        _verified[cache_key] = (time.monotonic() + CACHE_SECONDS, principal)
+    return principal
+
+
+@receiver([post_save, post_delete], sender=ApiKey)
+def _forget_verified_keys(**kwargs) -> None:
+    with _lock:
+        _verified.clear()
 
 
 def bearer_token(header: str | None) -> str | None:

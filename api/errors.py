@@ -11,6 +11,7 @@ from streams.exceptions import (
     IdConflict,
     NotFound,
     PermissionDenied,
+    ReducerError,
     TooLarge,
     Unauthenticated,
     Unavailable,
@@ -28,6 +29,9 @@ ERROR_STATUS: dict[type[FlipbookError], tuple[int, str]] = {
     Unauthenticated: (401, "UNAUTHENTICATED"),
     PermissionDenied: (403, "PERMISSION_DENIED"),
     Unavailable: (503, "UNAVAILABLE"),
+    # The stream's events cannot be folded by its reducer: the request was fine, the data
+    # and the reducer disagree (the message names the stream, version and event).
+    ReducerError: (422, "FAILED_PRECONDITION"),
 }
 INTERNAL = (500, "INTERNAL")
 INTERNAL_BODY = {

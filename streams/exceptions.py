@@ -105,3 +105,11 @@ class Unavailable(FlipbookError):
 
     code = "unavailable"
     default_message = "The event store backend is unavailable; retry later."
+
+
+class ReducerError(FlipbookError):
+    """A reducer raised, or returned a state that is not JSON, while folding a stream. Names
+    the stream, the version and the event; no state or snapshot is kept from the fold."""
+
+    code = "reducer_error"
+    default_message = "The stream's reducer failed."
