@@ -9,12 +9,28 @@ from django.conf import settings
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+# The contract suites live outside test_*.py files; let pytest rewrite their asserts too.
+pytest.register_assert_rewrite("tests.contracts")
+
 
 def pytest_collection_modifyitems(items) -> None:
     # Backend fixtures need real transactions (racing threads, commit paths) on every alias.
+    # A test on the SQLite parameter uses "default" only: flushing PostgreSQL after it too
+    # would about double its cost (and its queries to "postgres" are refused, as they should).
     for item in items:
-        if {"db_backend", "postgres_backend"} & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.django_db(transaction=True, databases="__all__"))
+        names = set(getattr(item, "fixturenames", ()))
+        if {"db_backend", "postgres_backend"} & names:
+            callspec = getattr(item, "callspec", None)
+            on_sqlite = callspec is not None and callspec.params.get("db_backend") == "sqlite"
+            databases = ["default"] if on_sqlite and "postgres_backend" not in names else "__all__"
+            # A test class may name the only apps it uses (Django's available_apps): then only
+            # their tables are flushed after each test, without re-running post_migrate.
+            available_apps = getattr(item.cls, "available_apps", None)
+            item.add_marker(
+                pytest.mark.django_db(
+                    transaction=True, databases=databases, available_apps=available_apps
+                )
+            )
 
 
 def require_postgres() -> None:
