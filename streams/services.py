@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -125,7 +126,7 @@ def iter_stream(
     batch_size: int = 1000,
 ) -> Iterator[RecordedEvent]:
     """Yield all of a stream's events that the arguments select, in bounded memory (one batch
-    of ``batch_size`` at a time). Raises as :func:`read_stream`, when iteration starts."""
+    of ``batch_size`` at a time). Raises ValidationError at once for bad arguments."""
     query = _stream_query(stream_id, from_version, to_version, since, until, direction, 1)
     batch_size = validate_limit(batch_size, "batch_size")
     return get_event_store().iter_read(query, batch_size)
@@ -275,8 +276,12 @@ def _query_shape(query: StreamQuery) -> str:
     return ("t" if query.by_time else "v") + ("b" if query.backwards else "f")
 
 
+def _stream_tag(stream_id: str) -> str:
+    return hashlib.sha256(stream_id.encode()).hexdigest()[:12]
+
+
 def _encode_cursor(query: StreamQuery, key: tuple) -> str:
-    return _b64({"o": _query_shape(query), "k": list(key)})
+    return _b64({"o": _query_shape(query), "s": _stream_tag(query.stream_id), "k": list(key)})
 
 
 def _with_cursor(query: StreamQuery, cursor: str) -> StreamQuery:
@@ -284,6 +289,8 @@ def _with_cursor(query: StreamQuery, cursor: str) -> StreamQuery:
     key = data.get("k")
     if data.get("o") != _query_shape(query) or not isinstance(key, list):
         raise ValidationError("cursor", "belongs to another read; pass the same query again")
+    if data.get("s") != _stream_tag(query.stream_id):
+        raise ValidationError("cursor", "belongs to another stream")
     if query.by_time:
         ok = len(key) == 2 and isinstance(key[0], str) and _is_int(key[1])
         if ok:

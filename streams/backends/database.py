@@ -120,10 +120,12 @@ class DatabaseEventStore(BaseEventStore):
     # -- append -------------------------------------------------------------------------------
 
     def append(self, appends: Sequence[PreparedAppend]) -> CommitResult:
+        last_refused = 0
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return self._translate(self._append_once, appends)
             except _Refused as refused:
+                last_refused = refused.index
                 duplicate = self._translate(self.resolve_resend, appends)
                 if duplicate is not None:
                     return duplicate
@@ -142,7 +144,7 @@ class DatabaseEventStore(BaseEventStore):
                     return duplicate
             if attempt == MAX_ATTEMPTS - 1:
                 break
-        a = appends[0]
+        a = appends[last_refused]
         head = self.head(a.stream_id)
         raise VersionConflict(a.stream_id, a.expected_version, (head.version or 0) if head else 0)
 

@@ -907,6 +907,8 @@ class EventStoreContract:
         refused(ValidationError, "cursor", services.read_stream, "s", cursor=listing)
         refused(ValidationError, "cursor", services.list_streams, cursor=forwards)
         refused(ValidationError, "cursor", services.list_streams, cursor=by_time)
+        # A cursor is bound to its stream: on another stream it would skip or repeat events.
+        refused(ValidationError, "cursor", services.read_stream, "t", cursor=forwards)
         # The cursors themselves still work with their own query.
         assert versions(services.read_stream("s", cursor=forwards)) == [3, 4, 5, 6]
         assert versions(services.read_stream("s", cursor=backwards, direction="backwards")) == [
