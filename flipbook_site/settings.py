@@ -99,8 +99,22 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The event store backend, shaped like CACHES. FLIPBOOK_EVENT_STORE picks a named preset.
+# DynamoDB (FLIPBOOK_EVENT_STORE=dynamodb): the endpoint is empty for AWS itself, or a local
+# one (DynamoDB Local; dummy credentials are used there); the table is <prefix>events, made
+# by `manage.py flipbook_dynamodb create-tables`.
+FLIPBOOK_DYNAMODB_ENDPOINT = os.environ.get("FLIPBOOK_DYNAMODB_ENDPOINT", "")
+FLIPBOOK_DYNAMODB_TABLE_PREFIX = os.environ.get("FLIPBOOK_DYNAMODB_TABLE_PREFIX", "flipbook_")
+FLIPBOOK_DYNAMODB_REGION = os.environ.get("FLIPBOOK_DYNAMODB_REGION", "us-east-1")
 EVENT_STORE_PRESETS = {
     "db": {"BACKEND": "streams.backends.database.DatabaseEventStore", "OPTIONS": {}},
+    "dynamodb": {
+        "BACKEND": "streams.backends.dynamodb.DynamoDBEventStore",
+        "OPTIONS": {
+            "endpoint_url": FLIPBOOK_DYNAMODB_ENDPOINT or None,
+            "table_prefix": FLIPBOOK_DYNAMODB_TABLE_PREFIX,
+            "region_name": FLIPBOOK_DYNAMODB_REGION,
+        },
+    },
 }
 _event_store = os.environ.get("FLIPBOOK_EVENT_STORE", "db")
 if _event_store not in EVENT_STORE_PRESETS:

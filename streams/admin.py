@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from streams.models import Event, Stream
+from streams.models import Category, Event, Stream
 
 
 class EventInline(admin.TabularInline):
@@ -39,3 +39,46 @@ class StreamAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the log is immutable
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """Categories: the reducer (built-in merge/list/declarative, or Python) and the snapshot
+    policy of their streams."""
+
+    list_display = ("name", "reducer", "revision", "snapshot_every", "updated_at")
+    list_filter = ("reducer",)
+    search_fields = ("name",)
+    readonly_fields = ("revision", "updated_at")
+    fields = ("name", "reducer", "rules", "python_path", "snapshot_every", *readonly_fields)
+    actions = ["check_snapshots", "rebuild_snapshots"]
+
+    @admin.display(description="reducer revision")
+    def revision(self, obj: Category) -> str:
+        return obj.revision
+
+    def _stream_ids(self, queryset) -> list[str]:
+        from streams import services
+
+        ids: list[str] = []
+        for category in queryset.values_list("name", flat=True):
+            cursor = None
+            while len(ids) <= 200:  # the action checks at most 200 streams
+                page = services.list_streams(category=category, limit=100, cursor=cursor)
+                ids += [s.stream_id for s in page.items]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        return ids
+
+    @admin.action(description="Check the snapshots of the selected categories' streams")
+    def check_snapshots(self, request, queryset):
+        from snapshots.admin_actions import run_check
+
+        run_check(self, request, self._stream_ids(queryset), rebuild=False)
+
+    @admin.action(description="Rebuild drifted snapshots of the selected categories' streams")
+    def rebuild_snapshots(self, request, queryset):
+        from snapshots.admin_actions import run_check
+
+        run_check(self, request, self._stream_ids(queryset), rebuild=True)

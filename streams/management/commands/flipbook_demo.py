@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import BaseCommand
 
+from snapshots import policy
 from streams import services
+from streams.demo_reducers import WALLET_RULES
 from streams.exceptions import NotFound
+from streams.models import Category
 
 NAMESPACE = uuid.UUID("6f1d0b8e-2f55-4c1e-9a43-5d4b0c1f7a10")
 ALICE = "cfd7cdf3-9f96-4932-9587-9566c16403ab"
@@ -52,6 +55,7 @@ class Command(BaseCommand):
             else:
                 self.stdout.write("Demo data already loaded.")
                 return
+        self._categories()
         start = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
         day = timedelta(days=1)
         steps = [
@@ -63,7 +67,20 @@ class Command(BaseCommand):
         for i, (label, action) in enumerate(steps, start=1):
             action()
             self.stdout.write(f"[{i}/{len(steps)}] {label}")
+        # Snapshots are made after each commit by a background thread: let it finish.
+        policy.wait_idle(timeout=30)
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {len(steps)} commits."))
+
+    def _categories(self) -> None:
+        # The wallet category reduces with declarative rules (the same logic as the Python
+        # reducer streams.demo_reducers.wallet) and keeps a snapshot every 3 events.
+        # get_or_create: what an admin changed since is kept.
+        _, created = Category.objects.get_or_create(
+            name="wallet",
+            defaults={"reducer": "declarative", "rules": WALLET_RULES, "snapshot_every": 3},
+        )
+        if created:
+            self.stdout.write("Category wallet: declarative reducer, a snapshot every 3 events")
 
     def _wallets(self, start: datetime, day: timedelta):
         def open_wallet(stream_id: str, owner: str, when: datetime):
