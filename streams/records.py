@@ -53,6 +53,22 @@ class PreparedEvent:
     version: int | None  # explicit version sent by the client, else None
     id_given: bool  # the client chose the id, so a re-send may be a duplicate
 
+    def recorded(
+        self, stream_id: str, version: int | None, position: int, recorded_at: datetime
+    ) -> RecordedEvent:
+        """This event as the store recorded it."""
+        return RecordedEvent(
+            stream_id=stream_id,
+            version=version,
+            timestamp=self.timestamp,
+            name=self.name,
+            payload=self.payload,
+            metadata=self.metadata,
+            id=self.id,
+            position=position,
+            recorded_at=recorded_at,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PreparedAppend:

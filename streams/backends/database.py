@@ -330,17 +330,7 @@ class DatabaseEventStore(BaseEventStore):
         kind: str | None = None,
     ) -> AppendResult:
         events = tuple(
-            RecordedEvent(
-                stream_id=a.stream_id,
-                version=version,
-                timestamp=e.timestamp,
-                name=e.name,
-                payload=e.payload,
-                metadata=e.metadata,
-                id=e.id,
-                position=position,
-                recorded_at=now,
-            )
+            e.recorded(a.stream_id, version, position, now)
             for e, (position, version) in zip(a.events, rows, strict=True)
         )
         return AppendResult(a.stream_id, events[-1].version, events)

@@ -346,19 +346,7 @@ class DynamoDBEventStore(BaseEventStore):
                 if category:
                     ref["c"] = {"S": category}
                 refs.append({"M": ref})
-                recorded_events.append(
-                    RecordedEvent(
-                        stream_id=a.stream_id,
-                        version=ev_version,
-                        timestamp=e.timestamp,
-                        name=e.name,
-                        payload=e.payload,
-                        metadata=e.metadata,
-                        id=e.id,
-                        position=pos,
-                        recorded_at=now,
-                    )
-                )
+                recorded_events.append(e.recorded(a.stream_id, ev_version, pos, now))
             last = next_position - 1
             new_version = 0 if kind == NEUTRAL else version + n
             listing = zlib.crc32(a.stream_id.encode()) % self.listing_shards
