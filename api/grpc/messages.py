@@ -14,6 +14,8 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
+from snapshots.records import Snapshot
+from snapshots.services import CLIENT_REVISION
 from streams.exceptions import ValidationError
 from streams.records import (
     NEUTRAL,
@@ -27,6 +29,7 @@ from streams.records import (
     StreamInfo,
     StreamKind,
 )
+from streams.state import State
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The range google.protobuf.Timestamp allows: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
@@ -121,6 +124,19 @@ def read_arguments(message: pb.ReadRequest) -> dict[str, Any]:
     }
 
 
+def set_snapshot_arguments(message: pb.SetSnapshotRequest) -> dict[str, Any]:
+    """Return the arguments of ``snapshots.services.set_snapshot`` of a SetSnapshotRequest."""
+    return {
+        "stream_id": message.stream_id,
+        "version": message.version,
+        "payload": json_of(message.payload, "payload", empty=None),
+        "revision": message.revision or CLIENT_REVISION,
+        "timestamp": timestamp_of(message, "timestamp", "timestamp"),
+        "label": message.label,
+        "ttl": message.ttl if message.HasField("ttl") else None,
+    }
+
+
 def _enum(values: dict[int, Any], number: int, field: str) -> Any:
     try:
         return values[number]
@@ -192,4 +208,48 @@ def stream_info_message(info: StreamInfo) -> pb.StreamInfo:
         message.version = info.version
     set_timestamp(message.first_recorded_at, info.first_recorded_at)
     set_timestamp(message.last_recorded_at, info.last_recorded_at)
+    return message
+
+
+def _set_optional_timestamp(message: Message, name: str, value: datetime | None) -> None:
+    if value is not None:
+        set_timestamp(getattr(message, name), value)
+
+
+def fill_snapshot(message: pb.Snapshot, snapshot: Snapshot, *, payload: bool = True) -> None:
+    """Fill a Snapshot message (new, or a State's field); ``payload=False`` leaves it empty."""
+    message.stream_id = snapshot.stream_id
+    message.version = snapshot.version
+    message.revision = snapshot.revision
+    message.label = snapshot.label
+    if payload:
+        message.payload = json_bytes(snapshot.payload)
+    for name in ("timestamp", "recorded_at", "created_at", "expires_at"):
+        _set_optional_timestamp(message, name, getattr(snapshot, name))
+
+
+def snapshot_message(snapshot: Snapshot) -> pb.Snapshot:
+    """Return the Snapshot message of a stored snapshot, payload included."""
+    message = pb.Snapshot()
+    fill_snapshot(message, snapshot)
+    return message
+
+
+def state_message(state: State) -> pb.State:
+    """Return the State message of a reduced state (its snapshot without payload)."""
+    message = pb.State(
+        stream_id=state.stream_id,
+        state=json_bytes(state.payload),
+        category=state.category or "",
+        reducer=state.reducer,
+        revision=state.revision,
+        events_read=state.events_read,
+        events_applied=state.events_applied,
+    )
+    if state.version is not None:
+        message.version = state.version
+    if state.snapshot is not None:
+        fill_snapshot(message.snapshot, state.snapshot, payload=False)
+    for name in ("timestamp", "recorded_at", "at", "known_at"):
+        _set_optional_timestamp(message, name, getattr(state, name))
     return message

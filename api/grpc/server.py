@@ -1,4 +1,5 @@
-"""Build Flipbook's gRPC server: EventStore, health checking, reflection, interceptors, TLS."""
+"""Build Flipbook's gRPC server: EventStore, SnapshotStore, health checking, reflection,
+interceptors, TLS."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from grpc_reflection.v1alpha import reflection
 
 from api.grpc.gen.flipbook.v1 import eventstore_pb2, eventstore_pb2_grpc
 from api.grpc.interceptors import default_interceptors
-from api.grpc.servicers import EventStoreServicer
+from api.grpc.servicers import EventStoreServicer, SnapshotStoreServicer
 
 EVENT_STORE_SERVICE = eventstore_pb2.DESCRIPTOR.services_by_name["EventStore"].full_name
+SNAPSHOT_STORE_SERVICE = eventstore_pb2.DESCRIPTOR.services_by_name["SnapshotStore"].full_name
 SERVICE_NAMES = (
     EVENT_STORE_SERVICE,
+    SNAPSHOT_STORE_SERVICE,
     health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
     reflection.SERVICE_NAME,
 )
@@ -80,8 +83,9 @@ def build_server(
     """Return a gRPC server bound to ``host:port`` (port 0: a free one) and the bound port,
     not started yet: call ``server.start()``, and ``server.stop(grace)`` to end it.
 
-    It serves flipbook.v1.EventStore behind the interceptors, grpc.health.v1 (SERVING) and
-    reflection; with TLS when ``tls_cert`` and ``tls_key`` (PEM file paths) are given.
+    It serves flipbook.v1.EventStore and flipbook.v1.SnapshotStore behind the interceptors,
+    grpc.health.v1 (SERVING) and reflection; with TLS when ``tls_cert`` and ``tls_key`` (PEM
+    file paths) are given.
     ``max_workers`` threads run calls, a server-streaming call holding one for its whole
     stream. Raises ImproperlyConfigured for bad TLS settings and OSError when it cannot bind."""
     credentials = server_credentials(tls_cert, tls_key)
@@ -95,9 +99,11 @@ def build_server(
         ],
     )
     eventstore_pb2_grpc.add_EventStoreServicer_to_server(EventStoreServicer(), server)
+    eventstore_pb2_grpc.add_SnapshotStoreServicer_to_server(SnapshotStoreServicer(), server)
     health_servicer = health.HealthServicer()
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    health_servicer.set(EVENT_STORE_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+    for service in (EVENT_STORE_SERVICE, SNAPSHOT_STORE_SERVICE):
+        health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(SERVICE_NAMES, server)
 

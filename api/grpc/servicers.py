@@ -1,4 +1,5 @@
-"""The flipbook.v1 EventStore servicer: authorise, convert, call the store service, convert.
+"""The flipbook.v1 EventStore and SnapshotStore servicers: authorise, convert, call the store
+service, convert.
 
 Servicers raise Flipbook errors and never build a status themselves: the interceptors map
 errors, authenticate, log and measure (api/grpc/interceptors.py)."""
@@ -14,8 +15,11 @@ from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
 from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.grpc.interceptors import TRANSPORT, principal_of
 from api.metrics import observe_commit
+from snapshots import services as snapshots
 from streams import services
+from streams.exceptions import ValidationError
 from streams.records import CommitResult
+from streams.state import state_at_time, state_at_version
 
 # Events per store read while streaming a whole stream or the all-feed.
 STREAM_BATCH = 1000
@@ -122,3 +126,35 @@ class EventStoreServicer(eventstore_pb2_grpc.EventStoreServicer):
             streams=[messages.stream_info_message(s) for s in page.items],
             next_cursor=page.next_cursor or "",
         )
+
+    def GetState(self, request: pb.GetStateRequest, context) -> pb.State:
+        principal_of(context).require("read", [request.stream_id])
+        as_of = request.WhichOneof("as_of")
+        known_at = messages.timestamp_of(request, "known_at", "known_at")
+        if as_of == "at":
+            at = messages.timestamp_of(request, "at", "at")
+            state = state_at_time(request.stream_id, at, known_at)
+        else:
+            if known_at is not None:
+                raise ValidationError("known_at", "is only used with at")
+            version = request.version if as_of == "version" else None
+            state = state_at_version(request.stream_id, version)
+        return messages.state_message(state)
+
+
+class SnapshotStoreServicer(eventstore_pb2_grpc.SnapshotStoreServicer):
+    """Implements flipbook.v1.SnapshotStore on the snapshot service (snapshots/services.py)."""
+
+    def Set(self, request: pb.SetSnapshotRequest, context) -> pb.Snapshot:
+        principal_of(context).require("write", [request.stream_id])
+        snapshot = snapshots.set_snapshot(**messages.set_snapshot_arguments(request))
+        return messages.snapshot_message(snapshot)
+
+    def Get(self, request: pb.GetSnapshotRequest, context) -> pb.Snapshot:
+        principal_of(context).require("read", [request.stream_id])
+        snapshot = snapshots.latest_snapshot(
+            request.stream_id,
+            version=request.version or None,
+            revision=request.revision or None,
+        )
+        return messages.snapshot_message(snapshot)

@@ -7,10 +7,12 @@ So the route is read, in this order of preference:
 
 1. from the raw, undecoded path when the server passes it (ASGI ``raw_path``: daphne,
    uvicorn; WSGI ``RAW_URI``/``REQUEST_URI``: gunicorn, uWSGI, werkzeug): there an encoded
-   ``%2F`` is part of the id and only literal ``/events`` and ``/events/latest`` segments
-   at the end name an operation, so every id is unambiguous;
-2. else from the decoded path, where a trailing ``/events`` or ``/events/latest`` always
-   names the operation (ids ending in those need form 3 on such servers, e.g. runserver);
+   ``%2F`` is part of the id and only literal operation segments at the end (``/events``,
+   ``/events/latest``, ``/state``, ``/snapshots``, ``/snapshots/latest``) name an
+   operation, so every id is unambiguous;
+2. else from the decoded path, where a trailing ``/events``, ``/events/latest``, ``/state``,
+   ``/snapshots`` or ``/snapshots/latest`` always names the operation (ids ending in those
+   need form 3 on such servers, e.g. runserver);
 3. ``?stream_id=<id>`` with ``-`` in the path's id place (``streams/-/events?stream_id=a%2Fevents``)
    works everywhere.
 """
@@ -26,7 +28,15 @@ from django.urls import reverse
 
 from streams.exceptions import ValidationError
 
-Operation = Literal["stream", "events", "latest"]
+Operation = Literal["stream", "events", "latest", "state", "snapshots", "snapshot_latest"]
+# Path suffixes naming an operation, longest first: (segments, operation).
+SUFFIXES: tuple[tuple[tuple[str, ...], Operation], ...] = (
+    (("events", "latest"), "latest"),
+    (("snapshots", "latest"), "snapshot_latest"),
+    (("events",), "events"),
+    (("state",), "state"),
+    (("snapshots",), "snapshots"),
+)
 ID_PARAMETER = "stream_id"
 ID_PLACEHOLDER = "-"
 
@@ -77,10 +87,10 @@ def resolve_stream_route(request: HttpRequest) -> StreamRoute:
 
 
 def _split(segments: list[str]) -> tuple[Operation, list[str]]:
-    if len(segments) >= 3 and segments[-2:] == ["events", "latest"]:
-        return "latest", segments[:-2]
-    if len(segments) >= 2 and segments[-1] == "events":
-        return "events", segments[:-1]
+    # A suffix names an operation only when an id segment is left before it.
+    for suffix, operation in SUFFIXES:
+        if len(segments) > len(suffix) and tuple(segments[-len(suffix) :]) == suffix:
+            return operation, segments[: -len(suffix)]
     return "stream", segments
 
 

@@ -25,6 +25,8 @@ ERROR_DESCRIPTIONS = {
     "id_conflict (an event id is stored with other content)",
     413: "too_large: a payload, metadata or the whole request is over its limit",
     415: "unsupported_media_type: send application/json",
+    422: "reducer_error: the stream's reducer failed on an event, returned a state that is not "
+    "JSON, or its category's reducer is misconfigured",
     503: "unavailable: the backend cannot be reached now; retry later",
 }
 

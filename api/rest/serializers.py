@@ -11,13 +11,16 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from streams.validation import MAX_CATEGORY, MAX_NAME, MAX_STREAM_ID
+from streams.validation import MAX_CATEGORY, MAX_NAME, MAX_STREAM_ID, MAX_VERSION
 
 KINDS = ("versioned", "neutral")
 # Ids, names and categories: printable text, no control characters (streams/validation.py).
 NO_CONTROL_CHARACTERS = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
 # Request bodies take no other fields than these components name (api/rest/schema.py).
-REQUEST_COMPONENTS = ("NewEvent", "Append", "StreamAppend", "Commit")
+REQUEST_COMPONENTS = ("NewEvent", "Append", "StreamAppend", "Commit", "SetSnapshot")
+# Snapshot labels and revisions (snapshots/services.py): text without control characters.
+MAX_SNAPSHOT_LABEL = 200
+MAX_SNAPSHOT_REVISION = 200
 
 
 def printable(max_length: int, **kwargs) -> serializers.CharField:
@@ -45,6 +48,20 @@ def printable(max_length: int, **kwargs) -> serializers.CharField:
     }
 )
 class ExpectedVersionField(serializers.Field):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "number",
+        "minimum": 0,
+        "exclusiveMinimum": True,
+        "maximum": 10**9,
+        "nullable": True,
+        "description": "Seconds to keep the snapshot; null or absent: the store's default.",
+    }
+)
+class TtlField(serializers.FloatField):
     pass
 
 
@@ -121,6 +138,38 @@ class CommitSerializer(serializers.Serializer):
     )
 
 
+class SetSnapshotSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_VERSION,
+        help_text="The stream version the state is of: 1 to the stream's current version.",
+    )
+    payload = serializers.JSONField(
+        allow_null=True, help_text="The state: any JSON value (limit 16 MiB by default)."
+    )
+    label = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_SNAPSHOT_LABEL,
+        validators=[RegexValidator(NO_CONTROL_CHARACTERS)],
+        help_text="A free label, e.g. nightly (default empty).",
+    )
+    revision = printable(
+        MAX_SNAPSHOT_REVISION,
+        required=False,
+        help_text=(
+            'What made the state (default "client"). States are served from a snapshot only '
+            "when this equals the stream's reducer revision."
+        ),
+    )
+    timestamp = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="The natural time of the state (ISO 8601); null or absent: unknown.",
+    )
+    ttl = TtlField(required=False, allow_null=True)
+
+
 # -- responses ------------------------------------------------------------------------------
 
 
@@ -190,11 +239,64 @@ class FeedPageSerializer(serializers.Serializer):
     )
 
 
+class SnapshotInfoSerializer(serializers.Serializer):
+    stream_id = _stream_id()
+    version = serializers.IntegerField()
+    revision = serializers.CharField(help_text='The reducer revision that made it, or "client".')
+    timestamp = serializers.DateTimeField(
+        allow_null=True, help_text="The natural time of the state; null: unknown."
+    )
+    label = serializers.CharField(allow_blank=True)
+    recorded_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="The newest store time of its events; null on snapshots set by clients.",
+    )
+    created_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="null: never expires.")
+
+
+class SnapshotSerializer(SnapshotInfoSerializer):
+    payload = serializers.JSONField(allow_null=True, help_text="The state, any JSON value.")
+
+
+class SnapshotListSerializer(serializers.Serializer):
+    snapshots = SnapshotInfoSerializer(
+        many=True, help_text="Ordered by version, then revision; without payloads."
+    )
+
+
+class StateSerializer(serializers.Serializer):
+    stream_id = _stream_id()
+    version = serializers.IntegerField(
+        allow_null=True,
+        help_text="The version of the last event folded in (0: none); null if neutral.",
+    )
+    state = serializers.JSONField(allow_null=True, help_text="The reduced state.")
+    category = serializers.CharField(allow_null=True)
+    reducer = serializers.CharField(help_text="The kind of reducer: merge, declarative...")
+    revision = serializers.CharField(help_text="The reducer revision that folded it.")
+    snapshot = SnapshotInfoSerializer(
+        allow_null=True, help_text="The snapshot the fold started from; null: the first event."
+    )
+    events_read = serializers.IntegerField(help_text="Events read after the snapshot.")
+    events_applied = serializers.IntegerField(help_text="Events folded in.")
+    timestamp = serializers.DateTimeField(
+        allow_null=True, help_text="The newest natural time among the folded events."
+    )
+    recorded_at = serializers.DateTimeField(
+        allow_null=True, help_text="The newest store time among the folded events."
+    )
+    at = serializers.DateTimeField(allow_null=True, help_text="The `at` asked for, if any.")
+    known_at = serializers.DateTimeField(
+        allow_null=True, help_text="The `known_at` asked for, if any."
+    )
+
+
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="validation_error, not_found, version_conflict, id_conflict, too_large, "
-        "unauthenticated, permission_denied, unavailable, internal_error, method_not_allowed, "
-        "not_acceptable, unsupported_media_type, throttled."
+        "reducer_error, unauthenticated, permission_denied, unavailable, internal_error, "
+        "method_not_allowed, not_acceptable, unsupported_media_type, throttled."
     )
     message = serializers.CharField(help_text="What went wrong and how to fix it.")
     details = serializers.DictField(

@@ -11,7 +11,7 @@ register_converter(StreamIdConverter, "stream_id")
 
 urlpatterns = [
     path("streams/", views.StreamListView.as_view(), name="stream-list"),
-    # The three routes below are what the schema documents; api/rest/routing.py reads the
+    # The stream routes below are what the schema documents; api/rest/routing.py reads the
     # stream id and operation from the raw path when it can (ids may hold "/").
     path(
         "streams/<stream_id:stream_id>/events/latest",
@@ -22,6 +22,21 @@ urlpatterns = [
         "streams/<stream_id:stream_id>/events",
         views.StreamEventsView.as_view(),
         name="stream-events",
+    ),
+    path(
+        "streams/<stream_id:stream_id>/state",
+        views.StreamStateView.as_view(),
+        name="stream-state",
+    ),
+    path(
+        "streams/<stream_id:stream_id>/snapshots/latest",
+        views.LatestSnapshotView.as_view(),
+        name="stream-snapshot-latest",
+    ),
+    path(
+        "streams/<stream_id:stream_id>/snapshots",
+        views.SnapshotsView.as_view(),
+        name="stream-snapshots",
     ),
     path("streams/<stream_id:stream_id>", views.StreamView.as_view(), name="stream-detail"),
     path("commits", views.CommitView.as_view(), name="commit"),

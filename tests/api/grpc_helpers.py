@@ -39,6 +39,19 @@ def event_store_stub(port: int) -> Iterator[eventstore_pb2_grpc.EventStoreStub]:
         yield eventstore_pb2_grpc.EventStoreStub(channel)
 
 
+@contextmanager
+def snapshot_stubs(
+    port: int,
+) -> Iterator[tuple[eventstore_pb2_grpc.EventStoreStub, eventstore_pb2_grpc.SnapshotStoreStub]]:
+    """The EventStore and SnapshotStore stubs on one channel."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        grpc.channel_ready_future(channel).result(timeout=WAIT)
+        yield (
+            eventstore_pb2_grpc.EventStoreStub(channel),
+            eventstore_pb2_grpc.SnapshotStoreStub(channel),
+        )
+
+
 def issue_keys() -> dict[str, str]:
     """API keys for the auth matrix: read, write, admin, and write limited to "tenant-a/"."""
     return {

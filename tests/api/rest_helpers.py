@@ -15,6 +15,7 @@ from django.test import Client
 
 from api.models import ApiKey
 from tests.conftest import use_event_store
+from tests.contracts.snapshot_store import use_stores
 
 BASE = "/api/v1"
 KEY_PREFIX_STREAMS = "tenant-a/"
@@ -43,6 +44,13 @@ class Api:
         data = body if isinstance(body, (bytes, str)) else json.dumps(body)
         content_type = environ.pop("content_type", "application/json")
         return self.client.post(
+            path, data, content_type=content_type, headers=self.headers(headers or {}), **environ
+        )
+
+    def put(self, path: str, body: Any = None, headers=None, **environ):
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        content_type = environ.pop("content_type", "application/json")
+        return self.client.put(
             path, data, content_type=content_type, headers=self.headers(headers or {}), **environ
         )
 
@@ -82,6 +90,13 @@ def keys(db_backend) -> dict[str, str]:
 def api(keys) -> Api:
     """A client with the write key."""
     return Api(keys["write"])
+
+
+@pytest.fixture
+def stores(db_backend, settings) -> str:
+    """The event store and the snapshot store both on the database of ``db_backend``."""
+    use_stores(settings, db_backend)
+    return db_backend
 
 
 @pytest.fixture

@@ -144,7 +144,7 @@ def test_missing_or_bad_keys_are_unauthenticated(stub, db_backend):
 
 def test_health_answers_serving_without_a_key(channel):
     health = health_pb2_grpc.HealthStub(channel)
-    for service in ("", "flipbook.v1.EventStore"):
+    for service in ("", "flipbook.v1.EventStore", "flipbook.v1.SnapshotStore"):
         response = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=WAIT)
         assert response.status == health_pb2.HealthCheckResponse.SERVING
     with pytest.raises(grpc.RpcError) as caught:
@@ -165,6 +165,7 @@ def test_reflection_lists_the_services_and_files_without_a_key(channel):
     names = {s.name for s in listing.list_services_response.service}
     assert names == {
         "flipbook.v1.EventStore",
+        "flipbook.v1.SnapshotStore",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

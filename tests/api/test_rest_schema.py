@@ -17,6 +17,10 @@ OPERATIONS = {
     ("/api/v1/streams/{stream_id}/events", "get"): "read_stream",
     ("/api/v1/streams/{stream_id}/events", "post"): "append_to_stream",
     ("/api/v1/streams/{stream_id}/events/latest", "get"): "latest_event",
+    ("/api/v1/streams/{stream_id}/state", "get"): "stream_state",
+    ("/api/v1/streams/{stream_id}/snapshots", "get"): "list_snapshots",
+    ("/api/v1/streams/{stream_id}/snapshots", "put"): "set_snapshot",
+    ("/api/v1/streams/{stream_id}/snapshots/latest", "get"): "latest_snapshot",
     ("/api/v1/commits", "post"): "commit",
     ("/api/v1/events", "get"): "read_all",
 }
@@ -60,6 +64,18 @@ def test_schema_is_served_valid_and_documents_every_operation():
     }
     read = schema["paths"]["/api/v1/streams/{stream_id}/events"]["get"]["responses"]["200"]
     assert set(read["content"]) == {"application/json", "application/x-ndjson"}
+    state = schema["paths"]["/api/v1/streams/{stream_id}/state"]["get"]
+    assert set(state["responses"]) == {"200", "400", "401", "403", "404", "422", "503"}
+    assert {p["name"] for p in state["parameters"]} == {"stream_id", "version", "at", "known_at"}
+    put = schema["paths"]["/api/v1/streams/{stream_id}/snapshots"]["put"]
+    assert put["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SetSnapshot"
+    }
+    assert schema["components"]["schemas"]["SetSnapshot"]["additionalProperties"] is False
+    assert set(schema["components"]["schemas"]["SetSnapshot"]["required"]) == {
+        "version",
+        "payload",
+    }
     yaml = Client().get(f"{BASE}/schema/", headers={"Authorization": "Bearer not-a-key"})
     assert yaml.status_code == 200 and yaml.content.startswith(b"openapi: 3.")
 

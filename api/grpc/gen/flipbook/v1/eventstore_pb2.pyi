@@ -227,3 +227,95 @@ class ListStreamsResponse(_message.Message):
     streams: _containers.RepeatedCompositeFieldContainer[StreamInfo]
     next_cursor: str
     def __init__(self, streams: _Optional[_Iterable[_Union[StreamInfo, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class GetStateRequest(_message.Message):
+    __slots__ = ("stream_id", "version", "at", "known_at")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_AT_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    version: int
+    at: _timestamp_pb2.Timestamp
+    known_at: _timestamp_pb2.Timestamp
+    def __init__(self, stream_id: _Optional[str] = ..., version: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., known_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class State(_message.Message):
+    __slots__ = ("stream_id", "version", "state", "category", "reducer", "revision", "snapshot", "events_read", "events_applied", "timestamp", "recorded_at", "at", "known_at")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    REDUCER_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_READ_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_AT_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    version: int
+    state: bytes
+    category: str
+    reducer: str
+    revision: str
+    snapshot: Snapshot
+    events_read: int
+    events_applied: int
+    timestamp: _timestamp_pb2.Timestamp
+    recorded_at: _timestamp_pb2.Timestamp
+    at: _timestamp_pb2.Timestamp
+    known_at: _timestamp_pb2.Timestamp
+    def __init__(self, stream_id: _Optional[str] = ..., version: _Optional[int] = ..., state: _Optional[bytes] = ..., category: _Optional[str] = ..., reducer: _Optional[str] = ..., revision: _Optional[str] = ..., snapshot: _Optional[_Union[Snapshot, _Mapping]] = ..., events_read: _Optional[int] = ..., events_applied: _Optional[int] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., known_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Snapshot(_message.Message):
+    __slots__ = ("stream_id", "version", "payload", "revision", "timestamp", "label", "recorded_at", "created_at", "expires_at")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    version: int
+    payload: bytes
+    revision: str
+    timestamp: _timestamp_pb2.Timestamp
+    label: str
+    recorded_at: _timestamp_pb2.Timestamp
+    created_at: _timestamp_pb2.Timestamp
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, stream_id: _Optional[str] = ..., version: _Optional[int] = ..., payload: _Optional[bytes] = ..., revision: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., label: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SetSnapshotRequest(_message.Message):
+    __slots__ = ("stream_id", "version", "payload", "revision", "timestamp", "label", "ttl")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    version: int
+    payload: bytes
+    revision: str
+    timestamp: _timestamp_pb2.Timestamp
+    label: str
+    ttl: float
+    def __init__(self, stream_id: _Optional[str] = ..., version: _Optional[int] = ..., payload: _Optional[bytes] = ..., revision: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., label: _Optional[str] = ..., ttl: _Optional[float] = ...) -> None: ...
+
+class GetSnapshotRequest(_message.Message):
+    __slots__ = ("stream_id", "version", "revision")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    version: int
+    revision: str
+    def __init__(self, stream_id: _Optional[str] = ..., version: _Optional[int] = ..., revision: _Optional[str] = ...) -> None: ...

@@ -71,6 +71,11 @@ class EventStoreStub:
                 request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ListStreamsRequest.SerializeToString,
                 response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ListStreamsResponse.FromString,
                 _registered_method=True)
+        self.GetState = channel.unary_unary(
+                '/flipbook.v1.EventStore/GetState',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.GetStateRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.State.FromString,
+                _registered_method=True)
 
 
 class EventStoreServicer:
@@ -133,6 +138,16 @@ class EventStoreServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetState(self, request, context):
+        """The reduced state of a stream (its category's reducer folded over its events, from the
+        newest usable snapshot) as of a version or a natural time. NOT_FOUND for a stream
+        without events or a version beyond its head; FAILED_PRECONDITION (code
+        "reducer_error") when the reducer fails on the stream's events.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventStoreServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +185,11 @@ def add_EventStoreServicer_to_server(servicer, server):
                     servicer.ListStreams,
                     request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ListStreamsRequest.FromString,
                     response_serializer=flipbook_dot_v1_dot_eventstore__pb2.ListStreamsResponse.SerializeToString,
+            ),
+            'GetState': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetState,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.GetStateRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.State.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -362,6 +382,155 @@ class EventStore:
             '/flipbook.v1.EventStore/ListStreams',
             flipbook_dot_v1_dot_eventstore__pb2.ListStreamsRequest.SerializeToString,
             flipbook_dot_v1_dot_eventstore__pb2.ListStreamsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.EventStore/GetState',
+            flipbook_dot_v1_dot_eventstore__pb2.GetStateRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.State.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class SnapshotStoreStub:
+    """The snapshot store: states of streams at versions, set by clients or made by the server.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Set = channel.unary_unary(
+                '/flipbook.v1.SnapshotStore/Set',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.SetSnapshotRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Snapshot.FromString,
+                _registered_method=True)
+        self.Get = channel.unary_unary(
+                '/flipbook.v1.SnapshotStore/Get',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.GetSnapshotRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Snapshot.FromString,
+                _registered_method=True)
+
+
+class SnapshotStoreServicer:
+    """The snapshot store: states of streams at versions, set by clients or made by the server.
+    """
+
+    def Set(self, request, context):
+        """Store a client's snapshot of a stream at a version (replacing the one of the same
+        stream, version and revision); NOT_FOUND when the stream has no events.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Get(self, request, context):
+        """The stream's snapshot with the highest version, at or before `version` when given;
+        NOT_FOUND when there is none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_SnapshotStoreServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Set': grpc.unary_unary_rpc_method_handler(
+                    servicer.Set,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.SetSnapshotRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Snapshot.SerializeToString,
+            ),
+            'Get': grpc.unary_unary_rpc_method_handler(
+                    servicer.Get,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.GetSnapshotRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Snapshot.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'flipbook.v1.SnapshotStore', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('flipbook.v1.SnapshotStore', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class SnapshotStore:
+    """The snapshot store: states of streams at versions, set by clients or made by the server.
+    """
+
+    @staticmethod
+    def Set(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.SnapshotStore/Set',
+            flipbook_dot_v1_dot_eventstore__pb2.SetSnapshotRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Snapshot.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Get(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.SnapshotStore/Get',
+            flipbook_dot_v1_dot_eventstore__pb2.GetSnapshotRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Snapshot.FromString,
             options,
             channel_credentials,
             insecure,
