@@ -1,4 +1,4 @@
-"""DynamoDBEventStore: the event store on Amazon DynamoDB (boto3), one table; see DYNAMODB.md.
+"""DynamoDBEventStore: the event store on Amazon DynamoDB (boto3), one table; see the README.
 
 Every item lives in one table keyed by ``pk`` (string) and ``sk`` (number):
 
