@@ -151,8 +151,18 @@ class SnapshotPolicyWorker:
                     self._thread.start()
 
     def _run(self) -> None:
+        idle = True
         while True:
-            batch = [self.queue.get()]
+            try:
+                # Keep the connection while work keeps coming; let go after a quiet second,
+                # so an idle worker holds no connection (nor one across test databases).
+                first = self.queue.get() if idle else self.queue.get(timeout=1.0)
+            except queue.Empty:
+                self._close_connections()
+                idle = True
+                continue
+            idle = False
+            batch = [first]
             while len(batch) < 1000:
                 try:
                     batch.append(self.queue.get_nowait())
@@ -162,13 +172,14 @@ class SnapshotPolicyWorker:
                 for stream_id in dict.fromkeys(batch):  # each stream once, in arrival order
                     self._process(stream_id)
             finally:
-                try:
-                    # Hold no database connection while idle (nor across test databases).
-                    connections.close_all()
-                except Exception:
-                    logger.exception("snapshot policy could not close its connections")
                 for _ in batch:
                     self.queue.task_done()
+
+    def _close_connections(self) -> None:
+        try:
+            connections.close_all()
+        except Exception:
+            logger.exception("snapshot policy could not close its connections")
 
     def _process(self, stream_id: str) -> None:
         try:
@@ -206,8 +217,8 @@ def wait_idle(timeout: float = 10.0) -> bool:
 
 def on_events_committed(sender, result: CommitResult, **kwargs) -> None:
     """Receiver of ``events_committed``: queue the committed versioned streams."""
-    if not _setting("ENABLED", True):
-        return
+    if not _setting("ENABLED", True) or not policies_exist():
+        return  # no category has a policy: appends pay nothing for this
     worker = get_worker()
     for stream in result.streams:
         if stream.version is not None:

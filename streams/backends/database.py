@@ -101,6 +101,10 @@ class DatabaseEventStore(BaseEventStore):
 
         conn.ensure_connection()
         conn.validate_thread_sharing()
+        if self.prepare and conn.connection.prepare_threshold is None:
+            # Django opens connections with preparing off, which makes psycopg ignore even an
+            # explicit prepare=True. A huge threshold leaves every other query unprepared.
+            conn.connection.prepare_threshold = 2**31 - 1
         raw = psycopg.Cursor(conn.connection)
         raw.adapters.register_loader("timestamptz", TimestamptzLoader)
         return CursorWrapper(raw, conn)
