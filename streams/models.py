@@ -26,7 +26,13 @@ class Stream(models.Model):
         # migration) serves lookups, ordering and prefix search; no index on updated_at, so
         # an append updates the head row in place (a HOT update).
         constraints = [models.UniqueConstraint(fields=["stream_id"], name="flipbook_stream_id_key")]
-        indexes = [models.Index(fields=["category", "stream_id"], name="flipbook_stream_cat_id")]
+        indexes = [
+            models.Index(
+                fields=["category", "stream_id"],
+                name="flipbook_stream_cat_id",
+                condition=models.Q(category__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.stream_id
@@ -58,9 +64,20 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["stream", "version"], name="flipbook_event_version"),
         ]
+        # Partial indexes: an event only pays for the index its reads need. Versioned
+        # streams read by (stream, version), the unique constraint; time-neutral events are
+        # never in a time range; only version-neutral streams read by position.
         indexes = [
-            models.Index(fields=["stream", "timestamp"], name="flipbook_event_time"),
-            models.Index(fields=["stream", "position"], name="flipbook_event_stream_pos"),
+            models.Index(
+                fields=["stream", "timestamp"],
+                name="flipbook_event_time",
+                condition=models.Q(timestamp__isnull=False),
+            ),
+            models.Index(
+                fields=["stream", "position"],
+                name="flipbook_event_stream_pos",
+                condition=models.Q(version__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

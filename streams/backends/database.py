@@ -50,7 +50,10 @@ EVENT_COLUMNS = (
 STREAM_COLUMNS = (
     "s.stream_id, s.kind, s.category, s.version, s.event_count, s.created_at, s.updated_at, "
     "CAST(s.metadata AS text), "
-    "(SELECT max(x.position) FROM flipbook_event x WHERE x.stream_pk = s.id)"
+    "CASE WHEN s.kind = 'neutral' THEN (SELECT max(x.position) FROM flipbook_event x "
+    "WHERE x.stream_pk = s.id AND x.version IS NULL) ELSE (SELECT x.position FROM "
+    "flipbook_event x WHERE x.stream_pk = s.id AND x.version IS NOT NULL "
+    "ORDER BY x.version DESC LIMIT 1) END"
 )
 MAX_ATTEMPTS = 3
 
@@ -375,7 +378,10 @@ class DatabaseEventStore(BaseEventStore):
         pk, kind = stream
         with self._cursor() as cursor:
             ordinal = "e.position" if kind == NEUTRAL else "e.version"
+            # "version IS NULL" lets neutral reads use their partial (stream, position) index.
             where = ["e.stream_pk = %s"]
+            if kind == NEUTRAL:
+                where.append("e.version IS NULL")
             params: list[Any] = [pk]
             if query.from_version is not None:
                 where.append("e.version >= %s")

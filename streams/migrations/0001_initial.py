@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'db_table': 'flipbook_stream',
-                'indexes': [models.Index(fields=['category', 'stream_id'], name='flipbook_stream_cat_id')],
+                'indexes': [models.Index(condition=models.Q(('category__isnull', False)), fields=['category', 'stream_id'], name='flipbook_stream_cat_id')],
                 'constraints': [models.UniqueConstraint(fields=('stream_id',), name='flipbook_stream_id_key')],
             },
         ),
@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'db_table': 'flipbook_event',
-                'indexes': [models.Index(fields=['stream', 'timestamp'], name='flipbook_event_time'), models.Index(fields=['stream', 'position'], name='flipbook_event_stream_pos')],
+                'indexes': [models.Index(condition=models.Q(('timestamp__isnull', False)), fields=['stream', 'timestamp'], name='flipbook_event_time'), models.Index(condition=models.Q(('version__isnull', True)), fields=['stream', 'position'], name='flipbook_event_stream_pos')],
                 'constraints': [models.UniqueConstraint(fields=('stream', 'version'), name='flipbook_event_version')],
             },
         ),
