@@ -111,12 +111,14 @@ class RecordedEvent:
 
 @dataclass(frozen=True, slots=True)
 class AppendResult:
-    """What one stream of a commit stored. ``version`` is None on version-neutral streams."""
+    """What one stream of a commit stored. ``version`` is None on version-neutral streams;
+    ``category`` rides along so listeners (the event bus) need no query for it."""
 
     stream_id: str
     version: int | None
     events: tuple[RecordedEvent, ...]
     duplicate: bool = False
+    category: str | None = None  # the stream's category after the append
 
 
 @dataclass(frozen=True, slots=True)

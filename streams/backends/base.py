@@ -138,7 +138,10 @@ class BaseEventStore:
             events = tuple(sorted((stored[e.id] for e in a.events), key=lambda r: r.position))
             head = self.head(a.stream_id)
             version = None if head is None or head.kind == NEUTRAL else events[-1].version
-            results.append(AppendResult(a.stream_id, version, events, duplicate=True))
+            category = head.category if head is not None else None
+            results.append(
+                AppendResult(a.stream_id, version, events, duplicate=True, category=category)
+            )
         return CommitResult(tuple(results), duplicate=True)
 
     def explain_refusal(self, append: PreparedAppend) -> Exception | None:

@@ -192,7 +192,7 @@ class DatabaseEventStore(BaseEventStore):
             "category = COALESCE(flipbook_stream.category, %s)"
         )
         update_params = [n, n, self._db_time(now), a.category]
-        returning = " RETURNING id, kind, version"
+        returning = " RETURNING id, kind, version, category"
         insert = (
             "INSERT INTO flipbook_stream (stream_id, kind, category, version, event_count, "
             "created_at, updated_at, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, '{}')"
@@ -257,7 +257,7 @@ class DatabaseEventStore(BaseEventStore):
             f"event_id, recorded_at) {rows_sql} RETURNING position, version), "
             "cur AS (SELECT kind, category, version FROM flipbook_stream "
             "WHERE stream_id = %s AND NOT EXISTS (SELECT 1 FROM head) FOR SHARE) "
-            "SELECT position, version, NULL, NULL FROM ins "
+            "SELECT ins.position, ins.version, head.kind, head.category FROM ins, head "
             "UNION ALL SELECT NULL, version, kind, category FROM cur"
         )
         with self._cursor() as cursor:
@@ -266,14 +266,14 @@ class DatabaseEventStore(BaseEventStore):
         if not rows or rows[0][0] is None:
             raise _Refused(0, rows[0][1:] if rows else None)
         rows.sort()
-        return CommitResult((self._result(a, [r[:2] for r in rows], now),))
+        return CommitResult((self._result(a, [r[:2] for r in rows], now, rows[0][3]),))
 
     def _append_in_transaction(
         self, appends: Sequence[PreparedAppend], now: datetime
     ) -> CommitResult:
         """Check every head (in stream id order, so concurrent commits lock in one order and
         cannot deadlock), then insert all events in one statement."""
-        heads: dict[int, tuple[int, str, int]] = {}
+        heads: dict[int, tuple[int, str, int, str | None]] = {}
         with self._cursor() as cursor:
             for index in sorted(range(len(appends)), key=lambda i: appends[i].stream_id):
                 sql, params = self._head_statement(appends[index], now)
@@ -284,7 +284,7 @@ class DatabaseEventStore(BaseEventStore):
                 heads[index] = row
             columns: list[list[Any]] = [[] for _ in range(8)]
             for index, a in enumerate(appends):
-                pk, kind, version = heads[index]
+                pk, kind, version, _ = heads[index]
                 base = version - len(a.events)
                 for i, e in enumerate(a.events, start=1):
                     columns[0].append(pk)
@@ -301,7 +301,7 @@ class DatabaseEventStore(BaseEventStore):
         for index, a in enumerate(appends):
             chunk = rows[offset : offset + len(a.events)]
             offset += len(a.events)
-            results.append(self._result(a, chunk, now, kind=heads[index][1]))
+            results.append(self._result(a, chunk, now, heads[index][3]))
         return CommitResult(tuple(results))
 
     def _insert_events(self, cursor, columns: list[list[Any]]) -> list[tuple[int, int | None]]:
@@ -334,13 +334,13 @@ class DatabaseEventStore(BaseEventStore):
         a: PreparedAppend,
         rows: list[tuple[int, int | None]],
         now: datetime,
-        kind: str | None = None,
+        category: str | None,
     ) -> AppendResult:
         events = tuple(
             e.recorded(a.stream_id, version, position, now)
             for e, (position, version) in zip(a.events, rows, strict=True)
         )
-        return AppendResult(a.stream_id, events[-1].version, events)
+        return AppendResult(a.stream_id, events[-1].version, events, category=category)
 
     def on_durable(self, callback) -> None:
         transaction.on_commit(callback, using=self.using)

@@ -397,7 +397,10 @@ class DynamoDBEventStore(BaseEventStore):
                 )
             results.append(
                 AppendResult(
-                    a.stream_id, None if kind == NEUTRAL else new_version, tuple(recorded_events)
+                    a.stream_id,
+                    None if kind == NEUTRAL else new_version,
+                    tuple(recorded_events),
+                    category=category,
                 )
             )
         feed = {

@@ -1040,15 +1040,16 @@ class EventStoreContract:
             services.stream_head("S")
 
     def test_category_is_set_by_the_first_append_and_cannot_be_changed_by_one(self):
-        services.append_to_stream("a", [ev()], category="order")
-        services.append_to_stream("a", [ev()])  # no category: keeps it
+        assert services.append_to_stream("a", [ev()], category="order").category == "order"
+        # No category: it keeps its own, and the result says which (listeners rely on it).
+        assert services.append_to_stream("a", [ev()]).category == "order"
         services.append_to_stream("a", [ev()], category="order")
         refused(
             ValidationError, "category", services.append_to_stream, "a", [ev()], category="cart"
         )
         assert services.stream_head("a").category == "order"
         assert services.stream_head("a").event_count == 3
-        services.append_to_stream("b", [ev()])
+        assert services.append_to_stream("b", [ev()]).category is None
         assert services.stream_head("b").category is None
         for category in ("", "c" * 129, "tab\t", 5):
             refused(
