@@ -26,9 +26,11 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "OPTIONS": options,
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            # A pool, not persistent connections: the ASGI server runs each request's sync
+            # code in a fresh thread, and a per-thread connection would mean a new PostgreSQL
+            # backend per request.
+            "OPTIONS": {"pool": {"min_size": 2, "max_size": 32, "timeout": 10}, **options},
+            "CONN_MAX_AGE": 0,
         }
     raise ImproperlyConfigured(
         f"FLIPBOOK_DATABASE_URL has an unknown scheme {scheme!r}: "
