@@ -12,6 +12,7 @@ import time
 
 # daphne installs the asyncio Twisted reactor on import; it must come before twisted.
 from daphne.server import Server  # isort:skip
+from daphne.ws_protocol import WebSocketProtocol  # isort:skip
 from twisted.internet import reactor  # isort:skip
 
 logger = logging.getLogger("flipbook.serve")
@@ -25,12 +26,24 @@ class _Server(Server):
         super().listen_success(port)
 
     def in_flight(self) -> int:
+        """HTTP requests still being answered (WebSockets are closed, not waited for)."""
         return sum(
             1
-            for details in self.connections.values()
-            if details.get("application_instance") is not None
+            for protocol, details in self.connections.items()
+            if not isinstance(protocol, WebSocketProtocol)
+            and details.get("application_instance") is not None
             and not details["application_instance"].done()
         )
+
+    def close_websockets(self) -> None:
+        """Close every WebSocket (code 4001, "server restarting": autobahn refuses 1001 from
+        a server); clients reconnect and catch up from the store by position."""
+        for protocol in list(self.connections):
+            if isinstance(protocol, WebSocketProtocol):
+                try:
+                    protocol.serverClose(code=4001)
+                except Exception:  # one broken socket must not stop the shutdown
+                    logger.exception("could not close a WebSocket on shutdown")
 
 
 def serve(
@@ -74,6 +87,7 @@ def serve(
         logger.info("shutting down: no new connections, finishing in-flight requests")
         for port in getattr(server, "ports", []):
             port.stopListening()
+        server.close_websockets()
         grpc_done = grpc_server.stop(grace) if grpc_server is not None else None
         deadline = time.monotonic() + grace
 

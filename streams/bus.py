@@ -1,0 +1,152 @@
+"""The event bus: every durable commit is published to Channels groups for its streams,
+their categories and the all-feed. Live delivery is a convenience; the store is the truth."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from collections import defaultdict
+from typing import Any
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+
+from streams.records import CommitResult
+
+logger = logging.getLogger("flipbook.bus")
+
+ALL_GROUP = "all"
+MESSAGE_TYPE = "bus.events"  # handled by the consumers' ``bus_events`` method
+EVENTS_PER_MESSAGE = 100  # bounds a layer message (payloads can be large)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:32]
+
+
+def stream_group(stream_id: str) -> str:
+    """Return the group name of a stream: a hash, since group names allow few characters."""
+    return f"stream.{_digest(stream_id)}"
+
+
+def category_group(category: str) -> str:
+    """Return the group name of a category (hashed like stream ids)."""
+    return f"category.{_digest(category)}"
+
+
+def bus_settings() -> dict[str, Any]:
+    return {
+        "QUEUE_SIZE": 1000,
+        "CATCH_UP_PAGE": 500,
+        "PUBLISH_TIMEOUT": 2.0,
+        **getattr(settings, "FLIPBOOK_BUS", {}),
+    }
+
+
+# -- where publishing runs ---------------------------------------------------------------------
+# The in-memory layer's queues belong to the event loop of the consumers (daphne's loop), so
+# it is published to from that loop. Any other layer (Redis) is published to from one
+# long-lived loop in a daemon thread: one connection pool per process, whatever thread
+# commits (a REST request, a gRPC worker, a management command).
+_consumer_loop: asyncio.AbstractEventLoop | None = None
+_publisher_loop: asyncio.AbstractEventLoop | None = None
+_publisher_lock = threading.Lock()
+
+
+def attach_consumer_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Remember the event loop consumers run on (called by each consumer as it connects)."""
+    global _consumer_loop
+    _consumer_loop = loop
+
+
+def _publisher() -> asyncio.AbstractEventLoop:
+    global _publisher_loop
+    with _publisher_lock:
+        if _publisher_loop is None or _publisher_loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=loop.run_forever, name="flipbook-bus-publisher", daemon=True
+            ).start()
+            _publisher_loop = loop
+        return _publisher_loop
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def messages_for(result: CommitResult, categories: dict[str, str | None]) -> list[tuple]:
+    """Return the (group, message) pairs that announce ``result``, in position order per
+    group. ``categories`` maps each stream id of the commit to its category."""
+    by_group: dict[str, list[dict]] = defaultdict(list)
+    for event in sorted(result.events, key=lambda e: e.position):
+        data = event.as_dict()
+        by_group[stream_group(event.stream_id)].append(data)
+        category = categories.get(event.stream_id)
+        if category:
+            by_group[category_group(category)].append(data)
+        by_group[ALL_GROUP].append(data)
+    pairs = []
+    for group, events in by_group.items():
+        for start in range(0, len(events), EVENTS_PER_MESSAGE):
+            chunk = events[start : start + EVENTS_PER_MESSAGE]
+            pairs.append((group, {"type": MESSAGE_TYPE, "events": chunk}))
+    return pairs
+
+
+async def _send_all(layer, pairs: list[tuple]) -> None:
+    for group, message in pairs:
+        await layer.group_send(group, message)
+
+
+def publish(result: CommitResult) -> None:
+    """Publish a durable commit on the bus. Never raises: failures are logged, since the
+    commit has succeeded and readers can always catch up from the store."""
+    try:
+        _publish(result)
+    except Exception:
+        logger.exception(
+            "publishing a commit on the event bus failed",
+            extra={"last_position": _last_position(result)},
+        )
+
+
+def _last_position(result: CommitResult) -> int | None:
+    try:
+        return result.last_position
+    except ValueError:
+        return None
+
+
+def _publish(result: CommitResult) -> None:
+    layer = get_channel_layer()
+    if layer is None or not result.events:
+        return
+    # Each stream's category as the append left it (the admin may change it later; the
+    # commit result says what it was when these events were stored).
+    categories = {s.stream_id: s.category for s in result.streams}
+    pairs = messages_for(result, categories)
+    if isinstance(layer, InMemoryChannelLayer):
+        loop = _consumer_loop
+        if loop is None or loop.is_closed():
+            return  # no consumer has ever connected in this process: nobody listens
+        if _running_loop() is loop:
+            loop.create_task(_send_all(layer, pairs))
+        else:
+            # In-process delivery; not awaited, so a commit never waits on the consumers.
+            asyncio.run_coroutine_threadsafe(_send_all(layer, pairs), loop)
+        return
+    future = asyncio.run_coroutine_threadsafe(_send_all(layer, pairs), _publisher())
+    # Waited for (bounded): a short-lived process (a management command) must not exit
+    # before its commit is on the bus, and commits of one thread stay in order.
+    future.result(timeout=bus_settings()["PUBLISH_TIMEOUT"])
+
+
+def on_events_committed(sender, result: CommitResult, **kwargs) -> None:
+    """Receiver of ``streams.signals.events_committed``."""
+    publish(result)

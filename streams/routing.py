@@ -1,0 +1,13 @@
+"""WebSocket routes of the event bus (mounted by flipbook_site/asgi.py)."""
+
+from django.urls import re_path
+
+from streams import consumers
+
+websocket_urlpatterns = [
+    re_path(r"^ws/events/?$", consumers.EventFeedConsumer.as_asgi()),
+    re_path(r"^ws/categories/(?P<category>[^/]+)/?$", consumers.CategoryConsumer.as_asgi()),
+    # The id is one percent-encoded segment; a decoded path may hold its slashes again.
+    re_path(r"^ws/streams/(?P<stream_id>.+)$", consumers.StreamConsumer.as_asgi()),
+    re_path(r"^ws/streams/?$", consumers.StreamConsumer.as_asgi()),  # ?stream_id=
+]
