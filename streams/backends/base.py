@@ -108,7 +108,7 @@ class BaseEventStore:
 
     def ping(self) -> None:
         """Raise Unavailable when the backend cannot be reached (a cheap read)."""
-        self.head("\x00ping")
+        self.head("flipbook:readiness-probe")
 
     def close(self) -> None:
         """Release connections and clients held by the backend."""
