@@ -127,6 +127,20 @@ class BaseSnapshotStore:
     def now() -> datetime:
         return timezone.now()
 
+    def stamped(self, snapshot: Snapshot, now: datetime, ttl: float | None) -> Snapshot:
+        """``snapshot`` as it is stored ``now``: UTC times, creation and expiry set."""
+        return Snapshot(
+            stream_id=snapshot.stream_id,
+            version=snapshot.version,
+            payload=snapshot.payload,
+            revision=snapshot.revision,
+            timestamp=utc(snapshot.timestamp),
+            label=snapshot.label,
+            recorded_at=utc(snapshot.recorded_at),
+            created_at=now,
+            expires_at=self.expiry(ttl, now),
+        )
+
 
 def usable_for_time(snapshot: Snapshot, at: datetime, known_at: datetime | None) -> bool:
     """Whether every event folded into ``snapshot`` belongs to the state as of natural time

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
-from snapshots.backends.base import BaseSnapshotStore, encode_payload, utc
+from snapshots.backends.base import BaseSnapshotStore, encode_payload
 from snapshots.records import Snapshot
 from streams.exceptions import Unavailable
 
@@ -36,17 +36,7 @@ class DatabaseSnapshotStore(BaseSnapshotStore):
 
     def set(self, snapshot: Snapshot, *, ttl: float | None = None) -> Snapshot:
         now = self.now()
-        stored = Snapshot(
-            stream_id=snapshot.stream_id,
-            version=snapshot.version,
-            payload=snapshot.payload,
-            revision=snapshot.revision,
-            timestamp=utc(snapshot.timestamp),
-            label=snapshot.label,
-            recorded_at=utc(snapshot.recorded_at),
-            created_at=now,
-            expires_at=self.expiry(ttl, now),
-        )
+        stored = self.stamped(snapshot, now, ttl)
         t = self._db_time
         self._execute(
             f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "

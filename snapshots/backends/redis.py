@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis
 from redis.cluster import RedisCluster
 
-from snapshots.backends.base import BaseSnapshotStore, encode_payload, usable_for_time, utc
+from snapshots.backends.base import BaseSnapshotStore, encode_payload, usable_for_time
 from snapshots.records import Snapshot
 from streams.exceptions import Unavailable
 
@@ -147,20 +147,10 @@ class RedisSnapshotStore(BaseSnapshotStore):
 
     def set(self, snapshot: Snapshot, *, ttl: float | None = None) -> Snapshot:
         now = self.now()
-        expires_at = self.expiry(ttl, now)
+        stored = self.stamped(snapshot, now, ttl)
+        expires_at = stored.expires_at
         ttl_ms = (
             0 if expires_at is None else max(1, round((expires_at - now).total_seconds() * 1000))
-        )
-        stored = Snapshot(
-            stream_id=snapshot.stream_id,
-            version=snapshot.version,
-            payload=snapshot.payload,
-            revision=snapshot.revision,
-            timestamp=utc(snapshot.timestamp),
-            label=snapshot.label,
-            recorded_at=utc(snapshot.recorded_at),
-            created_at=now,
-            expires_at=expires_at,
         )
         rev = self._rev(snapshot.revision)
         with self._translate():
