@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+import boto3  # a dependency of the project: its absence is a failure, never a skip
 import pytest
-
-pytest.importorskip("boto3", reason="NEEDS BOTO3: pip install boto3")
-
-import boto3
 from botocore.stub import Stubber
 
 from streams.backends.dynamodb import DynamoDBEventStore

@@ -108,6 +108,8 @@ def unreachable_store(db_backend, settings) -> Iterator[str]:
     else:
         broken.update(HOST="127.0.0.1", PORT="1")
         broken["OPTIONS"] = {**broken.get("OPTIONS", {}), "connect_timeout": 2}
+        if isinstance(broken["OPTIONS"].get("pool"), dict):
+            broken["OPTIONS"]["pool"] = {**broken["OPTIONS"]["pool"], "timeout": 2}
     connection = load_backend(broken["ENGINE"]).DatabaseWrapper(broken, "unreachable")
     connections["unreachable"] = connection
     use_event_store(settings, "unreachable")
@@ -116,4 +118,6 @@ def unreachable_store(db_backend, settings) -> Iterator[str]:
     finally:
         use_event_store(settings, db_backend)
         connection.close()
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()  # else its pool keeps trying to connect in the background
         del connections["unreachable"]
