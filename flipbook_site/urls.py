@@ -1,13 +1,12 @@
-"""URL routes: the console home page, the Django admin, the REST API, ops endpoints."""
+"""URL routes: the browser console, the Django admin, the REST API, ops endpoints."""
 
 from django.contrib import admin
 from django.urls import include, path
 
 from api.rest import exceptions as rest_errors
-from streams import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("streams.console_urls")),
     path("admin/", admin.site.urls),
     path("", include("api.ops_urls")),
     path("api/", include("api.urls")),

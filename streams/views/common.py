@@ -1,0 +1,61 @@
+"""What every console view shares: login, the stream named in the query, JSON data answers."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from api.errors import error_body, status_for
+from streams.exceptions import FlipbookError, ValidationError
+
+log = logging.getLogger(__name__)
+
+View = Callable[..., HttpResponse]
+
+
+def console_page(view: View) -> View:
+    """A console page: login required (Django auth), errors rendered by the page itself."""
+    return login_required(view)
+
+
+def console_data(view: Callable[..., Any]) -> View:
+    """A JSON endpoint the console's scripts fetch: session login required; the view returns
+    a JSON-able value or raises a FlipbookError, answered with the API's error body and
+    status (api/errors.py). A logged-out browser gets 401 JSON, not a login page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            body = {"error": {"code": "unauthenticated", "message": "Log in again."}}
+            return JsonResponse(body, status=401)
+        try:
+            return JsonResponse(view(request, *args, **kwargs), safe=False)
+        except FlipbookError as exc:
+            status, _ = status_for(exc)
+            return JsonResponse(error_body(exc), status=status)
+
+    return wrapper
+
+
+def stream_id_param(request: HttpRequest, name: str = "stream") -> str:
+    """The stream id in the query (``?stream=<id>``: ids may hold slashes, so not the path)."""
+    stream_id = request.GET.get(name, "")
+    if not stream_id:
+        raise ValidationError(f"Name the stream: ?{name}=<state id>.")
+    return stream_id
+
+
+def int_param(request: HttpRequest, name: str, default: int | None = None) -> int | None:
+    """An optional integer query parameter; a clear ValidationError when it is not one."""
+    raw = request.GET.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be an integer, not {raw!r}.") from None
