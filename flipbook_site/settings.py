@@ -246,20 +246,19 @@ FLIPBOOK_LIMITS["MAX_SNAPSHOT_BYTES"] = env_int("FLIPBOOK_MAX_SNAPSHOT_BYTES", 1
 
 # -- Event bus (streams/bus.py, streams/consumers.py) ---------------------------------------
 # Channels groups per stream, per category and for the all-feed. In-memory (one process) by
-# default; with FLIPBOOK_REDIS_URL, channels_redis so a commit in any process (REST, gRPC, a
-# management command, another server) reaches every socket. The core Redis layer, not the
-# pub/sub one: its group_add is acknowledged before a consumer reads the store, so no commit
-# can slip between "joined" and "caught up". Capacity is per channel; consumers drain their
-# channel at once into their own bounded queue (FLIPBOOK_BUS["QUEUE_SIZE"] events).
+# default; with FLIPBOOK_REDIS_URL, the Redis pub/sub layer, so a commit in any process (REST,
+# gRPC, a management command, another server) reaches every socket. Pub/sub sends a commit to
+# each server process once per group and fans out locally; the core layer stores one message
+# per socket in Redis, which fell behind at 50 sockets (bench/bus.py). Pub/sub keeps nothing
+# for a process that is away: consumers prove their subscription before catching up from the
+# store and treat live messages as wake-up calls, so the store stays the truth.
 if FLIPBOOK_REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [FLIPBOOK_REDIS_URL],
                 "prefix": os.environ.get("FLIPBOOK_BUS_PREFIX", "flipbook"),
-                "capacity": 1000,
-                "expiry": 60,
             },
         }
     }

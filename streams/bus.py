@@ -36,6 +36,12 @@ def category_group(category: str) -> str:
     return f"category.{_digest(category)}"
 
 
+def join_needs_confirmation(layer: Any) -> bool:
+    """Whether ``group_add`` on this layer can return before the membership is in effect (the
+    Redis pub/sub layer sends SUBSCRIBE without waiting for Redis to answer)."""
+    return type(layer).__module__.startswith("channels_redis.pubsub")
+
+
 def bus_settings() -> dict[str, Any]:
     return {
         "QUEUE_SIZE": 1000,

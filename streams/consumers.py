@@ -14,8 +14,11 @@ authenticated, 4403 not allowed, 4008 overflow."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
+import uuid
+import weakref
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -38,6 +41,72 @@ CLOSE_UNAVAILABLE = 4503
 # Group memberships on the Redis layer expire (group_expiry, a day by default): a long-lived
 # socket joins again now and then so it never silently leaves its group.
 REJOIN_SECONDS = 3600.0
+BUS_MESSAGES = frozenset({bus.MESSAGE_TYPE, "bus.joined"})
+# On the pub/sub layer a subscription is live once the socket hears its own marker (below).
+JOIN_TIMEOUT_SECONDS = 10.0
+
+
+class FeedTail:
+    """The settled end of one feed (the all-feed or one category) in this process: read from
+    the store once for every socket watching that feed, instead of once per socket.
+
+    Every event with a position in (``low``, ``high``] is held, in position order; a socket
+    whose own mark is below ``low`` (far behind) reads the store itself."""
+
+    KEEP = 5000  # events held; trimmed in halves so trimming stays cheap
+    PAGE = 500
+    # Per event loop, so a tail and its lock never cross loops (tests make a loop per test).
+    _tails: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __init__(self, categories: tuple[str, ...]) -> None:
+        self.categories = categories
+        self.positions: list[int] = []
+        self.events: list[dict] = []
+        self.low: int | None = None
+        self.high: int | None = None
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+    @classmethod
+    def attach(cls, categories: tuple[str, ...]) -> FeedTail:
+        tails = cls._tails.setdefault(asyncio.get_running_loop(), {})
+        tail = tails.get(categories)
+        if tail is None:
+            tail = tails[categories] = cls(categories)
+        tail.users += 1
+        return tail
+
+    def detach(self) -> None:
+        self.users -= 1
+        if self.users <= 0:
+            for tails in list(self._tails.values()):
+                if tails.get(self.categories) is self:
+                    del tails[self.categories]
+
+    async def since(self, after: int, target: int) -> tuple[list[dict], int] | None:
+        """The events after ``after``, read up to at least ``target`` when it is settled, and
+        the position they reach; None when ``after`` is older than what is held."""
+        async with self.lock:
+            if self.high is None or (after > self.high and not self.events):
+                self.low = self.high = after
+            while self.high < target:
+                page = await _read(services.read_all)(
+                    after=self.high, limit=self.PAGE, categories=self.categories
+                )
+                for event in page.events:
+                    self.positions.append(event.position)
+                    self.events.append(event.as_dict())
+                moved = page.next_after > self.high
+                self.high = max(self.high, page.next_after)
+                if not moved or len(page.events) < self.PAGE:
+                    break
+            if len(self.events) > 2 * self.KEEP:
+                self.low = self.positions[-self.KEEP - 1]
+                del self.positions[: -self.KEEP], self.events[: -self.KEEP]
+            if after < self.low:
+                return None
+            start = bisect.bisect_right(self.positions, after)
+            return self.events[start:], max(after, self.high)
 
 
 class _Overflow(Exception):
@@ -48,6 +117,7 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
     """The all-feed (``/ws/events``); subclasses narrow it to a category or a stream."""
 
     what = "the all-feed"
+    tail: FeedTail | None = None
 
     async def connect(self) -> None:
         bus.attach_consumer_loop(asyncio.get_running_loop())
@@ -68,6 +138,17 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(CLOSE_FORBIDDEN, "permission_denied", str(exc))
         except FlipbookError as exc:
             await self.refuse(CLOSE_BAD_REQUEST, exc.code, str(exc))
+
+    async def dispatch(self, message: dict) -> None:
+        # Channels closes stale database connections before every message, in the one thread
+        # all sync code shares: a serial hop per socket per commit, which made 50 sockets fall
+        # seconds behind. Bus messages touch no connection (store reads go through
+        # database_sync_to_async, which closes stale ones itself), so they skip it.
+        if message["type"] in BUS_MESSAGES:
+            handler = getattr(self, message["type"].replace(".", "_"))
+            await handler(message)
+            return
+        await super().dispatch(message)
 
     # -- what and who ------------------------------------------------------------------------
 
@@ -123,7 +204,7 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups.append(group)
         self.rejoin = asyncio.create_task(self.keep_joined(group))
-        self.pump = asyncio.create_task(self.run(start))
+        self.pump = asyncio.create_task(self.run(start, group))
 
     def parse_start(self, content: dict) -> dict[str, int]:
         return {"after": _non_negative(content.get("after", 0), "after")}
@@ -133,8 +214,24 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
             await asyncio.sleep(REJOIN_SECONDS)
             await self.channel_layer.group_add(group, self.channel_name)
 
-    async def run(self, start: dict[str, int]) -> None:
+    async def confirm_joined(self, group: str) -> None:
+        """On the Redis pub/sub layer, group_add returns before Redis has processed the
+        SUBSCRIBE. Hearing our own marker on the group proves it has: a commit the catch-up
+        cannot see yet is published after that, so it arrives live."""
+        if not bus.join_needs_confirmation(self.channel_layer):
+            return
+        self.join_token = uuid.uuid4().hex
+        self.joined = asyncio.Event()
+        await self.channel_layer.group_send(group, {"type": "bus.joined", "token": self.join_token})
+        await asyncio.wait_for(self.joined.wait(), JOIN_TIMEOUT_SECONDS)
+
+    async def bus_joined(self, message: dict) -> None:
+        if message.get("token") == getattr(self, "join_token", None):
+            self.joined.set()
+
+    async def run(self, start: dict[str, int], group: str) -> None:
         try:
+            await self.confirm_joined(group)
             high = await self.catch_up(start)
             await self.send_json({"type": "caught_up", "position": high})
             while True:
@@ -147,6 +244,9 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         except FlipbookError as exc:
             logger.warning("event bus feed failed: %s", exc)
             await self.refuse(CLOSE_UNAVAILABLE, exc.code, str(exc))
+        except TimeoutError:
+            logger.warning("the event bus did not confirm a subscription")
+            await self.refuse(CLOSE_UNAVAILABLE, "unavailable", "the event bus is unavailable")
         except Exception:
             logger.exception("event bus consumer failed")
             await self.refuse(CLOSE_UNAVAILABLE, "unavailable", "the event feed failed")
@@ -158,11 +258,20 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         returns them). Commits made concurrently, in other threads or processes (and on
         PostgreSQL an earlier position may even commit after a later one), can reach the bus
         in any order, so a live event is a wake-up call: the events after ``high`` are read
-        from the store, in position order. A client resuming from the last position it holds
-        thus never skips one."""
-        if any(event["position"] > high for event in batch):
+        from the store, in position order, once per process for all sockets of this feed
+        (FeedTail). A client resuming from the last position it holds thus never skips one."""
+        target = max(event["position"] for event in batch)
+        if target <= high:
+            return high
+        if self.tail is None:
+            self.tail = FeedTail.attach(self.categories())
+        served = await self.tail.since(high, target)
+        if served is None:
             return await self.catch_up({"after": high})
-        return high
+        events, reached = served
+        for event in events:
+            await self.send_json({"type": "event", "event": event})
+        return reached
 
     async def catch_up(self, start: dict[str, int]) -> int:
         """Send the events after ``start`` from the store; return the position caught up to."""
@@ -212,6 +321,9 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         await self.stop_tasks()
+        if self.tail is not None:
+            self.tail.detach()
+            self.tail = None
 
 
 class CategoryConsumer(EventFeedConsumer):

@@ -43,8 +43,8 @@ def require_redis() -> None:
 def redis_layers(prefix: str) -> dict:
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": prefix, "capacity": 1000},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": prefix},
         }
     }
 
@@ -183,6 +183,33 @@ async def test_all_feed_catch_up_then_live_no_gap_no_duplicate(
     assert high >= max(positions(caught))
     await assert_quiet(comm)
     await comm.disconnect()
+
+
+async def test_sockets_of_one_feed_share_one_store_read_per_commit(
+    db_backend, layer, read_key, monkeypatch
+):
+    await sync_to_async(add_in_thread)("shared-a", 2)
+    reads: list[dict] = []
+    real_read_all = services.read_all
+
+    def counting_read_all(**kwargs):
+        reads.append(kwargs)
+        return real_read_all(**kwargs)
+
+    monkeypatch.setattr(consumers.services, "read_all", counting_read_all)
+    sockets = [await subscribe("/ws/events", read_key, after=0) for _ in range(4)]
+    for comm in sockets:
+        caught, _ = await until_caught_up(comm)
+        assert len(caught) == 2
+    reads.clear()
+    live = await sync_to_async(add_in_thread)("shared-b", 3)
+    for comm in sockets:
+        assert positions(await receive_events(comm, 3)) == live
+    # One settled read of the feed served all four sockets (one per socket before FeedTail).
+    assert len(reads) == 1, reads
+    for comm in sockets:
+        await assert_quiet(comm)
+        await comm.disconnect()
 
 
 async def test_stream_catch_up_then_live_with_concurrent_writer(
