@@ -133,14 +133,15 @@ def _publish(result: CommitResult) -> None:
     layer = get_channel_layer()
     if layer is None or not result.events:
         return
+    in_memory = isinstance(layer, InMemoryChannelLayer)
+    loop = _consumer_loop
+    if in_memory and (loop is None or loop.is_closed()):
+        return  # no consumer has ever connected in this process: nobody listens
     # Each stream's category as the append left it (the admin may change it later; the
     # commit result says what it was when these events were stored).
     categories = {s.stream_id: s.category for s in result.streams}
     pairs = messages_for(result, categories)
-    if isinstance(layer, InMemoryChannelLayer):
-        loop = _consumer_loop
-        if loop is None or loop.is_closed():
-            return  # no consumer has ever connected in this process: nobody listens
+    if in_memory:
         if _running_loop() is loop:
             loop.create_task(_send_all(layer, pairs))
         else:
