@@ -21,7 +21,11 @@ def pytest_collection_modifyitems(items) -> None:
         names = set(getattr(item, "fixturenames", ()))
         if {"db_backend", "postgres_backend"} & names:
             callspec = getattr(item, "callspec", None)
-            on_sqlite = callspec is not None and callspec.params.get("db_backend") == "sqlite"
+            # On DynamoDB the Django tables (API keys, snapshots) stay on SQLite's "default".
+            on_sqlite = callspec is not None and callspec.params.get("db_backend") in {
+                "sqlite",
+                "dynamodb",
+            }
             databases = ["default"] if on_sqlite and "postgres_backend" not in names else "__all__"
             # A test class may name the only apps it uses (Django's available_apps): then only
             # their tables are flushed after each test, without re-running post_migrate.
@@ -53,11 +57,17 @@ def use_event_store(django_settings, alias: str) -> None:
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_backend(request, settings):
     """The store service on SQLite, then on PostgreSQL; empty tables for each test."""
-    alias = "default" if request.param == "sqlite" else "postgres"
+    return start_db_backend(request, settings, request.param)
+
+
+def start_db_backend(request, django_settings, name: str) -> str:
+    """Point the store service at ``name`` ("sqlite" or "postgres") on empty tables; return
+    the database alias. tests/api/conftest.py adds "dynamodb" to the API suites."""
+    alias = "default" if name == "sqlite" else "postgres"
     if alias == "postgres":
         require_postgres()
     request.getfixturevalue("transactional_db")
-    use_event_store(settings, alias)
+    use_event_store(django_settings, alias)
     return alias
 
 

@@ -76,9 +76,17 @@ def make_client(endpoint: str):
     )
 
 
+# One server per session, however many modules import the fixture (each import is its own
+# fixture definition, and starting a second JVM costs seconds and memory).
+_running: dict[str, str] = {}
+
+
 @pytest.fixture(scope="session")
 def dynamodb_local():
     """The endpoint URL of a DynamoDB Local server running for the whole session."""
+    if "endpoint" in _running:
+        yield _running["endpoint"]
+        return
     try:
         import boto3  # noqa: F401
     except ImportError:
@@ -117,8 +125,10 @@ def dynamodb_local():
                 if process.poll() is not None or time.monotonic() > deadline:
                     _unavailable(f"DynamoDB Local did not answer on {endpoint}: {exc}")
                 time.sleep(0.2)
+        _running["endpoint"] = endpoint
         yield endpoint
     finally:
+        _running.pop("endpoint", None)
         process.terminate()
         try:
             process.wait(timeout=10)
@@ -144,23 +154,30 @@ def dynamodb_options(endpoint: str, client, **extra) -> dict:
     }
 
 
+def use_dynamodb_event_store(django_settings, endpoint: str, client, **extra):
+    """Point the store service at a fresh DynamoDB Local table; return the backend, whose
+    ``delete_tables()`` the caller runs when done (creating one takes about 50 ms)."""
+    from streams.backends.dynamodb import DynamoDBEventStore
+
+    options = dynamodb_options(endpoint, client, **extra)
+    store = DynamoDBEventStore(**options)
+    store.create_tables()
+    django_settings.FLIPBOOK_EVENT_STORE = {
+        "BACKEND": "streams.backends.dynamodb.DynamoDBEventStore",
+        "OPTIONS": options,
+    }
+    return store
+
+
 @pytest.fixture
 def dynamodb_store(dynamodb_local, dynamodb_client, settings):
     """The store service on DynamoDB Local, on a fresh table for this test."""
-    from streams.backends.dynamodb import DynamoDBEventStore
-
-    options = dynamodb_options(dynamodb_local, dynamodb_client)
-    store = DynamoDBEventStore(**options)
-    store.create_tables()
+    store = use_dynamodb_event_store(settings, dynamodb_local, dynamodb_client)
     # The snapshot policy worker reads its policies from the Django database, which these
     # tests do not open: it is not part of the event store.
     settings.FLIPBOOK_SNAPSHOT_POLICY = {
         **(getattr(settings, "FLIPBOOK_SNAPSHOT_POLICY", None) or {}),
         "ENABLED": False,
-    }
-    settings.FLIPBOOK_EVENT_STORE = {
-        "BACKEND": "streams.backends.dynamodb.DynamoDBEventStore",
-        "OPTIONS": options,
     }
     yield store
     store.delete_tables()

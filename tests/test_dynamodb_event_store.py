@@ -132,6 +132,17 @@ def test_positions_are_sparse_but_increase_per_stream_and_per_commit(dynamodb_st
     assert services.stream_head("a").last_position == second.events[0].position
 
 
+def test_shards_start_in_distinct_blocks_below_javascripts_exact_integers(dynamodb_store):  # noqa: F811
+    # Browsers compare positions as JavaScript numbers: above 2**53 neighbours collapse.
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    store = dynamodb_store
+    firsts = {store._next_position(s, None, [], now) for s in range(store.feed_shards)}
+    assert len(firsts) == store.feed_shards
+    assert max(firsts) < 2**53
+
+
 def test_manage_py_flipbook_dynamodb_creates_and_describes_the_table(
     dynamodb_local,  # noqa: F811
     settings,

@@ -22,7 +22,7 @@ import random
 import time
 import uuid
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -45,8 +45,14 @@ MAX_TRANSACT_ITEMS = 100  # DynamoDB's limit on one TransactWriteItems
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's limit on one item
 MAX_TRANSACT_BYTES = 4 * 1000 * 1000  # DynamoDB's limit on one transaction
 ITEM_OVERHEAD_BYTES = 2048  # keys, names and attribute names around a payload, generously
-SLOTS = 128  # positions reserved per commit; a commit holds at most 98 events
-BUCKET_BITS = 43  # a feed partition spans 2**43 positions: about 19 hours of clock time
+SLOTS = 64  # positions of one block, reserved per commit; a commit holds at most 48 events
+# A commit takes a block whose index is its feed shard modulo feed_shards, so commits of
+# different shards never share a position, and a block index at least the clock in ms times
+# feed_shards. Positions stay below 2**53 (JSON numbers are doubles in JavaScript, and the
+# console follows feeds by position) for ~550 years at 8 feed shards; microseconds (and
+# blocks shared by all shards) passed 2**53 in 2022 and could give two commits one position.
+CLOCK_UNIT = timedelta(milliseconds=1)
+BUCKET_TICKS = 2**26  # a feed partition spans 2**26 ms of block indexes: about 19 hours
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 TIME_INDEX = "by_time"
 ID_INDEX = "by_stream_id"
@@ -67,6 +73,10 @@ RETRYABLE = frozenset(
 RETRYABLE_CANCEL = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 )
+# Operations that can report the capacity they consumed (ReturnConsumedCapacity).
+METERED = frozenset(
+    {"get_item", "batch_get_item", "query", "transact_write_items", "update_item", "put_item"}
+)
 
 
 class DynamoDBEventStore(BaseEventStore):
@@ -78,7 +88,10 @@ class DynamoDBEventStore(BaseEventStore):
     once data exists), ``listing_shards`` (stream-listing index partitions, default 4; fixed
     once data exists), ``max_attempts`` (throttling/unavailable retries, default 5),
     ``backoff_seconds`` (first pause, doubled each retry, default 0.05), ``conflict_attempts``
-    (commit retries after a racing write, default 20), ``client`` (a ready boto3 client)."""
+    (commit retries after a racing write, default 20), ``client`` (a ready boto3 client),
+    ``capacity_meter`` (off by default: a callable ``(operation, capacity_units)`` called
+    once per DynamoDB request, which then asks for ReturnConsumedCapacity=TOTAL; units are 0
+    for a request that failed, whose cost DynamoDB does not report; for benchmarks)."""
 
     def __init__(
         self,
@@ -94,15 +107,18 @@ class DynamoDBEventStore(BaseEventStore):
         backoff_seconds: float = 0.05,
         conflict_attempts: int = 20,
         client: Any = None,
+        capacity_meter: Callable[[str, float], None] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.table = f"{table_prefix}events"
         self.feed_shards = int(feed_shards)
+        self.bucket_span = SLOTS * self.feed_shards * BUCKET_TICKS  # positions per partition
         self.listing_shards = int(listing_shards)
         self.max_attempts = max(1, int(max_attempts))
         self.backoff_seconds = float(backoff_seconds)
         self.conflict_attempts = max(1, int(conflict_attempts))
+        self.capacity_meter = capacity_meter
         self._owns_client = client is None
         if client is None:
             client = _make_client(
@@ -119,12 +135,20 @@ class DynamoDBEventStore(BaseEventStore):
         caller to interpret; every other failure becomes a Flipbook error here."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        meter = self.capacity_meter if operation in METERED else None
+        if meter is not None:
+            kwargs = {**kwargs, "ReturnConsumedCapacity": "TOTAL"}
         delay = self.backoff_seconds
         last: Exception | None = None
         for attempt in range(self.max_attempts):
             try:
-                return getattr(self.client, operation)(**kwargs)
+                answer = getattr(self.client, operation)(**kwargs)
+                if meter is not None:
+                    meter(operation, _capacity_units(answer))
+                return answer
             except ClientError as exc:
+                if meter is not None:
+                    meter(operation, 0.0)
                 code = _code(exc)
                 if code in passthrough:
                     raise
@@ -132,6 +156,8 @@ class DynamoDBEventStore(BaseEventStore):
                     raise _translate(exc, self.table) from exc
                 last = exc
             except BotoCoreError as exc:  # connection refused, timeouts, bad endpoint
+                if meter is not None:
+                    meter(operation, 0.0)
                 last = exc
             if attempt < self.max_attempts - 1:
                 time.sleep(delay * (0.5 + random.random()))
@@ -201,7 +227,7 @@ class DynamoDBEventStore(BaseEventStore):
                         return duplicate
                     raise error
             now = datetime.now(UTC)
-            position = self._next_position(items.get(_shard_key(shard)), heads, now)
+            position = self._next_position(shard, items.get(_shard_key(shard)), heads, now)
             transaction, result = self._transaction(appends, heads, shard, position, now)
             try:
                 self._call(
@@ -283,17 +309,21 @@ class DynamoDBEventStore(BaseEventStore):
             # DynamoDB refuses a transaction over 4 MB as a whole.
             raise TooLarge("events", total, MAX_TRANSACT_BYTES)
 
-    def _next_position(self, shard: dict | None, heads: list[dict | None], now: datetime) -> int:
-        """The first position of the commit: past the clock, the shard's last position and
-        fence, and each stream's last position (so a stream's positions grow with it)."""
-        clock = (now - EPOCH) // timedelta(microseconds=1)
-        floor = clock * SLOTS
-        if shard is not None:
-            floor = max(floor, _n(shard, "last") + 1, _n(shard, "fence") + 1)
+    def _next_position(
+        self, shard: int, counter: dict | None, heads: list[dict | None], now: datetime
+    ) -> int:
+        """The first position of the commit: the first block of ``shard`` past the clock, the
+        shard's last position and fence, and each stream's last position (so a stream's
+        positions grow with it)."""
+        floor = ((now - EPOCH) // CLOCK_UNIT) * self.feed_shards * SLOTS
+        if counter is not None:
+            floor = max(floor, _n(counter, "last") + 1, _n(counter, "fence") + 1)
         for head in heads:
             if head is not None:
                 floor = max(floor, _n(head, "last_position") + 1)
-        return -(-floor // SLOTS) * SLOTS
+        block = -(-floor // SLOTS)
+        block += (shard - block) % self.feed_shards
+        return block * SLOTS
 
     def _transaction(
         self,
@@ -404,7 +434,7 @@ class DynamoDBEventStore(BaseEventStore):
                 )
             )
         feed = {
-            "pk": {"S": _feed_pk(shard, position)},
+            "pk": {"S": f"f#{shard}#{position // self.bucket_span}"},
             "sk": {"N": str(position)},
             "e": {"L": refs},
         }
@@ -521,7 +551,8 @@ class DynamoDBEventStore(BaseEventStore):
                 index, attr, value = ID_INDEX, "lp", f"l#{listing}"
             condition = f"{attr} = :p"
             values: dict[str, Any] = {":p": {"S": value}}
-            if after is not None and (not prefix or after >= prefix):
+            # after="" (every id is greater) is no bound; DynamoDB refuses an empty key value.
+            if after and (not prefix or after >= prefix):
                 condition += " AND sid > :after"
                 values[":after"] = {"S": after}
             elif prefix:
@@ -565,7 +596,7 @@ class DynamoDBEventStore(BaseEventStore):
         budget = 10 * query.limit + 5000
         seen = 0
         done = False
-        for bucket in range(start >> BUCKET_BITS, (horizon >> BUCKET_BITS) + 1):
+        for bucket in range(start // self.bucket_span, horizon // self.bucket_span + 1):
             commits = heapq.merge(
                 *(self._feed_partition(s, bucket, start, horizon) for s in range(self.feed_shards)),
                 key=lambda item: int(item["sk"]["N"]),
@@ -630,8 +661,8 @@ class DynamoDBEventStore(BaseEventStore):
         return moved
 
     def _feed_partition(self, shard: int, bucket: int, start: int, horizon: int) -> Iterator[dict]:
-        lo = max(start, bucket << BUCKET_BITS)
-        hi = min(horizon, ((bucket + 1) << BUCKET_BITS) - 1)
+        lo = max(start, bucket * self.bucket_span)
+        hi = min(horizon, (bucket + 1) * self.bucket_span - 1)
         if lo > hi:
             return iter(())
         return self._query(
@@ -785,6 +816,14 @@ def _make_client(endpoint_url, region_name, access_key, secret_key):
     )
 
 
+def _capacity_units(answer: dict) -> float:
+    """The capacity units of a response's ConsumedCapacity (one entry, or one per table)."""
+    consumed = answer.get("ConsumedCapacity") or []
+    if isinstance(consumed, dict):
+        consumed = [consumed]
+    return float(sum(c.get("CapacityUnits", 0.0) for c in consumed))
+
+
 def _code(exc) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
@@ -825,10 +864,6 @@ def _stream_key(stream_id: str) -> tuple[str, int]:
 
 def _shard_key(shard: int) -> tuple[str, int]:
     return (f"shard#{shard}", 0)
-
-
-def _feed_pk(shard: int, position: int) -> str:
-    return f"f#{shard}#{position >> BUCKET_BITS}"
 
 
 def _put(table: str, item: dict, kind: str) -> dict:

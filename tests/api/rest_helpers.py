@@ -92,16 +92,35 @@ def api(keys) -> Api:
     return Api(keys["write"])
 
 
+def use_snapshot_store(django_settings, alias: str) -> None:
+    django_settings.FLIPBOOK_SNAPSHOT_STORE = {
+        "BACKEND": "snapshots.backends.database.DatabaseSnapshotStore",
+        "OPTIONS": {"using": alias},
+    }
+
+
 @pytest.fixture
 def stores(db_backend, settings) -> str:
-    """The event store and the snapshot store both on the database of ``db_backend``."""
-    use_stores(settings, db_backend)
+    """The event store and the snapshot store both on the database of ``db_backend`` (on
+    DynamoDB: the snapshot store on the Django database beside it)."""
+    if db_backend == "dynamodb":
+        use_snapshot_store(settings, "default")
+    else:
+        use_stores(settings, db_backend)
     return db_backend
 
 
 @pytest.fixture
 def unreachable_store(db_backend, settings) -> Iterator[str]:
-    """The store pointed at a database alias of the same vendor that cannot be reached."""
+    """The store pointed at a database alias of the same vendor that cannot be reached (on
+    DynamoDB: an endpoint where nothing listens)."""
+    if db_backend == "dynamodb":
+        working = settings.FLIPBOOK_EVENT_STORE
+        options = {**working["OPTIONS"], "endpoint_url": "http://127.0.0.1:1", "client": None}
+        settings.FLIPBOOK_EVENT_STORE = {**working, "OPTIONS": options}
+        yield "unreachable"
+        settings.FLIPBOOK_EVENT_STORE = working
+        return
     broken = copy.deepcopy(connections[db_backend].settings_dict)
     if connections[db_backend].vendor == "sqlite":
         broken["NAME"] = "/nonexistent-flipbook-dir/flipbook.sqlite3"

@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
 from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.grpc.server import build_server, max_receive_message_bytes
+from tests.api.conftest import django_alias
 from tests.api.grpc_helpers import (
     WAIT,
     bearer,
@@ -110,14 +111,15 @@ def test_worker_threads_close_their_database_connections(db_backend):
 
     auth = bearer(issue_keys()["admin"])
     opened = []
-    real_connect = type(connections[db_backend]).connect
+    alias = django_alias(db_backend)  # API keys are checked in the Django database
+    real_connect = type(connections[alias]).connect
 
     def connect(self, *args, **kwargs):
         opened.append(self)
         return real_connect(self, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(type(connections[db_backend]), "connect", connect)
+        patch.setattr(type(connections[alias]), "connect", connect)
         with running_server(max_workers=2) as port, event_store_stub(port) as stub:
             for i in range(4):
                 request = pb.AppendRequest(stream_id=f"c{i}", events=[new_event("A")])

@@ -21,7 +21,7 @@ from tests.api.grpc_helpers import (
     snapshot_stubs,
     timestamp,
 )
-from tests.contracts.snapshot_store import use_stores
+from tests.api.rest_helpers import stores  # noqa: F401  (fixture)
 
 WALLET = "wallet/alice"
 T1 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -51,8 +51,7 @@ def snapshots_stub(stubs):
 
 
 @pytest.fixture
-def keys(db_backend, settings):
-    use_stores(settings, db_backend)
+def keys(stores):  # noqa: F811  (the stores fixture)
     return issue_keys()
 
 

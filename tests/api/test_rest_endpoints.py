@@ -175,3 +175,25 @@ def test_all_feed_after_limit_and_filters(api):
         ("f1", "Created"),
         ("f2", "Created"),
     ]
+
+
+def test_positions_are_exact_integers_for_javascript_clients(api):
+    """JSON numbers are doubles in JavaScript (the console follows feeds by position): every
+    position must stay at most 2**53 - 1, so neighbours in one commit stay apart."""
+    first = api.append("js-1", events("A", "B", "C")).json()["events"]
+    second = api.post(
+        f"{BASE}/commits",
+        {
+            "streams": [
+                {"stream_id": "js-2", "events": events("D")},
+                {"stream_id": "js-3", "events": events("E", "F")},
+            ]
+        },
+    ).json()["streams"]
+    positions = [e["position"] for e in first] + [
+        e["position"] for s in second for e in s["events"]
+    ]
+    feed = api.get(f"{BASE}/events").json()
+    assert [e["position"] for e in feed["events"]] == positions
+    assert all(0 < p <= 2**53 - 1 for p in [*positions, feed["next_after"]]), positions
+    assert len({float(p) for p in positions}) == len(positions)
