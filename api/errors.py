@@ -7,6 +7,7 @@ grpc."""
 from __future__ import annotations
 
 from streams.exceptions import (
+    AlreadyExists,
     FlipbookError,
     IdConflict,
     NotFound,
@@ -25,6 +26,7 @@ ERROR_STATUS: dict[type[FlipbookError], tuple[int, str]] = {
     NotFound: (404, "NOT_FOUND"),
     VersionConflict: (409, "FAILED_PRECONDITION"),
     IdConflict: (409, "ALREADY_EXISTS"),
+    AlreadyExists: (409, "ALREADY_EXISTS"),
     TooLarge: (413, "RESOURCE_EXHAUSTED"),
     Unauthenticated: (401, "UNAUTHENTICATED"),
     PermissionDenied: (403, "PERMISSION_DENIED"),

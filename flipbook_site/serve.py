@@ -69,6 +69,15 @@ def serve(
         grpc_server.start()
         logger.info("gRPC listening", extra={"address": f"{host}:{bound}", "tls": bool(tls_cert)})
 
+    from streams import subscriptions
+
+    subscriptions.notifier.reopen()
+    push_worker, push_thread = None, None
+    if _push_in_serve():
+        from streams.push import start_in_thread
+
+        push_worker, push_thread = start_in_thread()
+
     app = ASGIStaticFilesHandler(application) if serve_static else application
     server = _Server(
         application=app,
@@ -88,6 +97,11 @@ def serve(
         for port in getattr(server, "ports", []):
             port.stopListening()
         server.close_websockets()
+        # Long-polls and Subscribe streams answer at once; consumers resume from their
+        # checkpoint on another server. The push worker finishes its current delivery.
+        subscriptions.notifier.close()
+        if push_worker is not None:
+            push_worker.stop()
         grpc_done = grpc_server.stop(grace) if grpc_server is not None else None
         deadline = time.monotonic() + grace
 
@@ -95,6 +109,10 @@ def serve(
             http_busy = server.in_flight()
             grpc_busy = grpc_done is not None and not grpc_done.is_set()
             if (http_busy or grpc_busy) and time.monotonic() < deadline:
+                reactor.callLater(0.05, wait_then_stop)
+                return
+            pushing = push_thread is not None and push_thread.is_alive()
+            if pushing and time.monotonic() < deadline:
                 reactor.callLater(0.05, wait_then_stop)
                 return
             logger.info("stopped", extra={"unfinished_http": http_busy})
@@ -109,3 +127,17 @@ def serve(
     signal.signal(signal.SIGINT, on_signal)
     logger.info("HTTP listening", extra={"address": f"{host}:{http_port}"})
     server.run()
+
+
+def _push_in_serve() -> bool:
+    """Whether `serve` runs the push worker: FLIPBOOK_PUSH_IN_SERVE=true/false, or "auto" (on
+    the embedded default, SQLite, where no separate `flipbook subscriptions` is expected)."""
+    from django.conf import settings
+    from django.db import connections
+
+    choice = getattr(settings, "FLIPBOOK_PUSH_IN_SERVE", "auto")
+    if choice in ("1", "true", "yes", "on"):
+        return True
+    if choice in ("0", "false", "no", "off"):
+        return False
+    return connections["default"].vendor == "sqlite"

@@ -274,3 +274,15 @@ FLIPBOOK_BUS = {
     "CATCH_UP_PAGE": env_int("FLIPBOOK_BUS_CATCH_UP_PAGE", 500),  # store page during catch-up
     "PUBLISH_TIMEOUT": float(os.environ.get("FLIPBOOK_BUS_PUBLISH_TIMEOUT", "2")),
 }
+
+# -- Durable subscriptions (streams/subscriptions.py, streams/push.py) -----------------------
+# Missing keys take the defaults of streams.subscriptions.DEFAULTS. The push worker runs inside
+# `serve` on the embedded default (SQLite); elsewhere run `flipbook subscriptions` beside it
+# (FLIPBOOK_PUSH_IN_SERVE=true/false overrides).
+FLIPBOOK_SUBSCRIPTIONS = {
+    "STALL_SECONDS": float(os.environ.get("FLIPBOOK_SUBSCRIPTION_STALL_SECONDS", "60")),
+    "LAG_CAP": env_int("FLIPBOOK_SUBSCRIPTION_LAG_CAP", 1000),
+    "PUSH_TIMEOUT_SECONDS": float(os.environ.get("FLIPBOOK_PUSH_TIMEOUT_SECONDS", "10")),
+    "PUSH_BACKOFF_MAX_SECONDS": float(os.environ.get("FLIPBOOK_PUSH_BACKOFF_MAX_SECONDS", "60")),
+}
+FLIPBOOK_PUSH_IN_SERVE = os.environ.get("FLIPBOOK_PUSH_IN_SERVE", "auto").strip().lower()

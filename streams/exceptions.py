@@ -113,3 +113,10 @@ class ReducerError(FlipbookError):
 
     code = "reducer_error"
     default_message = "The stream's reducer failed."
+
+
+class AlreadyExists(FlipbookError):
+    """Something with this name exists already (a subscription name is taken)."""
+
+    code = "already_exists"
+    default_message = "It exists already."

@@ -15,12 +15,15 @@ from grpc_reflection.v1alpha import reflection
 from api.grpc.gen.flipbook.v1 import eventstore_pb2, eventstore_pb2_grpc
 from api.grpc.interceptors import default_interceptors
 from api.grpc.servicers import EventStoreServicer, SnapshotStoreServicer
+from api.grpc.subscriptions import SubscriptionsServicer
 
 EVENT_STORE_SERVICE = eventstore_pb2.DESCRIPTOR.services_by_name["EventStore"].full_name
 SNAPSHOT_STORE_SERVICE = eventstore_pb2.DESCRIPTOR.services_by_name["SnapshotStore"].full_name
+SUBSCRIPTIONS_SERVICE = eventstore_pb2.DESCRIPTOR.services_by_name["Subscriptions"].full_name
 SERVICE_NAMES = (
     EVENT_STORE_SERVICE,
     SNAPSHOT_STORE_SERVICE,
+    SUBSCRIPTIONS_SERVICE,
     health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
     reflection.SERVICE_NAME,
 )
@@ -100,9 +103,10 @@ def build_server(
     )
     eventstore_pb2_grpc.add_EventStoreServicer_to_server(EventStoreServicer(), server)
     eventstore_pb2_grpc.add_SnapshotStoreServicer_to_server(SnapshotStoreServicer(), server)
+    eventstore_pb2_grpc.add_SubscriptionsServicer_to_server(SubscriptionsServicer(), server)
     health_servicer = health.HealthServicer()
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    for service in (EVENT_STORE_SERVICE, SNAPSHOT_STORE_SERVICE):
+    for service in (EVENT_STORE_SERVICE, SNAPSHOT_STORE_SERVICE, SUBSCRIPTIONS_SERVICE):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(SERVICE_NAMES, server)

@@ -127,6 +127,11 @@ class EventStoreServicer(eventstore_pb2_grpc.EventStoreServicer):
             next_cursor=page.next_cursor or "",
         )
 
+    def Subscribe(self, request: pb.SubscribeRequest, context) -> Iterator[pb.SubscribeResponse]:
+        from api.grpc.subscriptions import subscribe  # durable subscriptions live there
+
+        yield from subscribe(request, context)
+
     def GetState(self, request: pb.GetStateRequest, context) -> pb.State:
         principal_of(context).require("read", [request.stream_id])
         as_of = request.WhichOneof("as_of")

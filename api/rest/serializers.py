@@ -306,3 +306,160 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
+
+
+# -- durable subscriptions (api/rest/subscriptions.py) ------------------------------------------
+
+SUBSCRIPTION_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
+SUBSCRIPTION_STATUSES = ("live", "behind", "stalled", "idle")
+# Request bodies of subscriptions take no other fields either.
+REQUEST_COMPONENTS += (
+    "CreateSubscription",
+    "SubscriptionFilter",
+    "PushEndpoint",
+    "Ack",
+    "Nack",
+    "Reset",
+)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": ["beginning", "end"]},
+            {
+                "type": "object",
+                "properties": {"after": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION}},
+                "required": ["after"],
+                "additionalProperties": False,
+            },
+        ],
+        "description": '"beginning" (every event), "end" (only new ones) or {"after": N}.',
+    }
+)
+class StartField(serializers.Field):
+    pass
+
+
+class SubscriptionFilterSerializer(serializers.Serializer):
+    category = printable(MAX_CATEGORY, required=False, allow_null=True)
+    stream_id = _stream_id(required=False, allow_null=True)
+    names = serializers.ListField(
+        child=printable(MAX_NAME), required=False, max_length=100, help_text="Only these names."
+    )
+
+
+class PushEndpointSerializer(serializers.Serializer):
+    kind = serializers.RegexField(r"^(webhook|grpc)$", help_text='"webhook" or "grpc".')
+    url = serializers.CharField(
+        required=False, max_length=1000, help_text='kind "webhook": the http(s) URL to POST to.'
+    )
+    target = serializers.CharField(
+        required=False, max_length=300, help_text='kind "grpc": host:port of an EventHandler.'
+    )
+
+
+class CreateSubscriptionSerializer(serializers.Serializer):
+    name = serializers.RegexField(
+        SUBSCRIPTION_NAME_PATTERN, help_text="1-100 letters, digits, '-', '_', '.'."
+    )
+    filter = SubscriptionFilterSerializer(
+        required=False,
+        allow_null=True,
+        help_text="category or stream_id (not both; neither: the whole feed), names.",
+    )
+    start = StartField(required=False)
+    max_attempts = serializers.IntegerField(
+        required=False, min_value=1, max_value=1000, help_text="Failures before parking (5)."
+    )
+    push = PushEndpointSerializer(
+        required=False, allow_null=True, help_text="Omit for a pull subscription."
+    )
+
+
+class SubscriptionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    filter = SubscriptionFilterSerializer()
+    checkpoint = serializers.IntegerField(
+        help_text="Every matching event at or below it is acknowledged or parked."
+    )
+    head_position = serializers.IntegerField(
+        help_text="The feed position the lag was counted up to (the settled head unless "
+        "lag_capped)."
+    )
+    lag = serializers.IntegerField(
+        help_text="Matching events after the checkpoint, plus retries asked for; exact "
+        "unless lag_capped."
+    )
+    lag_capped = serializers.BooleanField(help_text="lag is a lower bound (the count stopped).")
+    status = serializers.ChoiceField(
+        choices=SUBSCRIPTION_STATUSES,
+        help_text="live: nothing to deliver, consumer seen; behind: events to deliver, consumer "
+        "seen; stalled: events to deliver, no consumer heartbeat for the threshold; idle: "
+        "nothing to deliver, no consumer seen.",
+    )
+    last_heartbeat = serializers.DateTimeField(allow_null=True)
+    parked = serializers.IntegerField(help_text="Parked events (retries asked for included).")
+    max_attempts = serializers.IntegerField()
+    push = PushEndpointSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    retry_position = serializers.IntegerField(
+        allow_null=True, help_text="The event after the checkpoint being retried."
+    )
+    retry_attempts = serializers.IntegerField()
+    last_error = serializers.CharField(allow_blank=True)
+
+
+class SubscriptionPageSerializer(serializers.Serializer):
+    items = SubscriptionSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class SubscriptionBatchSerializer(serializers.Serializer):
+    events = EventSerializer(
+        many=True, help_text="Retries asked for first, then in position order."
+    )
+    checkpoint = serializers.IntegerField()
+
+
+class AckSerializer(serializers.Serializer):
+    position = serializers.IntegerField(min_value=1, max_value=MAX_VERSION)
+
+
+class NackSerializer(serializers.Serializer):
+    position = serializers.IntegerField(min_value=1, max_value=MAX_VERSION)
+    error = serializers.CharField(
+        required=False, allow_blank=True, help_text="Why it failed (kept up to 2000 chars)."
+    )
+
+
+class NackResultSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    parked = serializers.BooleanField()
+    checkpoint = serializers.IntegerField()
+
+
+class ResetSerializer(serializers.Serializer):
+    to = StartField()
+
+
+class ParkedEventSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    stream_id = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    event_id = serializers.UUIDField()
+    error = serializers.CharField(allow_blank=True)
+    attempts = serializers.IntegerField()
+    parked_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(
+        choices=("parked", "retry", "sent"),
+        help_text="parked; retry: a retry was asked for; sent: the retry was delivered to a "
+        "pull consumer and waits for its ack.",
+    )
+
+
+class ParkedEventPageSerializer(serializers.Serializer):
+    items = ParkedEventSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)

@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api.rest import views
+from api.rest import subscriptions, views
 from api.rest.routing import StreamIdConverter
 
 app_name = "v1"
@@ -41,6 +41,52 @@ urlpatterns = [
     path("streams/<stream_id:stream_id>", views.StreamView.as_view(), name="stream-detail"),
     path("commits", views.CommitView.as_view(), name="commit"),
     path("events", views.AllEventsView.as_view(), name="all-events"),
+    path(
+        "subscriptions/",
+        subscriptions.SubscriptionListView.as_view(),
+        name="subscription-list",
+    ),
+    path(
+        "subscriptions/<str:name>",
+        subscriptions.SubscriptionDetailView.as_view(),
+        name="subscription-detail",
+    ),
+    path("subscriptions/<str:name>/next", subscriptions.next_view, name="subscription-next"),
+    path(
+        "subscriptions/<str:name>/ack",
+        subscriptions.SubscriptionAckView.as_view(),
+        name="subscription-ack",
+    ),
+    path(
+        "subscriptions/<str:name>/nack",
+        subscriptions.SubscriptionNackView.as_view(),
+        name="subscription-nack",
+    ),
+    path(
+        "subscriptions/<str:name>/reset",
+        subscriptions.SubscriptionResetView.as_view(),
+        name="subscription-reset",
+    ),
+    path(
+        "subscriptions/<str:name>/parked",
+        subscriptions.ParkedListView.as_view(),
+        name="subscription-parked",
+    ),
+    path(
+        "subscriptions/<str:name>/parked/<int:position>/retry",
+        subscriptions.ParkedRetryView.as_view(),
+        name="subscription-parked-retry",
+    ),
+    path(
+        "subscriptions/<str:name>/parked/<int:position>/skip",
+        subscriptions.ParkedSkipView.as_view(),
+        name="subscription-parked-skip",
+    ),
+    path(
+        "subscriptions/<str:name>/parked/<int:position>/replay",
+        subscriptions.ParkedReplayView.as_view(),
+        name="subscription-parked-replay",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:v1:schema"), name="docs"),
     path(

@@ -166,6 +166,7 @@ def test_reflection_lists_the_services_and_files_without_a_key(channel):
     assert names == {
         "flipbook.v1.EventStore",
         "flipbook.v1.SnapshotStore",
+        "flipbook.v1.Subscriptions",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

@@ -23,6 +23,18 @@ OPERATIONS = {
     ("/api/v1/streams/{stream_id}/snapshots/latest", "get"): "latest_snapshot",
     ("/api/v1/commits", "post"): "commit",
     ("/api/v1/events", "get"): "read_all",
+    ("/api/v1/subscriptions/", "get"): "list_subscriptions",
+    ("/api/v1/subscriptions/", "post"): "create_subscription",
+    ("/api/v1/subscriptions/{name}", "get"): "retrieve_subscription",
+    ("/api/v1/subscriptions/{name}", "delete"): "delete_subscription",
+    ("/api/v1/subscriptions/{name}/next", "post"): "next_batch",
+    ("/api/v1/subscriptions/{name}/ack", "post"): "ack",
+    ("/api/v1/subscriptions/{name}/nack", "post"): "nack",
+    ("/api/v1/subscriptions/{name}/reset", "post"): "reset_subscription",
+    ("/api/v1/subscriptions/{name}/parked", "get"): "list_parked",
+    ("/api/v1/subscriptions/{name}/parked/{position}/retry", "post"): "retry_parked",
+    ("/api/v1/subscriptions/{name}/parked/{position}/skip", "post"): "skip_parked",
+    ("/api/v1/subscriptions/{name}/parked/{position}/replay", "post"): "replay_parked",
 }
 
 

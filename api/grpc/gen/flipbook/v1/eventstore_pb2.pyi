@@ -28,6 +28,12 @@ class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DIRECTION_UNSPECIFIED: _ClassVar[Direction]
     DIRECTION_FORWARDS: _ClassVar[Direction]
     DIRECTION_BACKWARDS: _ClassVar[Direction]
+
+class SubscriptionStart(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SUBSCRIPTION_START_UNSPECIFIED: _ClassVar[SubscriptionStart]
+    SUBSCRIPTION_START_BEGINNING: _ClassVar[SubscriptionStart]
+    SUBSCRIPTION_START_END: _ClassVar[SubscriptionStart]
 EXPECTED_STATE_UNSPECIFIED: ExpectedState
 EXPECTED_STATE_ANY: ExpectedState
 EXPECTED_STATE_EXISTS: ExpectedState
@@ -37,6 +43,9 @@ STREAM_KIND_NEUTRAL: StreamKind
 DIRECTION_UNSPECIFIED: Direction
 DIRECTION_FORWARDS: Direction
 DIRECTION_BACKWARDS: Direction
+SUBSCRIPTION_START_UNSPECIFIED: SubscriptionStart
+SUBSCRIPTION_START_BEGINNING: SubscriptionStart
+SUBSCRIPTION_START_END: SubscriptionStart
 
 class Event(_message.Message):
     __slots__ = ("stream_id", "version", "timestamp", "name", "payload", "metadata", "id", "position", "recorded_at")
@@ -319,3 +328,243 @@ class GetSnapshotRequest(_message.Message):
     version: int
     revision: str
     def __init__(self, stream_id: _Optional[str] = ..., version: _Optional[int] = ..., revision: _Optional[str] = ...) -> None: ...
+
+class SubscribeRequest(_message.Message):
+    __slots__ = ("name", "max_in_flight")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    max_in_flight: int
+    def __init__(self, name: _Optional[str] = ..., max_in_flight: _Optional[int] = ...) -> None: ...
+
+class SubscribeResponse(_message.Message):
+    __slots__ = ("event", "caught_up")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    event: Event
+    caught_up: Checkpoint
+    def __init__(self, event: _Optional[_Union[Event, _Mapping]] = ..., caught_up: _Optional[_Union[Checkpoint, _Mapping]] = ...) -> None: ...
+
+class SubscriptionFilter(_message.Message):
+    __slots__ = ("category", "stream_id", "names")
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    category: str
+    stream_id: str
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, category: _Optional[str] = ..., stream_id: _Optional[str] = ..., names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PushEndpoint(_message.Message):
+    __slots__ = ("kind", "url", "target")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    url: str
+    target: str
+    def __init__(self, kind: _Optional[str] = ..., url: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
+
+class Subscription(_message.Message):
+    __slots__ = ("name", "filter", "checkpoint", "head_position", "lag", "lag_capped", "status", "last_heartbeat", "parked", "max_attempts", "push", "created_at", "retry_position", "retry_attempts", "last_error")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    HEAD_POSITION_FIELD_NUMBER: _ClassVar[int]
+    LAG_FIELD_NUMBER: _ClassVar[int]
+    LAG_CAPPED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LAST_HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    PARKED_FIELD_NUMBER: _ClassVar[int]
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    PUSH_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POSITION_FIELD_NUMBER: _ClassVar[int]
+    RETRY_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    filter: SubscriptionFilter
+    checkpoint: int
+    head_position: int
+    lag: int
+    lag_capped: bool
+    status: str
+    last_heartbeat: _timestamp_pb2.Timestamp
+    parked: int
+    max_attempts: int
+    push: PushEndpoint
+    created_at: _timestamp_pb2.Timestamp
+    retry_position: int
+    retry_attempts: int
+    last_error: str
+    def __init__(self, name: _Optional[str] = ..., filter: _Optional[_Union[SubscriptionFilter, _Mapping]] = ..., checkpoint: _Optional[int] = ..., head_position: _Optional[int] = ..., lag: _Optional[int] = ..., lag_capped: _Optional[bool] = ..., status: _Optional[str] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parked: _Optional[int] = ..., max_attempts: _Optional[int] = ..., push: _Optional[_Union[PushEndpoint, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_position: _Optional[int] = ..., retry_attempts: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
+
+class CreateSubscriptionRequest(_message.Message):
+    __slots__ = ("name", "filter", "start", "start_after", "max_attempts", "push")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    START_AFTER_FIELD_NUMBER: _ClassVar[int]
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    PUSH_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    filter: SubscriptionFilter
+    start: SubscriptionStart
+    start_after: int
+    max_attempts: int
+    push: PushEndpoint
+    def __init__(self, name: _Optional[str] = ..., filter: _Optional[_Union[SubscriptionFilter, _Mapping]] = ..., start: _Optional[_Union[SubscriptionStart, str]] = ..., start_after: _Optional[int] = ..., max_attempts: _Optional[int] = ..., push: _Optional[_Union[PushEndpoint, _Mapping]] = ...) -> None: ...
+
+class GetSubscriptionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListSubscriptionsRequest(_message.Message):
+    __slots__ = ("limit", "cursor")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    cursor: str
+    def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListSubscriptionsResponse(_message.Message):
+    __slots__ = ("items", "next_cursor")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Subscription]
+    next_cursor: str
+    def __init__(self, items: _Optional[_Iterable[_Union[Subscription, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class DeleteSubscriptionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteSubscriptionResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class NextRequest(_message.Message):
+    __slots__ = ("name", "max", "wait_seconds")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    WAIT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    max: int
+    wait_seconds: float
+    def __init__(self, name: _Optional[str] = ..., max: _Optional[int] = ..., wait_seconds: _Optional[float] = ...) -> None: ...
+
+class NextResponse(_message.Message):
+    __slots__ = ("events", "checkpoint")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    checkpoint: int
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., checkpoint: _Optional[int] = ...) -> None: ...
+
+class AckRequest(_message.Message):
+    __slots__ = ("name", "position")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    position: int
+    def __init__(self, name: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...
+
+class NackRequest(_message.Message):
+    __slots__ = ("name", "position", "error")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    position: int
+    error: str
+    def __init__(self, name: _Optional[str] = ..., position: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class NackResponse(_message.Message):
+    __slots__ = ("position", "attempts", "parked", "checkpoint")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    PARKED_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    attempts: int
+    parked: bool
+    checkpoint: int
+    def __init__(self, position: _Optional[int] = ..., attempts: _Optional[int] = ..., parked: _Optional[bool] = ..., checkpoint: _Optional[int] = ...) -> None: ...
+
+class ResetSubscriptionRequest(_message.Message):
+    __slots__ = ("name", "start", "after")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    start: SubscriptionStart
+    after: int
+    def __init__(self, name: _Optional[str] = ..., start: _Optional[_Union[SubscriptionStart, str]] = ..., after: _Optional[int] = ...) -> None: ...
+
+class ParkedEvent(_message.Message):
+    __slots__ = ("position", "stream_id", "version", "name", "event_id", "error", "attempts", "parked_at", "status")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    PARKED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    stream_id: str
+    version: int
+    name: str
+    event_id: str
+    error: str
+    attempts: int
+    parked_at: _timestamp_pb2.Timestamp
+    status: str
+    def __init__(self, position: _Optional[int] = ..., stream_id: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., event_id: _Optional[str] = ..., error: _Optional[str] = ..., attempts: _Optional[int] = ..., parked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[str] = ...) -> None: ...
+
+class ListParkedRequest(_message.Message):
+    __slots__ = ("name", "limit", "cursor")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    limit: int
+    cursor: str
+    def __init__(self, name: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListParkedResponse(_message.Message):
+    __slots__ = ("items", "next_cursor")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ParkedEvent]
+    next_cursor: str
+    def __init__(self, items: _Optional[_Iterable[_Union[ParkedEvent, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class ParkedEventRequest(_message.Message):
+    __slots__ = ("name", "position")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    position: int
+    def __init__(self, name: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...
+
+class HandleRequest(_message.Message):
+    __slots__ = ("subscription", "events")
+    SUBSCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    subscription: str
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, subscription: _Optional[str] = ..., events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+
+class HandleResponse(_message.Message):
+    __slots__ = ("acknowledged_position", "error")
+    ACKNOWLEDGED_POSITION_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    acknowledged_position: int
+    error: str
+    def __init__(self, acknowledged_position: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...

@@ -76,6 +76,11 @@ class EventStoreStub:
                 request_serializer=flipbook_dot_v1_dot_eventstore__pb2.GetStateRequest.SerializeToString,
                 response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.State.FromString,
                 _registered_method=True)
+        self.Subscribe = channel.unary_stream(
+                '/flipbook.v1.EventStore/Subscribe',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.SubscribeRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.SubscribeResponse.FromString,
+                _registered_method=True)
 
 
 class EventStoreServicer:
@@ -148,6 +153,20 @@ class EventStoreServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Subscribe(self, request, context):
+        """Deliver a durable subscription (see service Subscriptions): the events after its
+        checkpoint (catch up), then one `caught_up` message, then new events as they are
+        committed (live), in position order. Acknowledge with Subscriptions.Ack (or Nack): at
+        most `max_in_flight` events beyond the checkpoint are sent before the stream waits for
+        acknowledgements; a nacked event is sent again (after the events before it), and events
+        never acknowledged are delivered again by the next call (at-least-once). Needs read scope
+        and a key without a stream prefix. A server runs at most 8 Subscribe streams and waiting
+        Next calls at once: beyond that Subscribe answers UNAVAILABLE (and Next does not wait).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventStoreServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -190,6 +209,11 @@ def add_EventStoreServicer_to_server(servicer, server):
                     servicer.GetState,
                     request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.GetStateRequest.FromString,
                     response_serializer=flipbook_dot_v1_dot_eventstore__pb2.State.SerializeToString,
+            ),
+            'Subscribe': grpc.unary_stream_rpc_method_handler(
+                    servicer.Subscribe,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.SubscribeRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.SubscribeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -409,6 +433,684 @@ class EventStore:
             '/flipbook.v1.EventStore/GetState',
             flipbook_dot_v1_dot_eventstore__pb2.GetStateRequest.SerializeToString,
             flipbook_dot_v1_dot_eventstore__pb2.State.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Subscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/flipbook.v1.EventStore/Subscribe',
+            flipbook_dot_v1_dot_eventstore__pb2.SubscribeRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.SubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class SubscriptionsStub:
+    """Durable subscriptions: named consumers of the all-feed (or one category, one stream, some
+    event names) with a stored checkpoint. Delivery is at-least-once, in position order,
+    resumable after a crash of the consumer or the server. Managing subscriptions (create,
+    delete, reset, parked events) needs write scope; reading and acknowledging needs read
+    scope. Keys restricted to a stream prefix are refused (subscriptions read the all-feed).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateSubscription = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/CreateSubscription',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.CreateSubscriptionRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+                _registered_method=True)
+        self.GetSubscription = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/GetSubscription',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.GetSubscriptionRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+                _registered_method=True)
+        self.ListSubscriptions = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/ListSubscriptions',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ListSubscriptionsRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ListSubscriptionsResponse.FromString,
+                _registered_method=True)
+        self.DeleteSubscription = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/DeleteSubscription',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.DeleteSubscriptionRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.DeleteSubscriptionResponse.FromString,
+                _registered_method=True)
+        self.Next = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/Next',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.NextRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.NextResponse.FromString,
+                _registered_method=True)
+        self.Ack = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/Ack',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.AckRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+                _registered_method=True)
+        self.Nack = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/Nack',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.NackRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.NackResponse.FromString,
+                _registered_method=True)
+        self.ResetSubscription = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/ResetSubscription',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ResetSubscriptionRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+                _registered_method=True)
+        self.ListParked = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/ListParked',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ListParkedRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ListParkedResponse.FromString,
+                _registered_method=True)
+        self.RetryParked = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/RetryParked',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ParkedEventRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ParkedEvent.FromString,
+                _registered_method=True)
+        self.SkipParked = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/SkipParked',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ParkedEventRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+                _registered_method=True)
+        self.ReplayParked = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/ReplayParked',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ParkedEventRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+                _registered_method=True)
+
+
+class SubscriptionsServicer:
+    """Durable subscriptions: named consumers of the all-feed (or one category, one stream, some
+    event names) with a stored checkpoint. Delivery is at-least-once, in position order,
+    resumable after a crash of the consumer or the server. Managing subscriptions (create,
+    delete, reset, parked events) needs write scope; reading and acknowledging needs read
+    scope. Keys restricted to a stream prefix are refused (subscriptions read the all-feed).
+    """
+
+    def CreateSubscription(self, request, context):
+        """ALREADY_EXISTS when the name is taken.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSubscription(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSubscriptions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSubscription(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Next(self, request, context):
+        """The next batch: events after the checkpoint matching the filter, in position order
+        (events whose retry was asked for first), waiting up to `wait_seconds` when there are
+        none. Unacknowledged events are delivered again by the next call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Ack(self, request, context):
+        """Cumulative: every event at or below `position` is done. Never moves the checkpoint back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Nack(self, request, context):
+        """The event at `position` failed (events before it count as acknowledged): it is delivered
+        again, and parked after `max_attempts` failures.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetSubscription(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListParked(self, request, context):
+        """Parked events, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryParked(self, request, context):
+        """Deliver a parked event once more (the push worker tries now; a pull consumer gets it
+        first in its next batch).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SkipParked(self, request, context):
+        """Drop a parked event for good.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayParked(self, request, context):
+        """Move the checkpoint back to just before a parked event and clear the parked events from
+        there on: everything from it is delivered again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_SubscriptionsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSubscription,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.CreateSubscriptionRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.SerializeToString,
+            ),
+            'GetSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSubscription,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.GetSubscriptionRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.SerializeToString,
+            ),
+            'ListSubscriptions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubscriptions,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ListSubscriptionsRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.ListSubscriptionsResponse.SerializeToString,
+            ),
+            'DeleteSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSubscription,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.DeleteSubscriptionRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.DeleteSubscriptionResponse.SerializeToString,
+            ),
+            'Next': grpc.unary_unary_rpc_method_handler(
+                    servicer.Next,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.NextRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.NextResponse.SerializeToString,
+            ),
+            'Ack': grpc.unary_unary_rpc_method_handler(
+                    servicer.Ack,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.AckRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.SerializeToString,
+            ),
+            'Nack': grpc.unary_unary_rpc_method_handler(
+                    servicer.Nack,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.NackRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.NackResponse.SerializeToString,
+            ),
+            'ResetSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetSubscription,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ResetSubscriptionRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.SerializeToString,
+            ),
+            'ListParked': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListParked,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ListParkedRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.ListParkedResponse.SerializeToString,
+            ),
+            'RetryParked': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryParked,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ParkedEventRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.ParkedEvent.SerializeToString,
+            ),
+            'SkipParked': grpc.unary_unary_rpc_method_handler(
+                    servicer.SkipParked,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ParkedEventRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.SerializeToString,
+            ),
+            'ReplayParked': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayParked,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ParkedEventRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'flipbook.v1.Subscriptions', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('flipbook.v1.Subscriptions', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Subscriptions:
+    """Durable subscriptions: named consumers of the all-feed (or one category, one stream, some
+    event names) with a stored checkpoint. Delivery is at-least-once, in position order,
+    resumable after a crash of the consumer or the server. Managing subscriptions (create,
+    delete, reset, parked events) needs write scope; reading and acknowledging needs read
+    scope. Keys restricted to a stream prefix are refused (subscriptions read the all-feed).
+    """
+
+    @staticmethod
+    def CreateSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/CreateSubscription',
+            flipbook_dot_v1_dot_eventstore__pb2.CreateSubscriptionRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/GetSubscription',
+            flipbook_dot_v1_dot_eventstore__pb2.GetSubscriptionRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubscriptions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/ListSubscriptions',
+            flipbook_dot_v1_dot_eventstore__pb2.ListSubscriptionsRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.ListSubscriptionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/DeleteSubscription',
+            flipbook_dot_v1_dot_eventstore__pb2.DeleteSubscriptionRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.DeleteSubscriptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Next(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/Next',
+            flipbook_dot_v1_dot_eventstore__pb2.NextRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.NextResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Ack(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/Ack',
+            flipbook_dot_v1_dot_eventstore__pb2.AckRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Nack(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/Nack',
+            flipbook_dot_v1_dot_eventstore__pb2.NackRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.NackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/ResetSubscription',
+            flipbook_dot_v1_dot_eventstore__pb2.ResetSubscriptionRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListParked(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/ListParked',
+            flipbook_dot_v1_dot_eventstore__pb2.ListParkedRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.ListParkedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryParked(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/RetryParked',
+            flipbook_dot_v1_dot_eventstore__pb2.ParkedEventRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.ParkedEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SkipParked(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/SkipParked',
+            flipbook_dot_v1_dot_eventstore__pb2.ParkedEventRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayParked(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/ReplayParked',
+            flipbook_dot_v1_dot_eventstore__pb2.ParkedEventRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class EventHandlerStub:
+    """The service a push consumer runs: the server's push worker calls Handle with batches of a
+    subscription's events, in position order, and retries with backoff.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Handle = channel.unary_unary(
+                '/flipbook.v1.EventHandler/Handle',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.HandleRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.HandleResponse.FromString,
+                _registered_method=True)
+
+
+class EventHandlerServicer:
+    """The service a push consumer runs: the server's push worker calls Handle with batches of a
+    subscription's events, in position order, and retries with backoff.
+    """
+
+    def Handle(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_EventHandlerServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Handle': grpc.unary_unary_rpc_method_handler(
+                    servicer.Handle,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.HandleRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.HandleResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'flipbook.v1.EventHandler', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('flipbook.v1.EventHandler', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class EventHandler:
+    """The service a push consumer runs: the server's push worker calls Handle with batches of a
+    subscription's events, in position order, and retries with backoff.
+    """
+
+    @staticmethod
+    def Handle(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.EventHandler/Handle',
+            flipbook_dot_v1_dot_eventstore__pb2.HandleRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.HandleResponse.FromString,
             options,
             channel_credentials,
             insecure,
