@@ -2,11 +2,13 @@
 
 protoc names imports after the proto package (``from flipbook.v1 import ...``); the generated
 modules are rewritten to import from ``api.grpc.gen`` so they work from the repository root
-without touching ``sys.path``. The output depends only on the .proto files and the pinned
-grpcio-tools version, so a fresh generation must equal the checked-in copy byte for byte.
+without touching ``sys.path``. The Python SDK (clients/python, installable on its own) gets
+its own copy under ``flipbook_client._gen``, made the same way. The output depends only on
+the .proto files and the pinned grpcio-tools version, so a fresh generation must equal the
+checked-in copy byte for byte.
 
-Usage: ``python -m api.grpc.generate`` (rewrite api/grpc/gen/) or ``--check`` (exit 1 when
-the checked-in code is stale)."""
+Usage: ``python -m api.grpc.generate`` (rewrite both copies) or ``--check`` (exit 1 when
+a checked-in copy is stale)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 PROTO_DIR = BASE_DIR / "proto"
 GEN_DIR = BASE_DIR / "api" / "grpc" / "gen"
 GEN_PACKAGE = "api.grpc.gen"
+CLIENT_GEN_DIR = BASE_DIR / "clients" / "python" / "flipbook_client" / "_gen"
+CLIENT_GEN_PACKAGE = "flipbook_client._gen"
+# Every checked-in copy of the generated code: (directory, the package it is imported as).
+TARGETS = ((GEN_DIR, GEN_PACKAGE), (CLIENT_GEN_DIR, CLIENT_GEN_PACKAGE))
 # Top-level proto packages whose generated modules live under GEN_PACKAGE.
 OWN_PACKAGES = ("flipbook",)
 
@@ -37,10 +43,11 @@ def proto_files(proto_dir: Path = PROTO_DIR) -> list[Path]:
     return sorted(proto_dir.rglob("*.proto"))
 
 
-def generate(out_dir: Path, proto_dir: Path = PROTO_DIR) -> list[Path]:
+def generate(out_dir: Path, proto_dir: Path = PROTO_DIR, package: str = GEN_PACKAGE) -> list[Path]:
     """Compile every .proto under ``proto_dir`` into ``out_dir`` (messages, stubs and .pyi),
-    rewrite the imports of our own packages and add the ``__init__.py`` files. Returns the
-    written files. Raises RuntimeError when protoc fails (its message is on stderr)."""
+    rewrite the imports of our own packages to ``package`` and add the ``__init__.py``
+    files. Returns the written files. Raises RuntimeError when protoc fails (its message is
+    on stderr)."""
     from grpc_tools import protoc
 
     files = proto_files(proto_dir)
@@ -63,8 +70,8 @@ def generate(out_dir: Path, proto_dir: Path = PROTO_DIR) -> list[Path]:
     for path in sorted(out_dir.rglob("*.py*")):
         if path.suffix not in (".py", ".pyi"):
             continue
-        text = _IMPORT.sub(rf"\1 {GEN_PACKAGE}.\2\3", path.read_text())
-        text = _MODULE_NAME.sub(rf"\1{GEN_PACKAGE}.\2", text)
+        text = _IMPORT.sub(rf"\1 {package}.\2\3", path.read_text())
+        text = _MODULE_NAME.sub(rf"\1{package}.\2", text)
         path.write_text(HEADER + text)
         written.append(path)
     for package in sorted({p.parent for p in written} | {out_dir}):
@@ -96,27 +103,30 @@ def differences(expected_dir: Path, actual_dir: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--check", action="store_true", help="only report whether api/grpc/gen/ is stale"
+        "--check", action="store_true", help="only report whether a generated copy is stale"
     )
     options = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = Path(tmp) / "gen"
-        generate(fresh)
-        stale = differences(fresh, GEN_DIR)
-        if options.check:
+    status = 0
+    for gen_dir, package in TARGETS:
+        name = f"{gen_dir.relative_to(BASE_DIR)}/"
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = Path(tmp) / "gen"
+            generate(fresh, package=package)
+            stale = differences(fresh, gen_dir)
+            if options.check:
+                if stale:
+                    print(
+                        f"{name} is stale; run `make proto` and commit the result. "
+                        "Differs: " + ", ".join(stale),
+                        file=sys.stderr,
+                    )
+                    status = 1
+                continue
             if stale:
-                print(
-                    "api/grpc/gen/ is stale; run `make proto` and commit the result. "
-                    "Differs: " + ", ".join(stale),
-                    file=sys.stderr,
-                )
-                return 1
-            return 0
-        if stale:
-            shutil.rmtree(GEN_DIR, ignore_errors=True)
-            shutil.copytree(fresh, GEN_DIR)
-        print(f"api/grpc/gen/: {len(stale)} file(s) updated" if stale else "api/grpc/gen/: fresh")
-    return 0
+                shutil.rmtree(gen_dir, ignore_errors=True)
+                shutil.copytree(fresh, gen_dir)
+            print(f"{name}: {len(stale)} file(s) updated" if stale else f"{name}: fresh")
+    return status
 
 
 if __name__ == "__main__":

@@ -1,0 +1,570 @@
+"""The gRPC transport: flipbook.v1 over grpcio (install the ``grpc`` extra)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+try:
+    import grpc
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the gRPC transport needs grpcio and protobuf: pip install 'flipbook-client[grpc]'"
+    ) from exc
+
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc as pb_grpc
+from flipbook_client.errors import (
+    ERRORS_BY_GRPC_STATUS,
+    FlipbookError,
+    Unsupported,
+    error_from_body,
+)
+from flipbook_client.types import (
+    Append,
+    AppendResult,
+    Batch,
+    CaughtUp,
+    CommitResult,
+    Event,
+    ExpectedVersion,
+    FeedPage,
+    NackResult,
+    NewEvent,
+    Page,
+    Parked,
+    Snapshot,
+    State,
+    StreamInfo,
+    Subscription,
+    aware,
+)
+
+ERROR_METADATA_KEY = "flipbook-error-bin"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+KINDS = {None: pb.STREAM_KIND_UNSPECIFIED, "versioned": 1, "neutral": 2}
+KIND_NAMES = {1: "versioned", 2: "neutral"}
+EXPECTED_STATES = {"any": pb.EXPECTED_STATE_ANY, "exists": pb.EXPECTED_STATE_EXISTS}
+DIRECTIONS = {"forwards": pb.DIRECTION_FORWARDS, "backwards": pb.DIRECTION_BACKWARDS}
+R = TypeVar("R")
+
+
+def parse_target(url: str) -> tuple[str, bool]:
+    """(host:port, use TLS) of ``host:port``, ``grpc://host:port`` or ``grpcs://host:port``."""
+    if url.startswith("grpcs://"):
+        return url[len("grpcs://") :].rstrip("/"), True
+    if url.startswith("grpc://"):
+        return url[len("grpc://") :].rstrip("/"), False
+    if "://" in url:
+        raise ValueError(f"a gRPC url is host:port, grpc://host:port or grpcs://host:port: {url}")
+    return url.rstrip("/"), False
+
+
+def error_of(error: grpc.RpcError) -> FlipbookError:
+    """The client error of a failed call: the JSON of the ``flipbook-error-bin`` trailing
+    metadata when the server sent it, else one named by the status code."""
+    code = error.code() if hasattr(error, "code") else None
+    status = code.name if code is not None else None
+    details = error.details() if hasattr(error, "details") else str(error)
+    fallback = ERRORS_BY_GRPC_STATUS.get(status or "", FlipbookError)
+    trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
+    for key, value in trailing or ():
+        if key == ERROR_METADATA_KEY:
+            try:
+                body = json.loads(value if isinstance(value, str) else value.decode("utf-8"))
+            except ValueError:
+                break
+            return error_from_body(body, status, fallback)
+    return fallback(details or f"gRPC call failed: {status}", status=status)
+
+
+# -- conversions -------------------------------------------------------------------------------
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def json_value(data: bytes, empty: Any = None) -> Any:
+    return json.loads(data.decode("utf-8")) if data else empty
+
+
+def set_time(target: Any, value: datetime | str) -> None:
+    delta = aware(value) - EPOCH
+    target.seconds = delta.days * 86_400 + delta.seconds
+    target.nanos = delta.microseconds * 1000
+
+
+def time_of(message: Any, name: str) -> datetime | None:
+    if not message.HasField(name):
+        return None
+    value = getattr(message, name)
+    return EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
+
+
+def event_of(message: pb.Event) -> Event:
+    return Event(
+        stream_id=message.stream_id,
+        version=message.version if message.HasField("version") else None,
+        name=message.name,
+        payload=json_value(message.payload),
+        metadata=json_value(message.metadata, {}),
+        id=message.id,
+        position=message.position,
+        timestamp=time_of(message, "timestamp"),
+        recorded_at=time_of(message, "recorded_at"),
+    )
+
+
+def new_event_message(event: NewEvent) -> pb.NewEvent:
+    message = pb.NewEvent(
+        name=event.name,
+        payload=json_bytes(event.payload),
+        metadata=json_bytes(event.metadata) if event.metadata is not None else b"",
+        id=str(event.id) if event.id is not None else "",
+    )
+    if event.timestamp is not None:
+        set_time(message.timestamp, event.timestamp)
+    if event.version is not None:
+        message.version = event.version
+    return message
+
+
+def append_request(
+    stream_id: str,
+    events: list[NewEvent],
+    expected_version: ExpectedVersion,
+    category: str | None,
+    kind: str | None,
+) -> pb.AppendRequest:
+    message = pb.AppendRequest(
+        stream_id=stream_id,
+        events=[new_event_message(e) for e in events],
+        category=category or "",
+    )
+    if kind not in KINDS:
+        raise ValueError(f"kind must be 'versioned', 'neutral' or None, not {kind!r}")
+    message.kind = KINDS[kind]
+    if isinstance(expected_version, bool) or not isinstance(expected_version, (int, str)):
+        raise ValueError(f"expected_version must be an int, 'any' or 'exists': {expected_version}")
+    if isinstance(expected_version, int):
+        message.expected_version = expected_version
+    elif expected_version in EXPECTED_STATES:
+        message.expected_state = EXPECTED_STATES[expected_version]
+    else:
+        raise ValueError(f"expected_version must be an int, 'any' or 'exists': {expected_version}")
+    return message
+
+
+def append_result_of(message: pb.AppendResponse) -> AppendResult:
+    return AppendResult(
+        stream_id=message.stream_id,
+        version=message.version if message.HasField("version") else None,
+        events=[event_of(e) for e in message.events],
+        duplicate=message.duplicate,
+    )
+
+
+def stream_info_of(message: pb.StreamInfo) -> StreamInfo:
+    return StreamInfo(
+        stream_id=message.stream_id,
+        kind=KIND_NAMES.get(message.kind, "versioned"),
+        category=message.category or None,
+        version=message.version if message.HasField("version") else None,
+        event_count=message.event_count,
+        first_recorded_at=time_of(message, "first_recorded_at"),
+        last_recorded_at=time_of(message, "last_recorded_at"),
+        last_position=message.last_position,
+        metadata=json_value(message.metadata, {}),
+    )
+
+
+def snapshot_of(message: pb.Snapshot) -> Snapshot:
+    return Snapshot(
+        stream_id=message.stream_id,
+        version=message.version,
+        revision=message.revision,
+        payload=json_value(message.payload),
+        timestamp=time_of(message, "timestamp"),
+        label=message.label,
+        recorded_at=time_of(message, "recorded_at"),
+        created_at=time_of(message, "created_at"),
+        expires_at=time_of(message, "expires_at"),
+    )
+
+
+def state_of(message: pb.State) -> State:
+    return State(
+        stream_id=message.stream_id,
+        version=message.version if message.HasField("version") else None,
+        state=json_value(message.state),
+        category=message.category or None,
+        reducer=message.reducer,
+        revision=message.revision,
+        snapshot=snapshot_of(message.snapshot) if message.HasField("snapshot") else None,
+        events_read=message.events_read,
+        events_applied=message.events_applied,
+        timestamp=time_of(message, "timestamp"),
+        recorded_at=time_of(message, "recorded_at"),
+        at=time_of(message, "at"),
+        known_at=time_of(message, "known_at"),
+    )
+
+
+# -- the transport -----------------------------------------------------------------------------
+
+
+class GrpcTransport:
+    """Calls the flipbook.v1 services; every method returns the client's typed values or
+    raises a ``FlipbookError`` decoded from the ``flipbook-error-bin`` trailing metadata."""
+
+    name = "grpc"
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None,
+        *,
+        timeout: float = 30.0,
+        root_certificates: bytes | None = None,
+        options: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        target, tls = parse_target(url)
+        channel_options = [
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            *options,
+        ]
+        if tls or root_certificates is not None:
+            credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+            self._channel = grpc.secure_channel(target, credentials, options=channel_options)
+        else:
+            self._channel = grpc.insecure_channel(target, options=channel_options)
+        self.target = target
+        self.timeout = timeout
+        self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        self._events = pb_grpc.EventStoreStub(self._channel)
+        self._snapshots = pb_grpc.SnapshotStoreStub(self._channel)
+        subscriptions_stub = getattr(pb_grpc, "SubscriptionsStub", None)
+        self._subscriptions = subscriptions_stub(self._channel) if subscriptions_stub else None
+
+    def close(self) -> None:
+        self._channel.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _unary(self, method: Callable[..., R], request: Any, timeout: float | None = None) -> R:
+        try:
+            return method(
+                request,
+                metadata=self._metadata,
+                timeout=timeout if timeout is not None else self.timeout,
+            )
+        except grpc.RpcError as error:
+            raise error_of(error) from None
+
+    def _stream(self, method: Callable[..., Any], request: Any) -> Iterator[Any]:
+        # No deadline: a long read may legitimately take longer than one call's timeout.
+        call = method(request, metadata=self._metadata)
+        try:
+            yield from call
+        except grpc.RpcError as error:
+            raise error_of(error) from None
+        finally:
+            call.cancel()
+
+    # -- streams ----------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream_id: str,
+        events: list[NewEvent],
+        expected_version: ExpectedVersion,
+        category: str | None,
+        kind: str | None,
+    ) -> AppendResult:
+        request = append_request(stream_id, events, expected_version, category, kind)
+        return append_result_of(self._unary(self._events.Append, request))
+
+    def commit(self, appends: list[Append]) -> CommitResult:
+        request = pb.CommitRequest(
+            streams=[
+                append_request(a.stream_id, a.new_events(), a.expected_version, a.category, a.kind)
+                for a in appends
+            ]
+        )
+        response = self._unary(self._events.Commit, request)
+        return CommitResult(
+            streams=[append_result_of(s) for s in response.streams],
+            duplicate=response.duplicate,
+            last_position=response.last_position,
+        )
+
+    def _read_request(
+        self,
+        stream_id: str,
+        *,
+        from_version: int | None,
+        to_version: int | None,
+        since: Any,
+        until: Any,
+        direction: str,
+        limit: int,
+        cursor: str | None,
+    ) -> pb.ReadRequest:
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be 'forwards' or 'backwards', not {direction!r}")
+        request = pb.ReadRequest(
+            stream_id=stream_id,
+            from_version=from_version or 0,
+            to_version=to_version or 0,
+            direction=DIRECTIONS[direction],
+            limit=limit,
+            cursor=cursor or "",
+        )
+        if since is not None:
+            set_time(request.since, since)
+        if until is not None:
+            set_time(request.until, until)
+        return request
+
+    def read_page(self, stream_id: str, **query: Any) -> Page[Event]:
+        if not query.get("limit"):
+            raise ValueError("read_page needs a limit above 0")
+        events, cursor = [], None
+        for item in self._stream(self._events.Read, self._read_request(stream_id, **query)):
+            if item.WhichOneof("item") == "event":
+                events.append(event_of(item.event))
+            else:
+                cursor = item.next_cursor
+        return Page(events, cursor)
+
+    def read(self, stream_id: str, *, batch: int, **query: Any) -> Iterator[Event]:
+        # The server streams every selected event in bounded batches of its own (limit 0).
+        request = self._read_request(stream_id, limit=0, cursor=None, **query)
+        for item in self._stream(self._events.Read, request):
+            if item.WhichOneof("item") == "event":
+                yield event_of(item.event)
+
+    def latest(self, stream_id: str) -> Event:
+        request = pb.GetLatestRequest(stream_id=stream_id)
+        return event_of(self._unary(self._events.GetLatest, request))
+
+    def stream(self, stream_id: str) -> StreamInfo:
+        request = pb.GetStreamRequest(stream_id=stream_id)
+        return stream_info_of(self._unary(self._events.GetStream, request))
+
+    def list_streams(
+        self, *, prefix: str | None, category: str | None, limit: int, cursor: str | None
+    ) -> Page[StreamInfo]:
+        request = pb.ListStreamsRequest(
+            prefix=prefix or "", category=category or "", limit=limit, cursor=cursor or ""
+        )
+        response = self._unary(self._events.ListStreams, request)
+        return Page([stream_info_of(s) for s in response.streams], response.next_cursor or None)
+
+    def read_all(
+        self, *, after: int, limit: int, categories: Sequence[str], names: Sequence[str]
+    ) -> FeedPage:
+        request = pb.ReadAllRequest(
+            after=after, limit=limit, categories=list(categories), names=list(names)
+        )
+        events, next_after = [], after
+        for item in self._stream(self._events.ReadAll, request):
+            if item.WhichOneof("item") == "event":
+                events.append(event_of(item.event))
+            else:
+                next_after = item.checkpoint.position
+        return FeedPage(events, next_after)
+
+    def state(self, stream_id: str, *, version: int | None, at: Any, known_at: Any) -> State:
+        request = pb.GetStateRequest(stream_id=stream_id)
+        if at is not None:
+            set_time(request.at, at)
+        elif version is not None:
+            request.version = version
+        if known_at is not None:
+            set_time(request.known_at, known_at)
+        return state_of(self._unary(self._events.GetState, request))
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    def set_snapshot(
+        self,
+        stream_id: str,
+        version: int,
+        payload: Any,
+        *,
+        revision: str | None,
+        timestamp: Any,
+        label: str,
+        ttl: float | None,
+    ) -> Snapshot:
+        request = pb.SetSnapshotRequest(
+            stream_id=stream_id,
+            version=version,
+            payload=json_bytes(payload),
+            revision=revision or "",
+            label=label,
+        )
+        if timestamp is not None:
+            set_time(request.timestamp, timestamp)
+        if ttl is not None:
+            request.ttl = ttl
+        return snapshot_of(self._unary(self._snapshots.Set, request))
+
+    def get_snapshot(
+        self, stream_id: str, *, version: int | None, revision: str | None
+    ) -> Snapshot:
+        request = pb.GetSnapshotRequest(
+            stream_id=stream_id, version=version or 0, revision=revision or ""
+        )
+        return snapshot_of(self._unary(self._snapshots.Get, request))
+
+    def list_snapshots(self, stream_id: str, *, revision: str | None) -> list[Snapshot]:
+        raise Unsupported("listing snapshots is offered over REST only")
+
+    # -- subscriptions ----------------------------------------------------------------------
+
+    def _subscriptions_stub(self) -> Any:
+        if self._subscriptions is None:
+            raise Unsupported("this client's gRPC code has no Subscriptions service")
+        return self._subscriptions
+
+    def _subscription_call(self, method: str, request: Any, timeout: float | None = None) -> Any:
+        return self._unary(getattr(self._subscriptions_stub(), method), request, timeout)
+
+    def create_subscription(self, body: dict[str, Any]) -> Subscription:
+        request = pb.CreateSubscriptionRequest(
+            name=body["name"],
+            filter=filter_message(body.get("filter") or {}),
+            max_attempts=body.get("max_attempts") or 0,
+        )
+        start = body.get("start", "beginning")
+        if isinstance(start, dict):
+            request.start_after = start["after"]
+        else:
+            request.start = START[start]
+        if body.get("push"):
+            request.push.CopyFrom(pb.PushEndpoint(**body["push"]))
+        return subscription_of(self._subscription_call("CreateSubscription", request))
+
+    def get_subscription(self, name: str) -> Subscription:
+        request = pb.GetSubscriptionRequest(name=name)
+        return subscription_of(self._subscription_call("GetSubscription", request))
+
+    def list_subscriptions(self, *, limit: int | None, cursor: str | None) -> Page[Subscription]:
+        request = pb.ListSubscriptionsRequest(limit=limit or 0, cursor=cursor or "")
+        response = self._subscription_call("ListSubscriptions", request)
+        return Page([subscription_of(s) for s in response.items], response.next_cursor or None)
+
+    def delete_subscription(self, name: str) -> None:
+        self._subscription_call("DeleteSubscription", pb.DeleteSubscriptionRequest(name=name))
+
+    def next_batch(self, name: str, *, max: int, wait: float) -> Batch:
+        request = pb.NextRequest(name=name, max=max, wait_seconds=wait)
+        response = self._subscription_call("Next", request, timeout=self.timeout + wait)
+        return Batch([event_of(e) for e in response.events], response.checkpoint)
+
+    def ack(self, name: str, position: int) -> Subscription:
+        request = pb.AckRequest(name=name, position=position)
+        return subscription_of(self._subscription_call("Ack", request))
+
+    def nack(self, name: str, position: int, error: str) -> NackResult:
+        request = pb.NackRequest(name=name, position=position, error=error)
+        response = self._subscription_call("Nack", request)
+        return NackResult(
+            position=response.position,
+            attempts=response.attempts,
+            parked=response.parked,
+            checkpoint=response.checkpoint,
+        )
+
+    def reset_subscription(self, name: str, to: Any) -> Subscription:
+        request = pb.ResetSubscriptionRequest(name=name)
+        if isinstance(to, dict):
+            request.after = to["after"]
+        else:
+            request.start = START[to]
+        return subscription_of(self._subscription_call("ResetSubscription", request))
+
+    def stream_subscription(self, name: str, *, max_in_flight: int) -> Iterator[Any]:
+        request = pb.SubscribeRequest(name=name, max_in_flight=max_in_flight)
+        for item in self._stream(self._events.Subscribe, request):
+            if item.WhichOneof("item") == "event":
+                yield event_of(item.event)
+            else:
+                yield CaughtUp(item.caught_up.position)
+
+    def list_parked(self, name: str, *, limit: int | None, cursor: str | None) -> Page[Parked]:
+        request = pb.ListParkedRequest(name=name, limit=limit or 0, cursor=cursor or "")
+        response = self._subscription_call("ListParked", request)
+        return Page([parked_of(p) for p in response.items], response.next_cursor or None)
+
+    def parked_action(self, name: str, position: int, action: str) -> Any:
+        request = pb.ParkedEventRequest(name=name, position=position)
+        if action == "retry":
+            return parked_of(self._subscription_call("RetryParked", request))
+        method = {"skip": "SkipParked", "replay": "ReplayParked"}[action]
+        return subscription_of(self._subscription_call(method, request))
+
+
+START = {"beginning": 1, "end": 2}
+
+
+def filter_message(value: dict[str, Any]) -> Any:
+    return pb.SubscriptionFilter(
+        category=value.get("category") or "",
+        stream_id=value.get("stream_id") or "",
+        names=list(value.get("names") or ()),
+    )
+
+
+def subscription_of(message: Any) -> Subscription:
+    push = None
+    if message.HasField("push"):
+        push = {"kind": message.push.kind}
+        if message.push.url:
+            push["url"] = message.push.url
+        if message.push.target:
+            push["target"] = message.push.target
+    return Subscription(
+        name=message.name,
+        filter={
+            "category": message.filter.category or None,
+            "stream_id": message.filter.stream_id or None,
+            "names": list(message.filter.names),
+        },
+        checkpoint=message.checkpoint,
+        head_position=message.head_position,
+        lag=message.lag,
+        status=message.status or None,
+        last_heartbeat=time_of(message, "last_heartbeat"),
+        parked=message.parked,
+        max_attempts=message.max_attempts,
+        push=push,
+        created_at=time_of(message, "created_at"),
+        extra={
+            "lag_capped": message.lag_capped,
+            "retry_position": message.retry_position or None,
+            "retry_attempts": message.retry_attempts,
+            "last_error": message.last_error or None,
+        },
+    )
+
+
+def parked_of(message: Any) -> Parked:
+    return Parked(
+        position=message.position,
+        stream_id=message.stream_id,
+        version=message.version if message.HasField("version") else None,
+        name=message.name,
+        event_id=message.event_id,
+        error=message.error,
+        attempts=message.attempts,
+        parked_at=time_of(message, "parked_at"),
+        status=message.status or None,
+    )

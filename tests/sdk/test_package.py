@@ -1,0 +1,41 @@
+"""The SDK package stands alone: its gRPC code is what `make proto` makes from proto/ now,
+and importing it pulls in nothing of the server (no Django, no streams or api modules)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from api.grpc import generate
+
+
+def test_client_generated_code_is_fresh(tmp_path):
+    generate.generate(tmp_path, package=generate.CLIENT_GEN_PACKAGE)
+    stale = generate.differences(tmp_path, generate.CLIENT_GEN_DIR)
+    assert not stale, f"{generate.CLIENT_GEN_DIR} is stale ({', '.join(stale)}): run `make proto`"
+
+
+def test_make_proto_writes_both_copies_and_check_sees_each(tmp_path):
+    assert [package for _, package in generate.TARGETS] == [
+        "api.grpc.gen",
+        "flipbook_client._gen",
+    ]
+    assert generate.main(["--check"]) == 0
+    generate.generate(tmp_path, package=generate.CLIENT_GEN_PACKAGE)
+    text = (tmp_path / "flipbook" / "v1" / "eventstore_pb2_grpc.py").read_text()
+    assert "from flipbook_client._gen.flipbook.v1 import eventstore_pb2" in text
+    assert "api.grpc" not in text
+
+
+def test_importing_the_sdk_loads_nothing_of_the_server():
+    code = (
+        "import sys, flipbook_client, flipbook_client._grpc, flipbook_client.consumer\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'django', 'streams', 'snapshots', 'api', 'flipbook_site'})\n"
+        "print(loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd="/"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
