@@ -15,8 +15,8 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,bench]"
+$(VENV)/.test-installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,bench]" -e "./clients/python[grpc]"
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
@@ -40,6 +40,11 @@ format: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.api
+	$(BIN)/python -m bench.subscriptions
+	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.bus
+	$(BIN)/python -m bench.dynamodb
+	$(BIN)/python -m bench.console_replay
 
 proto: $(VENV)/.test-installed
 	$(BIN)/python -m api.grpc.generate

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import admin
+from django.utils.html import format_html
 
 from snapshots.admin_actions import run_check
 from snapshots.models import Snapshot
@@ -18,6 +21,7 @@ class SnapshotAdmin(admin.ModelAdmin):
         "timestamp",
         "created_at",
         "expires_at",
+        "console",
     )
     list_filter = ("revision", "label")
     search_fields = ("stream_id",)
@@ -34,6 +38,17 @@ class SnapshotAdmin(admin.ModelAdmin):
     )
     fields = (*readonly_fields, "label", "expires_at")
     actions = ["check_streams", "rebuild_streams"]
+
+    @admin.display(description="console")
+    def console(self, obj: Snapshot) -> str:
+        stream = quote(obj.stream_id, safe="")
+        return format_html(
+            '<a href="/snapshots/?stream={}">all snapshots</a> · '
+            '<a href="/replay/?stream={}&amp;version={}">replay</a>',
+            stream,
+            stream,
+            obj.version,
+        )
 
     def has_add_permission(self, request) -> bool:
         return False  # snapshots are made from events (or set through the API)

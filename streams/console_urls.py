@@ -3,10 +3,23 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from streams.views import dashboard
+from streams.console_subscriptions import subscriptions_page
+from streams.views import dashboard, explorer, timeline
+from streams.views import replay as replay_views
+from streams.views import snapshots as snapshot_views
 
 urlpatterns = [
+    path("subscriptions/", subscriptions_page, name="subscriptions"),
     path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("data/dashboard", dashboard.dashboard_data, name="dashboard-data"),
+    path("streams/", explorer.explorer, name="explorer"),
+    path("data/streams", explorer.streams_data, name="streams-data"),
+    path("timeline/", timeline.timeline, name="timeline"),
+    path("data/events", timeline.events_data, name="events-data"),
+    path("replay/", replay_views.replay, name="replay"),
+    path("data/replay", replay_views.replay_data, name="replay-data"),
+    path("snapshots/", snapshot_views.snapshots, name="snapshots"),
+    path("data/snapshots/drift", snapshot_views.drift, name="snapshots-drift"),
 ]

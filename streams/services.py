@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
@@ -211,6 +211,69 @@ def iter_all(
         if page.next_after == after or len(page.events) < batch:
             return
         after = page.next_after
+
+
+def recent_streams(
+    *,
+    prefix: str | None = None,
+    category: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page[StreamInfo]:
+    """Return a page of stream heads in last-update order (newest first: by the position of
+    their last event), filtered by id prefix and category. Raises ValidationError for bad
+    arguments or a cursor from another read."""
+    if prefix is not None and prefix != "":
+        prefix = validate_stream_id(prefix, "prefix")
+    category = validate_category(category)
+    limit = validate_limit(limit)
+    before = None
+    if cursor is not None:
+        data = _decode_cursor(cursor)
+        if data.get("o") != "u" or not _is_int(data.get("k")):
+            raise ValidationError("cursor", "belongs to another kind of read")
+        before = data["k"]
+    streams = get_event_store().recent_streams(
+        prefix=prefix or None, category=category, before=before, limit=limit
+    )
+    next_cursor = None
+    if len(streams) == limit:
+        next_cursor = _b64({"o": "u", "k": streams[-1].last_position})
+    return Page(streams, next_cursor)
+
+
+def stream_categories() -> list[str]:
+    """Return the distinct categories of the stored streams, sorted."""
+    return get_event_store().categories()
+
+
+def store_totals() -> dict[str, int]:
+    """Return the store's ``streams``, ``events`` and ``categories`` counts, its
+    ``last_position`` (the highest position stored, 0 when empty) and ``approximate`` (True
+    when a big store's stream and event counts are estimates, not counts)."""
+    return get_event_store().totals()
+
+
+def events_per_minute(since: datetime | str, until: datetime | str | None = None) -> list:
+    """Return ``[(minute, count), ...]``: events recorded in each UTC minute from the minute of
+    ``since`` to the minute of ``until`` (default: now), oldest first, zeros included.
+    Raises ValidationError for bad times or a window over 24 hours."""
+    since = validate_timestamp(since, "since")
+    until = validate_timestamp(until, "until") or datetime.now(UTC)
+    if since is None:
+        raise ValidationError("since", "is required")
+    first = since.astimezone(UTC).replace(second=0, microsecond=0)
+    last = until.astimezone(UTC).replace(second=0, microsecond=0)
+    if last < first:
+        raise ValidationError("until", "must not be before since")
+    if last - first > timedelta(hours=24):
+        raise ValidationError("since", "the window may span at most 24 hours")
+    counts = get_event_store().events_per_minute(first)
+    minutes = int((last - first).total_seconds() // 60) + 1
+    return [
+        (minute, counts.get(minute, 0))
+        for minute in (first + timedelta(minutes=i) for i in range(minutes))
+    ]
 
 
 def check_ready() -> dict[str, str]:

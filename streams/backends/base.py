@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -100,6 +101,74 @@ class BaseEventStore:
         if query.by_time:
             return (event.timestamp.isoformat(), ordinal)
         return (ordinal,)
+
+    # The console's reads (dashboard, explorer). These defaults walk every stream head through
+    # list_streams, so their cost grows with the number of streams: right for a small store
+    # or a backend without a better index; the database backend overrides them with SQL.
+
+    def iter_heads(
+        self, *, prefix: str | None = None, category: str | None = None, batch: int = 500
+    ) -> Iterator[StreamInfo]:
+        """Yield every stream head (filtered by id prefix and category) in stream id order."""
+        after = None
+        while True:
+            heads = self.list_streams(prefix=prefix, category=category, after=after, limit=batch)
+            yield from heads
+            if len(heads) < batch:
+                return
+            after = heads[-1].stream_id
+
+    def recent_streams(
+        self, *, prefix: str | None, category: str | None, before: int | None, limit: int
+    ) -> list[StreamInfo]:
+        """Return up to ``limit`` stream heads in last-update order, newest first: by the
+        position of their last event, below ``before`` (a last position; None: from the top)."""
+        heads = [
+            h
+            for h in self.iter_heads(prefix=prefix, category=category)
+            if before is None or h.last_position < before
+        ]
+        heads.sort(key=lambda h: h.last_position, reverse=True)
+        return heads[:limit]
+
+    def categories(self) -> list[str]:
+        """Return the distinct categories of the stored streams, sorted."""
+        return sorted({h.category for h in self.iter_heads() if h.category is not None})
+
+    def totals(self) -> dict[str, int]:
+        """Return ``streams``, ``events`` and ``categories`` (distinct, among streams) counts,
+        ``last_position`` (the highest position stored, 0 on an empty store) and
+        ``approximate`` (True when the stream and event counts are estimates)."""
+        streams = events = last = 0
+        categories: set[str] = set()
+        for head in self.iter_heads():
+            streams += 1
+            events += head.event_count
+            last = max(last, head.last_position)
+            if head.category is not None:
+                categories.add(head.category)
+        return {
+            "streams": streams,
+            "events": events,
+            "categories": len(categories),
+            "last_position": last,
+            "approximate": False,
+        }
+
+    def events_per_minute(self, since: datetime) -> dict[datetime, int]:
+        """Return the number of events recorded in each UTC minute from ``since`` on, keyed by
+        the minute's start; minutes without events are left out."""
+        counts: dict[datetime, int] = {}
+        for head in self.iter_heads():
+            if head.last_recorded_at < since:
+                continue
+            query = StreamQuery(stream_id=head.stream_id, backwards=True, limit=1)
+            for event in self.iter_read(query, batch_size=200):
+                if event.recorded_at < since:
+                    break
+                minute = event.recorded_at.astimezone(UTC).replace(second=0, microsecond=0)
+                counts[minute] = counts.get(minute, 0) + 1
+        return counts
 
     def on_durable(self, callback) -> None:
         """Call ``callback`` once what was just appended is durable: now, unless the backend

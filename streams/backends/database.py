@@ -47,6 +47,13 @@ EVENT_COLUMNS = (
     "e.position, e.version, e.timestamp, e.name, CAST(e.payload AS text), "
     "CAST(e.metadata AS text), e.event_id, e.recorded_at"
 )
+# The distinct categories of the streams (as rows of c, ending with a NULL), by one probe of
+# the partial (category, stream_id) index per category (PostgreSQL has no skip scan).
+CATEGORY_SKIP_SCAN = (
+    "WITH RECURSIVE c(name) AS ((SELECT category FROM flipbook_stream WHERE category IS NOT "
+    "NULL ORDER BY category LIMIT 1) UNION ALL SELECT (SELECT s.category FROM flipbook_stream "
+    "s WHERE s.category > c.name ORDER BY s.category LIMIT 1) FROM c WHERE c.name IS NOT NULL)"
+)
 STREAM_COLUMNS = (
     "s.stream_id, s.kind, s.category, s.version, s.event_count, s.created_at, s.updated_at, "
     "CAST(s.metadata AS text), "
@@ -467,6 +474,168 @@ class DatabaseEventStore(BaseEventStore):
                 params,
             )
             return [self._stream(row) for row in cursor.fetchall()]
+
+    # -- console reads ---------------------------------------------------------------------------
+
+    # With a filter, at most this many matching streams are sorted by their last event
+    # directly; a filter matching more is served by the walk down the events (it finds a
+    # page quickly because matches are common).
+    RECENT_SORT_MAX = 2000
+
+    def recent_streams(
+        self, *, prefix: str | None, category: str | None, before: int | None, limit: int
+    ) -> list[StreamInfo]:
+        return self._translate(self._recent_streams, prefix, category, before, limit)
+
+    def _recent_streams(self, prefix, category, before, limit) -> list[StreamInfo]:
+        # No index on the head's update time: every append updates the head row, and an
+        # index on a changing column would cost each append its HOT update. Instead walk the
+        # events down the primary key (position) and keep each stream's last event only: its
+        # version is the head's version (versioned), or no later neutral event exists.
+        where, params = self._stream_filters(prefix, category)
+        with self._cursor() as cursor:
+            if where:
+                self._execute(
+                    cursor,
+                    f"SELECT count(*) FROM (SELECT 1 FROM flipbook_stream s "
+                    f"WHERE {' AND '.join(where)} LIMIT %s) m",
+                    [*params, self.RECENT_SORT_MAX + 1],
+                )
+                if cursor.fetchone()[0] <= self.RECENT_SORT_MAX:
+                    self._execute(
+                        cursor,
+                        f"SELECT {STREAM_COLUMNS} FROM flipbook_stream s "
+                        f"WHERE {' AND '.join(where)}",
+                        params,
+                    )
+                    heads = [self._stream(row) for row in cursor.fetchall()]
+                    heads = [h for h in heads if before is None or h.last_position < before]
+                    heads.sort(key=lambda h: h.last_position, reverse=True)
+                    return heads[:limit]
+            walk = [
+                "(e.version = s.version OR (e.version IS NULL AND NOT EXISTS (SELECT 1 FROM "
+                "flipbook_event x WHERE x.stream_pk = e.stream_pk AND x.version IS NULL "
+                "AND x.position > e.position)))",
+                *where,
+            ]
+            if before is not None:
+                walk.insert(0, "e.position < %s")
+                params = [before, *params]
+            self._execute(
+                cursor,
+                "SELECT s.stream_id, s.kind, s.category, s.version, s.event_count, "
+                "s.created_at, s.updated_at, CAST(s.metadata AS text), e.position "
+                "FROM flipbook_event e JOIN flipbook_stream s ON s.id = e.stream_pk "
+                f"WHERE {' AND '.join(walk)} ORDER BY e.position DESC LIMIT %s",
+                [*params, limit],
+            )
+            return [self._stream(row) for row in cursor.fetchall()]
+
+    def _stream_filters(self, prefix: str | None, category: str | None) -> tuple[list, list]:
+        where: list[str] = []
+        params: list[Any] = []
+        if category is not None:
+            where.append("s.category = %s")
+            params.append(category)
+        if prefix:
+            if self.is_postgres:
+                # Case-sensitive and served by the varchar_pattern_ops index Django creates.
+                escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                where.append("s.stream_id LIKE %s")
+                params.append(escaped + "%")
+            else:
+                # SQLite's LIKE ignores ASCII case; a byte range on BINARY collation does not.
+                where.append("s.stream_id >= %s AND s.stream_id < %s")
+                params += [prefix, prefix + "\U0010ffff"]
+        return where, params
+
+    def totals(self) -> dict[str, int]:
+        return self._translate(self._totals)
+
+    def categories(self) -> list[str]:
+        return self._translate(self._categories)
+
+    def _categories(self) -> list[str]:
+        with self._cursor() as cursor:
+            if self.is_postgres:
+                # A skip scan of the category index: one probe per category, not per stream.
+                self._execute(
+                    cursor, f"{CATEGORY_SKIP_SCAN} SELECT name FROM c WHERE name IS NOT NULL"
+                )
+            else:
+                self._execute(
+                    cursor,
+                    "SELECT DISTINCT category FROM flipbook_stream WHERE category IS NOT NULL",
+                )
+            return sorted(row[0] for row in cursor.fetchall())
+
+    # Above this many streams (PostgreSQL's estimate) the totals of streams and events are
+    # the planner's estimates: exact counts scan the whole head table (about 0.5 s a million).
+    EXACT_TOTALS_MAX = 200_000
+
+    def _totals(self) -> dict[str, int]:
+        with self._cursor() as cursor:
+            if self.is_postgres:
+                # Distinct categories by a skip scan of the category index: one probe each.
+                self._execute(
+                    cursor,
+                    f"{CATEGORY_SKIP_SCAN} SELECT count(name), "
+                    "(SELECT coalesce(max(position), 0) FROM flipbook_event), "
+                    "(SELECT reltuples::bigint FROM pg_class "
+                    "WHERE oid = 'flipbook_stream'::regclass), "
+                    "(SELECT reltuples::bigint FROM pg_class "
+                    "WHERE oid = 'flipbook_event'::regclass) FROM c",
+                )
+                categories, last, streams, events = cursor.fetchone()
+                if streams > self.EXACT_TOTALS_MAX:
+                    return {
+                        "streams": streams,
+                        "events": events,
+                        "categories": categories,
+                        "last_position": last,
+                        "approximate": True,
+                    }
+                self._execute(
+                    cursor, "SELECT count(*), coalesce(sum(event_count), 0) FROM flipbook_stream"
+                )
+                streams, events = cursor.fetchone()
+            else:
+                self._execute(
+                    cursor,
+                    "SELECT count(*), coalesce(sum(event_count), 0), count(DISTINCT category), "
+                    "(SELECT coalesce(max(position), 0) FROM flipbook_event) FROM flipbook_stream",
+                )
+                streams, events, categories, last = cursor.fetchone()
+        return {
+            "streams": streams,
+            "events": int(events),
+            "categories": categories,
+            "last_position": last,
+            "approximate": False,
+        }
+
+    def events_per_minute(self, since: datetime) -> dict[datetime, int]:
+        return self._translate(self._events_per_minute, since)
+
+    def _events_per_minute(self, since: datetime) -> dict[datetime, int]:
+        # No index on recorded_at (each would cost every append): positions follow commit
+        # order, so the window's events are the top of the primary key, found by walking it
+        # down to the first older event; counting them costs the same walk anyway.
+        if self.is_postgres:
+            minute = "floor(extract(epoch FROM e.recorded_at) / 60)::bigint"
+        else:
+            minute = "CAST(strftime('%%s', e.recorded_at) AS INTEGER) / 60"
+        since_db = self._db_time(since)
+        with self._cursor() as cursor:
+            self._execute(
+                cursor,
+                f"SELECT {minute}, count(*) FROM flipbook_event e WHERE e.position > "
+                "coalesce((SELECT o.position FROM flipbook_event o WHERE o.recorded_at < %s "
+                "ORDER BY o.position DESC LIMIT 1), 0) AND e.recorded_at >= %s GROUP BY 1",
+                [since_db, since_db],
+            )
+            rows = cursor.fetchall()
+        return {datetime.fromtimestamp(int(m) * 60, UTC): int(n) for m, n in rows}
 
     def read_all(self, query: FeedQuery) -> FeedPage:
         return self._translate(self._read_all, query)

@@ -46,7 +46,7 @@ def stream_id_param(request: HttpRequest, name: str = "stream") -> str:
     """The stream id in the query (``?stream=<id>``: ids may hold slashes, so not the path)."""
     stream_id = request.GET.get(name, "")
     if not stream_id:
-        raise ValidationError(f"Name the stream: ?{name}=<state id>.")
+        raise ValidationError(name, f"name the stream: ?{name}=<state id>")
     return stream_id
 
 
@@ -58,4 +58,4 @@ def int_param(request: HttpRequest, name: str, default: int | None = None) -> in
     try:
         return int(raw)
     except ValueError:
-        raise ValidationError(f"{name} must be an integer, not {raw!r}.") from None
+        raise ValidationError(name, f"must be an integer, not {raw!r}") from None

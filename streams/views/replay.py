@@ -1,0 +1,322 @@
+"""The replay viewer: a stream's states version by version, what each event changed, and its
+snapshot markers; the data answer folds once from the newest usable snapshot per window."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from api.errors import status_for
+from snapshots import services as snapshot_services
+from snapshots.records import Snapshot
+from streams import services
+from streams.exceptions import FlipbookError, NotFound, ReducerError, Unavailable, ValidationError
+from streams.records import NEUTRAL, RecordedEvent, StreamInfo
+from streams.reducers import Reducer, describe_exception, reducer_error, reducer_for_category
+from streams.state import READ_BATCH, fold_at_version
+from streams.validation import validate_int, validate_stream_id, validate_timestamp
+from streams.views.common import console_data, console_page
+
+DEFAULT_WINDOW = 20
+MAX_WINDOW = 100
+MAX_MARKERS = 200
+TIME_RULE = (
+    "The time slider goes to the highest version whose events all happened by that time: "
+    "each version counts at its event's natural time, a time-neutral event at its recorded "
+    "time, and a version counts at the latest time of the events up to it (so an event dated "
+    "in the future holds back every later version)."
+)
+
+
+@console_page
+def replay(request: HttpRequest) -> HttpResponse:
+    """The replay viewer page; the script fetches /data/replay around the cursor."""
+    stream_id = request.GET.get("stream", "")
+    context: dict[str, Any] = {"nav": "streams", "stream_id": stream_id, "head": None}
+    status = 200
+    if not stream_id:
+        context["problem"] = "missing"
+    else:
+        try:
+            context["head"] = services.stream_head(stream_id)
+        except NotFound:
+            context["problem"], status = "not_found", 404
+        except ValidationError as exc:
+            context["problem"], context["message"], status = "invalid", exc.message, 400
+        except FlipbookError as exc:
+            context["problem"], context["message"] = "error", exc.message
+            status = status_for(exc)[0]
+        else:
+            if context["head"].kind == NEUTRAL:
+                context["problem"] = "neutral"
+    return render(request, "console/replay.html", context, status=status)
+
+
+@console_data
+def replay_data(request: HttpRequest) -> dict[str, Any]:
+    """The states of versions N-K..N+K (``?stream=&version=N&window=K``, or ``&at=<time>``
+    for the version reached by a natural time), their events and diffs, the head, and
+    (unless ``overview=0``) the snapshot markers and the stream's natural-time range."""
+    stream_id = validate_stream_id(request.GET.get("stream", ""), "stream")
+    window = _int(request, "window", DEFAULT_WINDOW, 0, MAX_WINDOW)
+    head = services.stream_head(stream_id)
+    if head.kind == NEUTRAL:
+        raise ValidationError(
+            "stream",
+            f"stream {stream_id!r} is version-neutral: its events have no versions to step "
+            "through; read it in the timeline, or ask for its latest state",
+        )
+    reducer = reducer_for_category(head.category)
+    overview = _int(request, "overview", 1, 0, 1) == 1
+    at_raw = request.GET.get("at", "")
+    # Listing the snapshots costs a read of all of them: only the first load (markers, time
+    # span) and time queries need it; the windows fetched while stepping do not.
+    snapshots = _usable_snapshots(stream_id, reducer) if overview or at_raw else []
+    answer: dict[str, Any] = {}
+    if at_raw:
+        at = validate_timestamp(at_raw, "at")
+        reached = version_at_time(stream_id, at, snapshots)
+        version = max(reached, 1)
+        answer["at"] = {"at": at.isoformat(), "version": reached}
+    else:
+        version = _int(request, "version", 0, 0, None) or head.version
+    if version > head.version:
+        raise NotFound(
+            f"stream {stream_id!r} is at version {head.version}; version {version} does not "
+            "exist yet",
+            stream_id=stream_id,
+            current_version=head.version,
+        )
+    low, high = max(1, version - window), min(head.version, version + window)
+    steps, folded = replay_window(head, reducer, low, high)
+    answer.update(
+        {
+            "stream": {
+                "id": stream_id,
+                "kind": head.kind,
+                "category": head.category,
+                "head": head.version,
+                "event_count": head.event_count,
+                "reducer": reducer.kind,
+                "revision": reducer.revision,
+            },
+            "version": version,
+            "window": window,
+            "from": low,
+            "to": high,
+            "folded": folded,
+            "steps": steps,
+        }
+    )
+    if overview:
+        answer["snapshots"] = snapshot_markers(snapshots, head.version)
+        # A window that ends at the head already knows when the head was reached.
+        last = steps[-1]["reached_at"] if steps and high == head.version else None
+        answer["time"] = time_range(stream_id, head, snapshots, last)
+    return answer
+
+
+# -- the fold ---------------------------------------------------------------------------------
+
+
+def replay_window(
+    head: StreamInfo, reducer: Reducer, low: int, high: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The steps of versions ``low``..``high``: one fold to ``low - 1`` (from the newest
+    usable snapshot), then one read of the window's events, each applied in turn. Returns
+    the steps (version, event, state, diff, and ``reached_at``: the latest natural time of
+    versions 1..version, which the time slider maps back to it; None when the snapshot the
+    fold started from does not know its times) and how the start state was made."""
+    reached: datetime | None = None  # the latest natural time of the versions so far
+    if low > 1:
+        start = fold_at_version(head, reducer, low - 1)
+        state = start.payload  # normalised JSON, owned by this fold
+        reached = start.timestamp
+        folded = {
+            "snapshot_version": start.snapshot.version if start.snapshot else None,
+            "events_read": start.events_read,
+        }
+    else:
+        state = _as_json(reducer, reducer.initial(), None)
+        folded = {"snapshot_version": None, "events_read": 0}
+    times_known = low == 1 or reached is not None
+    before = state
+    steps = []
+    expected = low
+    # At most 2 * MAX_WINDOW + 1 events: one page, one query (no server-side cursor).
+    window = services.read_stream(
+        head.stream_id, from_version=low, to_version=high, limit=high - low + 1
+    )
+    for event in window.items:
+        if event.version != expected:
+            raise Unavailable(
+                f"stream {head.stream_id!r} read returned version {event.version} where "
+                f"{expected} was expected; retry"
+            )
+        expected += 1
+        # The reducer may change its state in place: fold a copy, keep ``before`` intact.
+        after = _as_json(reducer, reducer.step(json.loads(json.dumps(before)), event), event)
+        if times_known:
+            moment = _natural(event)
+            reached = moment if reached is None or moment > reached else reached
+        steps.append(
+            {
+                "version": event.version,
+                "event": event.as_dict(),
+                "state": after,
+                "diff": diff(before, after),
+                "reached_at": reached.isoformat() if times_known and reached else None,
+            }
+        )
+        before = after
+    folded["events_read"] += len(steps)
+    return steps, folded
+
+
+def _as_json(reducer: Reducer, state: Any, event: RecordedEvent | None) -> Any:
+    try:
+        return json.loads(json.dumps(state, allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as exc:
+        if event is None:
+            raise ReducerError(
+                f"{reducer.source} produced an initial state that is not JSON; fix the reducer"
+            ) from exc
+        raise reducer_error(
+            reducer, event, f"it returned a state that is not JSON ({describe_exception(exc)})"
+        ) from exc
+
+
+def diff(before: Any, after: Any, path: tuple = ()) -> list[dict[str, Any]]:
+    """What changed from ``before`` to ``after``, key by key, nested objects and lists
+    included: ``{"path": [keys], "op": "added" | "removed" | "changed", "before", "after"}``
+    (``before`` absent on added, ``after`` absent on removed). A value whose type changes is
+    "changed" as a whole."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changes: list[dict[str, Any]] = []
+        for key in before:
+            if key not in after:
+                changes.append({"path": [*path, key], "op": "removed", "before": before[key]})
+            else:
+                changes += diff(before[key], after[key], (*path, key))
+        for key in after:
+            if key not in before:
+                changes.append({"path": [*path, key], "op": "added", "after": after[key]})
+        return changes
+    if isinstance(before, list) and isinstance(after, list):
+        changes = []
+        for index in range(max(len(before), len(after))):
+            if index >= len(after):
+                changes.append({"path": [*path, index], "op": "removed", "before": before[index]})
+            elif index >= len(before):
+                changes.append({"path": [*path, index], "op": "added", "after": after[index]})
+            else:
+                changes += diff(before[index], after[index], (*path, index))
+        return changes
+    if type(before) is type(after) and before == after:
+        return []
+    return [{"path": list(path), "op": "changed", "before": before, "after": after}]
+
+
+# -- snapshot markers and natural time --------------------------------------------------------
+
+
+def _usable_snapshots(stream_id: str, reducer: Reducer) -> list[Snapshot]:
+    """The stream's snapshots a fold may start from (its reducer's revision), by version."""
+    return snapshot_services.list_snapshots(stream_id, revision=reducer.revision)
+
+
+def snapshot_markers(snapshots: list[Snapshot], head_version: int) -> dict[str, Any]:
+    """Markers for the slider: one per snapshot up to MAX_MARKERS; beyond that the versions
+    are cut into MAX_MARKERS equal buckets, each marked at its first snapshot with a count."""
+    total = len(snapshots)
+    if total <= MAX_MARKERS:
+        markers = [{"version": s.version, "count": 1, "label": s.label} for s in snapshots]
+        return {"total": total, "aggregated": False, "markers": markers}
+    width = max(1, -(-head_version // MAX_MARKERS))  # ceiling division
+    buckets: dict[int, dict[str, Any]] = {}
+    for s in snapshots:
+        bucket = buckets.setdefault(
+            (s.version - 1) // width, {"version": s.version, "count": 0, "label": ""}
+        )
+        bucket["count"] += 1
+    return {
+        "total": total,
+        "aggregated": True,
+        "bucket_versions": width,
+        "markers": list(buckets.values()),
+        "note": f"{total:,} snapshots: one marker per {width:,} versions, with its count",
+    }
+
+
+def _natural(event: RecordedEvent) -> datetime:
+    return event.timestamp if event.timestamp is not None else event.recorded_at
+
+
+def _timed(snapshots: list[Snapshot], at_or_before: int | None = None) -> Snapshot | None:
+    for s in reversed(snapshots):
+        if (at_or_before is None or s.version <= at_or_before) and (
+            s.timestamp is not None and s.recorded_at is not None
+        ):
+            return s
+    return None
+
+
+def time_range(
+    stream_id: str, head: StreamInfo, snapshots: list[Snapshot], last: str | None = None
+) -> dict[str, Any]:
+    """The natural-time span of the slider: the first version's time and the latest time
+    reached at the head (``last`` when the caller knows it; else read from the newest
+    snapshot that knows its times, then its later events, so a policy keeps it short)."""
+    first = services.read_stream(stream_id, from_version=1, to_version=1, limit=1).items
+    if last is None:
+        start = _timed(snapshots)
+        latest = start.timestamp if start is not None else None
+        for event in services.iter_stream(
+            stream_id, from_version=start.version + 1 if start else 1, batch_size=READ_BATCH
+        ):
+            moment = _natural(event)
+            latest = moment if latest is None or moment > latest else latest
+        last = latest.isoformat() if latest else None
+    return {
+        "first": _natural(first[0]).isoformat() if first else None,
+        "last": last,
+        "rule": TIME_RULE,
+    }
+
+
+def version_at_time(stream_id: str, at: datetime, snapshots: list[Snapshot]) -> int:
+    """The highest version whose events all happened by ``at`` (0: not even the first): a
+    snapshot's timestamp is the latest time of the events it holds, so start at the newest
+    snapshot dated by ``at`` and read on until the first event dated after it (a policy
+    keeps that read shorter than its interval)."""
+    start = next(
+        (
+            s
+            for s in reversed(snapshots)
+            if s.timestamp is not None and s.recorded_at is not None and s.timestamp <= at
+        ),
+        None,
+    )
+    version = start.version if start is not None else 0
+    for event in services.iter_stream(stream_id, from_version=version + 1, batch_size=500):
+        if _natural(event) > at:
+            break
+        version = event.version
+    return version
+
+
+def _int(request: HttpRequest, name: str, default: int, minimum: int, maximum: int | None) -> int:
+    raw = request.GET.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(name, f"must be an integer, not {raw[:40]!r}") from None
+    if maximum is None:
+        return validate_int(value, name, minimum=minimum)
+    return validate_int(value, name, minimum=minimum, maximum=maximum)
