@@ -40,6 +40,7 @@ format: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.api
+	$(BIN)/python -m bench.snapshots
 	$(BIN)/python -m bench.subscriptions
 	$(BIN)/python -m bench.console
 	$(BIN)/python -m bench.bus

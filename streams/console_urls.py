@@ -3,13 +3,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from streams.console_subscriptions import subscriptions_page
-from streams.views import dashboard, explorer, timeline
+from streams.views import dashboard, explorer, subscriptions, timeline
 from streams.views import replay as replay_views
 from streams.views import snapshots as snapshot_views
 
 urlpatterns = [
-    path("subscriptions/", subscriptions_page, name="subscriptions"),
+    path("subscriptions/", subscriptions.subscriptions_page, name="subscriptions"),
     path("", dashboard.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

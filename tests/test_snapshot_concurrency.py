@@ -45,6 +45,12 @@ def test_snapshots_taken_while_writers_append_hold_their_versions(db_backend, se
 
     def writer(n: int) -> None:
         for i in range(appends):
+            if i == appends // 2:
+                # Halfway, let the snapshotters catch up so snapshots interleave with appends
+                # however the threads are scheduled (on a busy machine they may not have run).
+                deadline = time.monotonic() + 10
+                while len(taken) < 4 and time.monotonic() < deadline:
+                    time.sleep(0.01)
             events = [
                 {"name": "Noted", "payload": f"w{n}-{i}-{k}"} for k in range(random.randint(1, 3))
             ]
