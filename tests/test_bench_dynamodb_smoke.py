@@ -3,62 +3,28 @@ and the test PostgreSQL server, and its figures are sane. Its timings are never 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
-from django.conf import settings
-from psycopg import sql
 
 from bench.dynamodb import parse_options
 from bench.workloads import WORKLOADS, workload_label
-from tests.conftest import require_postgres
+from tests.bench_helpers import run_bench, throwaway_database
 from tests.dynamodb_fixtures import dynamodb_local  # noqa: F401  (fixture)
 
-ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["--quick", "--rounds=1", "--single-appends=8", "--parallel-appends=8", "--read-events=300"]
 COLUMNS = ["workload", "events", "sqlite", "postgres", "dynamodb", "dy/sq", "dy/pg"]
 COLUMNS += ["requests/ev", "RCU/ev", "WCU/ev"]
-
-
-@pytest.fixture
-def bench_database_url():
-    """A throwaway database on the test server, dropped afterwards."""
-    require_postgres()
-    name = f"flipbook_bench_dynamodb_smoke_{os.getpid()}"
-    parts = urlsplit(settings.POSTGRES_URL)
-    yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", *parts[3:]))
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", *parts[3:]))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def number(text: str) -> float:
     return float(text.replace(",", ""))
 
 
-def test_quick_run_prints_sane_figures_for_every_workload(
-    bench_database_url,
-    dynamodb_local,  # noqa: F811
-):
-    env = {**os.environ, "FLIPBOOK_BENCH_DYNAMODB_DATABASE_URL": bench_database_url}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.dynamodb", *ARGS, "--endpoint", dynamodb_local],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+def test_quick_run_prints_sane_figures_for_every_workload(dynamodb_local):  # noqa: F811
+    with throwaway_database("dynamodb") as url:
+        env = {"FLIPBOOK_BENCH_DYNAMODB_DATABASE_URL": url}
+        run = run_bench("bench.dynamodb", *ARGS, "--endpoint", dynamodb_local, env=env)
     assert run.returncode == 0, run.stderr[-4000:]
     options, _ = parse_options(ARGS)
     lines = run.stdout.splitlines()

@@ -446,21 +446,7 @@ class DatabaseEventStore(BaseEventStore):
         return self._translate(self._list_streams, prefix, category, after, limit)
 
     def _list_streams(self, prefix, category, after, limit) -> list[StreamInfo]:
-        where: list[str] = []
-        params: list[Any] = []
-        if category is not None:
-            where.append("s.category = %s")
-            params.append(category)
-        if prefix:
-            if self.is_postgres:
-                # Case-sensitive and served by the varchar_pattern_ops index Django creates.
-                escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                where.append("s.stream_id LIKE %s")
-                params.append(escaped + "%")
-            else:
-                # SQLite's LIKE ignores ASCII case; a byte range on BINARY collation does not.
-                where.append("s.stream_id >= %s AND s.stream_id < %s")
-                params += [prefix, prefix + "\U0010ffff"]
+        where, params = self._stream_filters(prefix, category)
         if after is not None:
             where.append("s.stream_id > %s")
             params.append(after)
