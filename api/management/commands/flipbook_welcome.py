@@ -25,7 +25,7 @@ class Command(BaseCommand):
             # Kept in var/ (mode 600) so a newcomer can find them again; a real
             # deployment creates its own users and keys and never has this file.
             welcome.write_text(
-                f"Console and admin: http://127.0.0.1:{port}/admin/  login admin / {password}\n"
+                f"Console: http://127.0.0.1:{port}/ (admin: /admin/)  login admin / {password}\n"
                 f"Demo API key (admin scope): {key}\n"
                 f"  curl -H 'Authorization: Bearer {key}' "
                 f"http://127.0.0.1:{port}/api/v1/streams/\n"
