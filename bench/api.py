@@ -148,6 +148,28 @@ def run_workload(system: str, size: int, clients: int, appends: int, ports, key)
     return clients * appends * size / elapsed
 
 
+def prepare_server_database(url: ServerUrl, **extra_env: str) -> tuple[dict[str, str], str]:
+    """Recreate and migrate the database at ``url``; return the environment a server on it
+    runs with (``extra_env`` added) and a new write-scope API key."""
+    recreate_database(url)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "flipbook_site.settings",
+        "FLIPBOOK_DATABASE_URL": url.url,
+        **extra_env,
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    key = subprocess.run(
+        [sys.executable, "manage.py", "flipbook_key", "create", "bench", "--scope", "write"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return env, key
+
+
 def start_server(env: dict, http_port: int, grpc_port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [
@@ -191,21 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
     url = ServerUrl(args.database_url)
     progress(f"recreating database {url.dbname!r}")
-    recreate_database(url)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "flipbook_site.settings",
-        "FLIPBOOK_DATABASE_URL": url.url,
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    key = subprocess.run(
-        [sys.executable, "manage.py", "flipbook_key", "create", "bench", "--scope", "write"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    env, key = prepare_server_database(url)
 
     os.environ.update({"DJANGO_SETTINGS_MODULE": "flipbook_site.settings"})
     os.environ["FLIPBOOK_DATABASE_URL"] = url.url

@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from bench.api import ROOT, free_port, progress, start_server
-from bench.database import ServerUrl, recreate_database
+from bench.api import free_port, prepare_server_database, progress, start_server
+from bench.database import ServerUrl
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/flipbook_bench_bus"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
@@ -49,19 +49,6 @@ class Run:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def prepare(url: ServerUrl, env: dict) -> str:
-    recreate_database(url)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    return subprocess.run(
-        [sys.executable, "manage.py", "flipbook_key", "create", "bench", "--scope", "write"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def append_paced(run: Run, port: int, key: str, stream_id: str, count: int, gap: float) -> None:
@@ -149,15 +136,9 @@ async def measure(run: Run, ports: tuple[int, int], key: str, sockets: int, coun
 
 
 def run_layer(layer: str, url: ServerUrl, redis_url: str, sockets: int, count: int) -> Run:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "flipbook_site.settings",
-        "FLIPBOOK_DATABASE_URL": url.url,
-    }
-    env.pop("FLIPBOOK_REDIS_URL", None)
-    if layer == "redis":
-        env["FLIPBOOK_REDIS_URL"] = redis_url
-    key = prepare(url, env)
+    env, key = prepare_server_database(url, FLIPBOOK_REDIS_URL=redis_url)
+    if layer != "redis":
+        del env["FLIPBOOK_REDIS_URL"]  # the in-memory layer
     servers = []
     try:
         watch_ports = (free_port(), free_port())

@@ -12,14 +12,12 @@ if not __package__:  # run as a script: python bench/console_replay.py
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
-import os
 import shutil
 import statistics
-import tempfile
 import time
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from bench.snapshots import configure_django, load, progress
+from bench.snapshots import configure_django, load, prepare_database, progress
 
 URL_VARIABLE = "FLIPBOOK_BENCH_REPLAY_DATABASE_URL"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/flipbook_bench_replay"
@@ -49,27 +47,6 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     return options
 
 
-def prepare_database(options: argparse.Namespace) -> str:
-    """Create an empty database and return its FLIPBOOK_DATABASE_URL."""
-    if options.sqlite:
-        directory = tempfile.mkdtemp(prefix="flipbook-bench-replay-")
-        return f"sqlite:///{directory}/bench.sqlite3"
-    url = os.environ.get(URL_VARIABLE, DEFAULT_URL)
-    parts = urlsplit(url)
-    name = unquote(parts.path.lstrip("/"))
-    if "bench" not in name:
-        raise SystemExit(f"{URL_VARIABLE} names {name!r}; use a database name containing 'bench'")
-    import psycopg
-    from psycopg import sql
-
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        ident = sql.Identifier(name)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
-    return url
-
-
 def median_ms(action, repeats: int) -> tuple[float, object]:
     """The median milliseconds of ``repeats`` calls (after one untimed call), and the last
     result."""
@@ -84,7 +61,7 @@ def median_ms(action, repeats: int) -> tuple[float, object]:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_options(argv)
-    database_url = prepare_database(options)
+    database_url = prepare_database(options, URL_VARIABLE, DEFAULT_URL, label="replay")
     try:
         configure_django(database_url)
         return run(options)

@@ -61,7 +61,7 @@ def recreate_database(url: ServerUrl) -> None:
     name = url.dbname
     if "bench" not in name:
         raise SystemExit(
-            f"FLIPBOOK_BENCH_DATABASE_URL names the database {name!r}, which this benchmark "
+            f"The benchmark database URL names the database {name!r}, which this benchmark "
             "would drop; use a database name containing 'bench', e.g. flipbook_bench."
         )
     with connect(url.with_dbname("postgres")) as conn:

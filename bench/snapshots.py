@@ -17,7 +17,9 @@ import shutil
 import statistics
 import tempfile
 import time
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from bench.database import ServerUrl, recreate_database
 
 URL_VARIABLE = "FLIPBOOK_BENCH_SNAPSHOTS_DATABASE_URL"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/flipbook_bench_snapshots"
@@ -47,27 +49,19 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     return options
 
 
-def prepare_database(options: argparse.Namespace) -> str:
-    """Create an empty database and return its FLIPBOOK_DATABASE_URL."""
+def prepare_database(
+    options: argparse.Namespace,
+    url_variable: str = URL_VARIABLE,
+    default_url: str = DEFAULT_URL,
+    label: str = "snapshots",
+) -> str:
+    """Create an empty database (a temporary SQLite file with --sqlite, else the PostgreSQL
+    database named by ``url_variable``, dropped first) and return its FLIPBOOK_DATABASE_URL."""
     if options.sqlite:
-        directory = tempfile.mkdtemp(prefix="flipbook-bench-snapshots-")
+        directory = tempfile.mkdtemp(prefix=f"flipbook-bench-{label}-")
         return f"sqlite:///{directory}/bench.sqlite3"  # absolute: sqlite:////tmp/...
-    url = os.environ.get(URL_VARIABLE, DEFAULT_URL)
-    parts = urlsplit(url)
-    name = unquote(parts.path.lstrip("/"))
-    if "bench" not in name:
-        raise SystemExit(
-            f"{URL_VARIABLE} names the database {name!r}, which this benchmark would drop; "
-            "use a name containing 'bench'."
-        )
-    import psycopg
-    from psycopg import sql
-
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        ident = sql.Identifier(name)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+    url = os.environ.get(url_variable, default_url)
+    recreate_database(ServerUrl(url))
     return url
 
 

@@ -22,8 +22,8 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.api import free_port, progress, start_server
-from bench.database import ServerUrl, recreate_database
+from bench.api import free_port, prepare_server_database, progress, start_server
+from bench.database import ServerUrl
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/flipbook_bench_subscriptions"
@@ -284,21 +284,7 @@ def main(argv: list[str] | None = None) -> int:
 
     url = ServerUrl(args.database_url)
     progress(f"recreating database {url.dbname!r}")
-    recreate_database(url)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "flipbook_site.settings",
-        "FLIPBOOK_DATABASE_URL": url.url,
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    key = subprocess.run(
-        [sys.executable, "manage.py", "flipbook_key", "create", "bench", "--scope", "write"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    env, key = prepare_server_database(url)
     os.environ.update({"DJANGO_SETTINGS_MODULE": "flipbook_site.settings"})
     os.environ["FLIPBOOK_DATABASE_URL"] = url.url
     sys.path.insert(0, str(ROOT))

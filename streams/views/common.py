@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.errors import error_body, status_for
 from streams.exceptions import FlipbookError, ValidationError
+from streams.validation import validate_int, validate_stream_id
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,7 @@ def console_data(view: Callable[..., Any]) -> View:
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            body = {"error": {"code": "unauthenticated", "message": "Log in again."}}
-            return JsonResponse(body, status=401)
+            return logged_out()
         try:
             return JsonResponse(view(request, *args, **kwargs), safe=False)
         except FlipbookError as exc:
@@ -42,20 +42,41 @@ def console_data(view: Callable[..., Any]) -> View:
     return wrapper
 
 
+def logged_out() -> JsonResponse:
+    """The answer of a data endpoint to a browser whose session has ended."""
+    body = {"error": {"code": "unauthenticated", "message": "Log in again."}}
+    return JsonResponse(body, status=401)
+
+
 def stream_id_param(request: HttpRequest, name: str = "stream") -> str:
-    """The stream id in the query (``?stream=<id>``: ids may hold slashes, so not the path)."""
+    """The valid stream id in the query (``?stream=<id>``: ids may hold slashes, so not the
+    path)."""
     stream_id = request.GET.get(name, "")
     if not stream_id:
         raise ValidationError(name, f"name the stream: ?{name}=<state id>")
-    return stream_id
+    return validate_stream_id(stream_id, name)
 
 
-def int_param(request: HttpRequest, name: str, default: int | None = None) -> int | None:
-    """An optional integer query parameter; a clear ValidationError when it is not one."""
+def int_param(
+    request: HttpRequest,
+    name: str,
+    default: int | None = None,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
+    """An optional integer query parameter, at least ``minimum`` and at most ``maximum`` (the
+    largest version when not given) when a minimum is given; a clear ValidationError when
+    it is not one."""
     raw = request.GET.get(name, "")
     if raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise ValidationError(name, f"must be an integer, not {raw!r}") from None
+        raise ValidationError(name, f"must be an integer, not {raw[:40]!r}") from None
+    if minimum is None:
+        return value
+    if maximum is None:
+        return validate_int(value, name, minimum=minimum)
+    return validate_int(value, name, minimum=minimum, maximum=maximum)

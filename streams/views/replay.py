@@ -18,8 +18,8 @@ from streams.exceptions import FlipbookError, NotFound, ReducerError, Unavailabl
 from streams.records import NEUTRAL, RecordedEvent, StreamInfo
 from streams.reducers import Reducer, describe_exception, reducer_error, reducer_for_category
 from streams.state import READ_BATCH, fold_at_version
-from streams.validation import validate_int, validate_stream_id, validate_timestamp
-from streams.views.common import console_data, console_page
+from streams.validation import validate_timestamp
+from streams.views.common import console_data, console_page, int_param, stream_id_param
 
 DEFAULT_WINDOW = 20
 MAX_WINDOW = 100
@@ -61,8 +61,8 @@ def replay_data(request: HttpRequest) -> dict[str, Any]:
     """The states of versions N-K..N+K (``?stream=&version=N&window=K``, or ``&at=<time>``
     for the version reached by a natural time), their events and diffs, the head, and
     (unless ``overview=0``) the snapshot markers and the stream's natural-time range."""
-    stream_id = validate_stream_id(request.GET.get("stream", ""), "stream")
-    window = _int(request, "window", DEFAULT_WINDOW, 0, MAX_WINDOW)
+    stream_id = stream_id_param(request)
+    window = int_param(request, "window", DEFAULT_WINDOW, minimum=0, maximum=MAX_WINDOW)
     head = services.stream_head(stream_id)
     if head.kind == NEUTRAL:
         raise ValidationError(
@@ -71,7 +71,7 @@ def replay_data(request: HttpRequest) -> dict[str, Any]:
             "through; read it in the timeline, or ask for its latest state",
         )
     reducer = reducer_for_category(head.category)
-    overview = _int(request, "overview", 1, 0, 1) == 1
+    overview = int_param(request, "overview", 1, minimum=0, maximum=1) == 1
     at_raw = request.GET.get("at", "")
     # Listing the snapshots costs a read of all of them: only the first load (markers, time
     # span) and time queries need it; the windows fetched while stepping do not.
@@ -83,7 +83,7 @@ def replay_data(request: HttpRequest) -> dict[str, Any]:
         version = max(reached, 1)
         answer["at"] = {"at": at.isoformat(), "version": reached}
     else:
-        version = _int(request, "version", 0, 0, None) or head.version
+        version = int_param(request, "version", 0, minimum=0) or head.version
     if version > head.version:
         raise NotFound(
             f"stream {stream_id!r} is at version {head.version}; version {version} does not "
@@ -307,16 +307,3 @@ def version_at_time(stream_id: str, at: datetime, snapshots: list[Snapshot]) -> 
             break
         version = event.version
     return version
-
-
-def _int(request: HttpRequest, name: str, default: int, minimum: int, maximum: int | None) -> int:
-    raw = request.GET.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(name, f"must be an integer, not {raw[:40]!r}") from None
-    if maximum is None:
-        return validate_int(value, name, minimum=minimum)
-    return validate_int(value, name, minimum=minimum, maximum=maximum)

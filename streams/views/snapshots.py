@@ -22,8 +22,7 @@ from streams import services
 from streams.exceptions import FlipbookError, NotFound, ValidationError
 from streams.records import NEUTRAL
 from streams.reducers import reducer_for_category
-from streams.validation import validate_stream_id
-from streams.views.common import console_page
+from streams.views.common import console_page, logged_out, stream_id_param
 
 SHOWN = 200  # snapshots listed on the page, newest first
 HEARTBEAT_SECONDS = 1.0
@@ -96,10 +95,9 @@ def drift(request: HttpRequest) -> HttpResponse:
     or ``{"type": "error", "error": {...}}``. Errors before the work starts are plain JSON
     with the API's status."""
     if not request.user.is_authenticated:
-        body = {"error": {"code": "unauthenticated", "message": "Log in again."}}
-        return JsonResponse(body, status=401)
+        return logged_out()
     try:
-        stream_id = validate_stream_id(request.GET.get("stream", ""), "stream")
+        stream_id = stream_id_param(request)
         head = services.stream_head(stream_id)
         if head.kind == NEUTRAL:
             raise ValidationError(
