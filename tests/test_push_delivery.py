@@ -4,7 +4,6 @@ gRPC EventHandler that fail their first attempts: retries, parking, a retry from
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from streams import services
 from streams import subscriptions as subs
 from streams.models import Subscription
 from streams.push import PushWorker
+from tests.processes import free_port
 
 WAIT = 20
 
@@ -67,12 +67,6 @@ def wait_for(condition: Callable[[], object], what: str):
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Handler:

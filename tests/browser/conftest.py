@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import IN_CI
+from tests.processes import free_port, manage
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -51,12 +51,6 @@ def require_browser() -> None:
         if IN_CI:
             pytest.fail(reason)
         pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -107,20 +101,6 @@ class ConsoleServer:
                 self.process.wait(5)
 
 
-def _manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if done.returncode != 0:
-        raise AssertionError(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
 def start_console_server(
     var_dir: Path,
     extra_env: dict[str, str] | None = None,
@@ -144,11 +124,11 @@ def start_console_server(
             **(extra_env or {}),
         }
     )
-    _manage(env, "migrate", "--noinput")
+    manage(env, "migrate", "--noinput")
     for command in setup:
-        _manage(env, *command)
-    _manage(env, "flipbook_demo")
-    out = _manage(env, "shell", "-c", _SETUP)
+        manage(env, *command)
+    manage(env, "flipbook_demo")
+    out = manage(env, "shell", "-c", _SETUP)
     api_key = next(line[4:] for line in out.splitlines() if line.startswith("KEY="))
     log = var_dir / "serve.log"
     with log.open("wb") as log_file:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from flipbook_client import Client
 
-from tests.server.test_serve_crash import free_port
+from tests.processes import free_port, manage
 
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 60
@@ -50,19 +50,6 @@ def server_env(var_dir: Path, http_port: int, grpc_port: int) -> dict[str, str]:
         FLIPBOOK_SECRET_KEY="sdk-tests-secret-key-not-for-production",
     )
     return env
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, f"manage.py {' '.join(args)}: {done.stderr[-2000:]}"
-    return done.stdout
 
 
 def wait_until_serving(

@@ -21,7 +21,7 @@ from flipbook_client import (
     VersionConflict,
 )
 
-from tests.server.test_serve_crash import free_port
+from tests.processes import free_port
 
 
 def new_id(prefix: str = "sdk") -> str:

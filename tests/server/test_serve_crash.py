@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,17 +20,12 @@ from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
 from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.models import ApiKey
 from streams import services
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITERS = 6
 STREAMS_PER_COMMIT = 3
 EVENTS_PER_STREAM = 4
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(database_url: str, http_port: int, grpc_port: int) -> subprocess.Popen:

@@ -20,7 +20,8 @@ from django.db import connections
 
 from api.models import ApiKey
 from streams import services
-from tests.server.test_serve_crash import free_port, start_server
+from tests.processes import free_port
+from tests.server.test_serve_crash import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60
