@@ -74,7 +74,7 @@ def commit(appends: Sequence[StreamAppend | dict[str, Any]]) -> CommitResult:
 def _commit(prepared: tuple) -> CommitResult:
     store = get_event_store()
     result = store.append(prepared)
-    if not result.duplicate and events_committed.has_listeners():
+    if not result.duplicate and events_committed.receivers:
         store.on_durable(lambda: _announce(result))
     return result
 

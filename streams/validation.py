@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
 
 from django.conf import settings
@@ -55,10 +56,7 @@ def validate_stream_id(value: Any, field: str = "stream_id") -> str:
         raise ValidationError(field, f"must be at most {MAX_STREAM_ID} characters")
     if _has_control(value):
         raise ValidationError(field, "must not contain control characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:  # lone surrogates
-        raise ValidationError(field, "must be valid UTF-8") from exc
+    _check_utf8(value, field)
     return value
 
 
@@ -87,6 +85,8 @@ def validate_category(value: Any, field: str = "category") -> str | None:
 
 
 def _check_utf8(value: str, field: str) -> None:
+    if value.isascii():
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -123,21 +123,41 @@ def validate_timestamp(value: Any, field: str) -> datetime | None:
         raise ValidationError(field, "is out of range") from exc
 
 
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    """A compact encoder that refuses NaN and Infinity, made once: json.dumps with options
+    builds a new encoder per call, which is a fair share of a one-event append's CPU."""
+    if c_make_encoder is None:  # no C accelerator: the pure-Python encoder does the same
+        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+    # No circular-reference markers: a cycle ends in RecursionError, "nested too deeply".
+    encode = c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", False, False, False)
+    return lambda value: "".join(encode(value, 0))
+
+
+_ENCODE_JSON = _json_encoder()
+
+
 def encode_json(value: Any, field: str, max_bytes: int) -> str:
     """Encode a JSON value compactly; refuse NaN/Infinity, non-JSON types and oversize values."""
     try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = _ENCODE_JSON(value)
     except (TypeError, ValueError) as exc:
         raise ValidationError(field, f"must be a JSON value ({exc})") from exc
     except RecursionError as exc:
         raise ValidationError(field, "is nested too deeply") from exc
-    size = len(text.encode("utf-8", "surrogatepass"))
+    # isascii() is O(1) in CPython: the common case needs no encoding to be measured.
+    ascii_only = text.isascii()
+    size = len(text) if ascii_only else len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise TooLarge(field, size, max_bytes)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValidationError(field, "must be valid UTF-8 text (no lone surrogates)") from exc
+    if not ascii_only:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(field, "must be valid UTF-8 text (no lone surrogates)") from exc
     if "\\u0000" in text and _JSON_NUL.search(text):
         # PostgreSQL jsonb cannot hold U+0000; refuse it everywhere so backends agree.
         raise ValidationError(field, "must not contain the NUL character (\\u0000)")
@@ -176,16 +196,27 @@ def coerce_new_event(value: Any, field: str) -> NewEvent:
     raise ValidationError(field, "must be an event object with at least a name")
 
 
-def prepare_event(event: Any, field: str) -> PreparedEvent:
-    event = coerce_new_event(event, field)
+def prepare_event(event: Any, field: str, limits: Mapping[str, int] | None = None) -> PreparedEvent:
+    """Validate one event (``field`` names it in errors; ``limits`` is FLIPBOOK_LIMITS)."""
+    if limits is None:
+        limits = settings.FLIPBOOK_LIMITS
+    if type(event) is not NewEvent:
+        event = coerce_new_event(event, field)
     name = validate_name(event.name, f"{field}.name")
-    payload_json = encode_json(event.payload, f"{field}.payload", limit("MAX_PAYLOAD_BYTES"))
-    metadata = {} if event.metadata is None else event.metadata
-    if not isinstance(metadata, Mapping):
-        raise ValidationError(f"{field}.metadata", "must be a JSON object")
-    metadata = dict(metadata)
-    metadata_json = encode_json(metadata, f"{field}.metadata", limit("MAX_METADATA_BYTES"))
-    timestamp = validate_timestamp(event.timestamp, f"{field}.timestamp")
+    payload_json = encode_json(event.payload, f"{field}.payload", limits["MAX_PAYLOAD_BYTES"])
+    metadata = event.metadata
+    if not metadata and (metadata is None or type(metadata) is dict):
+        metadata, metadata_json = {}, "{}"
+    else:
+        if type(metadata) is not dict and not isinstance(metadata, Mapping):
+            raise ValidationError(f"{field}.metadata", "must be a JSON object")
+        metadata = dict(metadata)
+        metadata_json = encode_json(metadata, f"{field}.metadata", limits["MAX_METADATA_BYTES"])
+    timestamp = event.timestamp
+    if timestamp is not None and not (
+        type(timestamp) is datetime and timestamp.tzinfo is UTC
+    ):  # an aware UTC datetime is taken as it is; anything else is checked and converted
+        timestamp = validate_timestamp(timestamp, f"{field}.timestamp")
     version = (
         None
         if event.version is None
@@ -248,22 +279,27 @@ def prepare_append(append: Any, field: str = "") -> PreparedAppend:
         raise ValidationError(f"{prefix}kind", "must be 'versioned' or 'neutral'")
     expected = validate_expected_version(append.expected_version, f"{prefix}expected_version")
     raw_events = append.events
-    if isinstance(raw_events, (str, bytes, Mapping)) or not isinstance(raw_events, Iterable):
-        raise ValidationError(f"{prefix}events", "must be a list of events")
-    raw_events = list(raw_events)
+    if type(raw_events) is not list:
+        if isinstance(raw_events, (str, bytes, Mapping)) or not isinstance(raw_events, Iterable):
+            raise ValidationError(f"{prefix}events", "must be a list of events")
+        raw_events = list(raw_events)
     if not raw_events:
         raise ValidationError(f"{prefix}events", "must hold at least one event")
-    max_events = limit("MAX_EVENTS_PER_COMMIT")
+    limits = settings.FLIPBOOK_LIMITS
+    max_events = limits["MAX_EVENTS_PER_COMMIT"]
     if len(raw_events) > max_events:
         raise ValidationError(
             f"{prefix}events", f"holds {len(raw_events)} events; the limit is {max_events}"
         )
-    events = tuple(prepare_event(e, f"{prefix}events[{i}]") for i, e in enumerate(raw_events))
-    seen: set[uuid.UUID] = set()
-    for i, e in enumerate(events):
-        if e.id in seen:
-            raise ValidationError(f"{prefix}events[{i}].id", "is repeated within the commit")
-        seen.add(e.id)
+    events = tuple(
+        [prepare_event(e, f"{prefix}events[{i}]", limits) for i, e in enumerate(raw_events)]
+    )
+    if len(events) > 1:
+        seen: set[uuid.UUID] = set()
+        for i, e in enumerate(events):
+            if e.id in seen:
+                raise ValidationError(f"{prefix}events[{i}].id", "is repeated within the commit")
+            seen.add(e.id)
 
     explicit = [e.version is not None for e in events]
     if any(explicit):

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -63,6 +64,103 @@ STREAM_COLUMNS = (
     "ORDER BY x.version DESC LIMIT 1) END"
 )
 MAX_ATTEMPTS = 3
+
+
+def _head_shape(a: PreparedAppend) -> tuple[str, bool, bool, bool]:
+    """What decides the text of a head statement: the kind of expectation ("new", "any",
+    "exists" or "at" a version), whether a kind and a category are given, and whether the
+    append holds one event. What the shape fixes is written into the statement as literals:
+    every parameter psycopg adapts costs client time."""
+    expected = a.expected_version
+    if expected == 0:
+        check = "new"
+    elif isinstance(expected, int):
+        check = "at"
+    else:
+        check = expected
+    return check, a.kind is not None, a.category is not None, len(a.events) == 1
+
+
+@cache
+def _head_sql(check: str, kind_given: bool, category_given: bool, one: bool) -> str:
+    """The head statement of a shape (see ``_head_shape``), with named parameters among sid,
+    n, new_kind, new_version, cat, now, kind, expected (see ``_head_params``)."""
+    n = "1" if one else "%(n)s"
+    conditions = []
+    if kind_given:
+        conditions.append("flipbook_stream.kind = %(kind)s")
+    elif check == "at":
+        conditions.append("flipbook_stream.kind = 'versioned'")
+    if category_given:
+        conditions.append(
+            "(flipbook_stream.category IS NULL OR flipbook_stream.category = %(cat)s)"
+        )
+    if check == "at":
+        conditions.append("flipbook_stream.version = %(expected)s")
+    update = (
+        "version = CASE WHEN flipbook_stream.kind = 'neutral' THEN 0 "
+        f"ELSE flipbook_stream.version + {n} END, "
+        f"event_count = flipbook_stream.event_count + {n}, updated_at = %(now)s"
+    )
+    if category_given:
+        update += ", category = COALESCE(flipbook_stream.category, %(cat)s)"
+    if kind_given:
+        new_kind, new_version = "%(new_kind)s", "%(new_version)s"
+    else:
+        new_kind, new_version = "'versioned'", n
+    insert = (
+        "INSERT INTO flipbook_stream (stream_id, kind, category, version, event_count, "
+        f"created_at, updated_at, metadata) VALUES (%(sid)s, {new_kind}, "
+        f"{'%(cat)s' if category_given else 'NULL'}, {new_version}, {n}, %(now)s, %(now)s, '{{}}')"
+    )
+    returning = " RETURNING id, kind, version, category"
+    where = " AND ".join(conditions)
+    if check == "new":
+        return insert + " ON CONFLICT (stream_id) DO NOTHING" + returning
+    if check == "any":
+        return (
+            insert + " ON CONFLICT (stream_id) DO UPDATE SET " + update
+            + (" WHERE " + where if where else "") + returning
+        )  # fmt: skip
+    return (
+        "UPDATE flipbook_stream SET " + update + " WHERE flipbook_stream.stream_id = %(sid)s"
+        + (" AND " + where if where else "") + returning
+    )  # fmt: skip
+
+
+@cache
+def _one_statement_sql(check: str, kind_given: bool, category_given: bool, one: bool) -> str:
+    """PostgreSQL: a head statement and the insert of its events as one statement; see
+    ``DatabaseEventStore._append_one_statement``. Only appends at an expected version, where
+    refusals are common, read the current head in the same statement (``cur``); the others
+    explain a refusal with a second query."""
+    if one:
+        rows_sql = (
+            "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL ELSE head.version END, "
+            "%(ts)s::timestamptz, %(name)s, %(payload)s::jsonb, %(meta)s::jsonb, %(eid)s::uuid, "
+            "%(now)s FROM head"
+        )
+    else:
+        rows_sql = (
+            "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL "
+            "ELSE head.version - %(n)s + v.ord END, v.ts, v.name, v.payload::jsonb, "
+            "v.meta::jsonb, v.eid, %(now)s FROM head CROSS JOIN unnest(%(ts)s::timestamptz[], "
+            "%(name)s::text[], %(payload)s::text[], %(meta)s::text[], %(eid)s::uuid[]) "
+            "WITH ORDINALITY AS v(ts, name, payload, meta, eid, ord) ORDER BY v.ord"
+        )
+    sql = (
+        f"WITH head AS ({_head_sql(check, kind_given, category_given, one)}), ins AS ("
+        "INSERT INTO flipbook_event (stream_pk, version, timestamp, name, payload, metadata, "
+        f"event_id, recorded_at) {rows_sql} RETURNING position, version)"
+    )
+    if check != "at":
+        return sql + " SELECT ins.position, ins.version, head.kind, head.category FROM ins, head"
+    return sql + (
+        ", cur AS (SELECT kind, category, version FROM flipbook_stream "
+        "WHERE stream_id = %(sid)s AND NOT EXISTS (SELECT 1 FROM head) FOR SHARE) "
+        "SELECT ins.position, ins.version, head.kind, head.category FROM ins, head "
+        "UNION ALL SELECT NULL, version, kind, category FROM cur"
+    )
 
 
 class _Refused(Exception):
@@ -173,107 +271,78 @@ class DatabaseEventStore(BaseEventStore):
         with transaction.atomic(using=self.using):
             return self._append_in_transaction(appends, now)
 
-    def _head_statement(self, a: PreparedAppend, now: datetime) -> tuple[str, list[Any]]:
+    def _head_statement(self, a: PreparedAppend, now: datetime) -> tuple[str, dict[str, Any]]:
         """The conditional write of a stream's head row that checks ``a``'s expectation.
         It returns (id, kind, version after the append), or no row when the check fails."""
+        return _head_sql(*_head_shape(a)), self._head_params(a, now)
+
+    def _head_params(self, a: PreparedAppend, now: datetime) -> dict[str, Any]:
         n = len(a.events)
-        expected = a.expected_version
         new_kind = effective_kind(a)
-        conditions: list[str] = []
-        cond_params: list[Any] = []
-        if a.kind is not None:
-            conditions.append("flipbook_stream.kind = %s")
-            cond_params.append(a.kind)
-        elif isinstance(expected, int):
-            conditions.append("flipbook_stream.kind = 'versioned'")
-        if a.category is not None:
-            conditions.append("(flipbook_stream.category IS NULL OR flipbook_stream.category = %s)")
-            cond_params.append(a.category)
-        if isinstance(expected, int) and expected > 0:
-            conditions.append("flipbook_stream.version = %s")
-            cond_params.append(expected)
-        update = (
-            "version = CASE WHEN flipbook_stream.kind = 'neutral' THEN 0 "
-            "ELSE flipbook_stream.version + %s END, "
-            "event_count = flipbook_stream.event_count + %s, updated_at = %s, "
-            "category = COALESCE(flipbook_stream.category, %s)"
-        )
-        update_params = [n, n, self._db_time(now), a.category]
-        returning = " RETURNING id, kind, version, category"
-        insert = (
-            "INSERT INTO flipbook_stream (stream_id, kind, category, version, event_count, "
-            "created_at, updated_at, metadata) VALUES (%s, %s, %s, %s, %s, %s, %s, '{}')"
-        )
-        insert_params = [
-            a.stream_id,
-            new_kind,
-            a.category,
-            0 if new_kind == NEUTRAL else n,
-            n,
-            self._db_time(now),
-            self._db_time(now),
-        ]
-        where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
-        if expected == 0:
-            return insert + " ON CONFLICT (stream_id) DO NOTHING" + returning, insert_params
-        if expected == "any":
-            sql = insert + " ON CONFLICT (stream_id) DO UPDATE SET " + update + where + returning
-            return sql, insert_params + update_params + cond_params
-        sql = "UPDATE flipbook_stream SET " + update + " WHERE flipbook_stream.stream_id = %s"
-        if conditions:
-            sql += " AND " + " AND ".join(conditions)
-        return sql + returning, [*update_params, a.stream_id, *cond_params]
+        return {
+            "sid": a.stream_id,
+            "n": n,
+            "new_kind": new_kind,
+            "new_version": 0 if new_kind == NEUTRAL else n,
+            "cat": a.category,
+            "now": self._db_time(now),
+            "kind": a.kind,
+            "expected": a.expected_version,
+        }
 
     def _append_one_statement(self, a: PreparedAppend, now: datetime) -> CommitResult:
         """PostgreSQL: check the head and insert the events in one statement (one round trip).
 
         The head write comes first and the events come from its RETURNING row, so a failed
-        check inserts nothing. Then ``cur`` reads the head row FOR SHARE (waiting for a racing
-        writer, and seeing its commit) so a refusal names the current version at no extra
-        round trip. One event is sent as plain values: encoding one-element arrays costs
-        more client time than the statement."""
-        head_sql, head_params = self._head_statement(a, now)
+        check inserts nothing. At an expected version, ``cur`` then reads the head row FOR
+        SHARE (waiting for a racing writer, and seeing its commit) so a refusal names the
+        current version at no extra round trip. One event is sent as plain values: encoding
+        one-element arrays costs more client time than the statement."""
         events = a.events
-        if len(events) == 1:
+        single = len(events) == 1
+        params = self._head_params(a, now)
+        if single:
             e = events[0]
-            rows_sql = (
-                "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL ELSE head.version END,"
-                " %s::timestamptz, %s, %s::jsonb, %s::jsonb, %s::uuid, %s FROM head"
-            )
-            rows_params = [e.timestamp, e.name, e.payload_json, e.metadata_json, e.id, now]
+            params["ts"], params["name"], params["eid"] = e.timestamp, e.name, e.id
+            params["payload"], params["meta"] = e.payload_json, e.metadata_json
         else:
-            rows_sql = (
-                "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL "
-                "ELSE head.version - %s + v.ord END, v.ts, v.name, v.payload::jsonb, "
-                "v.meta::jsonb, v.eid, %s FROM head CROSS JOIN unnest(%s::timestamptz[], "
-                "%s::text[], %s::text[], %s::text[], %s::uuid[]) WITH ORDINALITY "
-                "AS v(ts, name, payload, meta, eid, ord) ORDER BY v.ord"
-            )
-            rows_params = [
-                len(events),
-                now,
-                [e.timestamp for e in events],
-                [e.name for e in events],
-                [e.payload_json for e in events],
-                [e.metadata_json for e in events],
-                [e.id for e in events],
-            ]
-        sql = (
-            f"WITH head AS ({head_sql}), ins AS ("
-            "INSERT INTO flipbook_event (stream_pk, version, timestamp, name, payload, metadata, "
-            f"event_id, recorded_at) {rows_sql} RETURNING position, version), "
-            "cur AS (SELECT kind, category, version FROM flipbook_stream "
-            "WHERE stream_id = %s AND NOT EXISTS (SELECT 1 FROM head) FOR SHARE) "
-            "SELECT ins.position, ins.version, head.kind, head.category FROM ins, head "
-            "UNION ALL SELECT NULL, version, kind, category FROM cur"
-        )
-        with self._cursor() as cursor:
-            self._execute(cursor, sql, [*head_params, *rows_params, a.stream_id])
+            params["ts"] = [e.timestamp for e in events]
+            params["name"] = [e.name for e in events]
+            params["payload"] = [e.payload_json for e in events]
+            params["meta"] = [e.metadata_json for e in events]
+            params["eid"] = [e.id for e in events]
+        sql = _one_statement_sql(*_head_shape(a))
+        conn = self.connection
+        cursor = self._append_cursor(self._raw_connection(conn))
+        with conn.wrap_database_errors:
+            cursor.execute(sql, params, prepare=self.prepare)
             rows = cursor.fetchall()
         if not rows or rows[0][0] is None:
             raise _Refused(0, rows[0][1:] if rows else None)
-        rows.sort()
-        return CommitResult((self._result(a, [r[:2] for r in rows], now, rows[0][3]),))
+        if len(rows) > 1:
+            rows.sort()
+        return CommitResult((self._result(a, rows, now, rows[0][3]),))
+
+    def _raw_connection(self, conn):
+        """The psycopg connection under ``conn``, opened if needed, checked as Django would
+        before a query (this thread's, not in a broken transaction)."""
+        raw = conn.connection
+        if raw is None:
+            conn.ensure_connection()
+            raw = conn.connection
+        conn.validate_thread_sharing()
+        if conn.in_atomic_block:
+            conn.validate_no_broken_transaction()
+        return raw
+
+    def _append_cursor(self, raw):
+        """The append cursor of the psycopg connection ``raw``, made once per connection so
+        an append does not pay for a cursor and its adapters map each time."""
+        try:
+            return raw._flipbook_append_cursor
+        except AttributeError:
+            raw._flipbook_append_cursor = cursor = self._cursor().cursor
+            return cursor
 
     def _append_in_transaction(
         self, appends: Sequence[PreparedAppend], now: datetime
@@ -343,14 +412,19 @@ class DatabaseEventStore(BaseEventStore):
         now: datetime,
         category: str | None,
     ) -> AppendResult:
+        """The result of ``a`` from its stored rows, each starting (position, version)."""
+        sid = a.stream_id
         events = tuple(
-            e.recorded(a.stream_id, version, position, now)
-            for e, (position, version) in zip(a.events, rows, strict=True)
+            e.recorded(sid, row[1], row[0], now) for e, row in zip(a.events, rows, strict=True)
         )
-        return AppendResult(a.stream_id, events[-1].version, events, category=category)
+        return AppendResult(sid, events[-1].version, events, category=category)
 
     def on_durable(self, callback) -> None:
-        transaction.on_commit(callback, using=self.using)
+        conn = self.connection
+        if conn.in_atomic_block or not conn.autocommit:
+            transaction.on_commit(callback, using=self.using)
+        else:
+            callback()  # what on_commit would do, without its connection checks
 
     # -- reads --------------------------------------------------------------------------------
 
