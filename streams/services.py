@@ -9,7 +9,6 @@ import base64
 import binascii
 import hashlib
 import json
-import logging
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -45,7 +44,6 @@ from streams.validation import (
 )
 
 Direction = Literal["forwards", "backwards"]
-logger = logging.getLogger("flipbook.store")
 
 
 def append_to_stream(
@@ -80,13 +78,8 @@ def _commit(prepared: tuple) -> CommitResult:
 
 
 def _announce(result: CommitResult) -> None:
-    for receiver, response in events_committed.send_robust(sender=commit, result=result):
-        if isinstance(response, Exception):
-            logger.error(
-                "events_committed receiver %s failed",
-                getattr(receiver, "__qualname__", receiver),
-                exc_info=response,
-            )
+    # send_robust logs a failing receiver (logger django.dispatch) and goes on.
+    events_committed.send_robust(sender=commit, result=result)
 
 
 def read_stream(

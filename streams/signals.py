@@ -1,8 +1,75 @@
 """Signals of the store service."""
 
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
 from django.dispatch import Signal
+from django.dispatch.dispatcher import NONE_ID
+
+
+class CommitSignal(Signal):
+    """A Signal sent on every commit. Its receivers are looked up once per connect or
+    disconnect instead of on every send: Django's per-send lookup (a lock, a scan, weak
+    references turned into lists) was a measurable share of a one-event append's CPU.
+    Receivers connected for one sender only, or async ones, take Django's own path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._plan: tuple[tuple[Any, bool], ...] | None = None
+
+    def connect(self, receiver, sender=None, weak=True, dispatch_uid=None) -> None:
+        super().connect(receiver, sender, weak, dispatch_uid)
+        self._plan = None
+
+    def disconnect(self, receiver=None, sender=None, dispatch_uid=None) -> bool:
+        disconnected = super().disconnect(receiver, sender, dispatch_uid)
+        self._plan = None
+        return disconnected
+
+    def _remove_receiver(self, receiver=None) -> None:
+        super()._remove_receiver(receiver)
+        self._plan = None
+
+    def _make_plan(self) -> tuple[tuple[Any, bool], ...] | None:
+        """(receiver or its weak reference, whether weak) for each receiver, or None when
+        any needs Django's path."""
+        with self.lock:
+            self._clear_dead_receivers()
+            plan = []
+            for entry in self.receivers:
+                if len(entry) != 3:  # a layout this code does not know
+                    return None
+                (_key, sender_key), receiver, is_async = entry
+                if is_async or sender_key != NONE_ID:
+                    return None
+                plan.append((receiver, isinstance(receiver, weakref.ReferenceType)))
+            return tuple(plan)
+
+    def send_robust(self, sender, **named) -> list[tuple[Any, Any]]:
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = self._make_plan()
+            if plan is None:
+                return super().send_robust(sender, **named)
+        responses = []
+        for receiver, weak in plan:
+            if weak:
+                receiver = receiver()
+                if receiver is None:
+                    continue
+            try:
+                response = receiver(signal=self, sender=sender, **named)
+            except Exception as err:
+                self._log_robust_failure(receiver, err)
+                responses.append((receiver, err))
+            else:
+                responses.append((receiver, response))
+        return responses
+
 
 # Sent once a commit is durable (after the surrounding transaction, if any, commits), with
 # ``result`` (a CommitResult). Never sent for an idempotent re-send. Receivers must not
 # raise: a commit has succeeded whatever they do, so errors are logged, not propagated.
-events_committed = Signal()
+events_committed = CommitSignal()

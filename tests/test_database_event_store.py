@@ -12,3 +12,29 @@ class TestDatabaseEventStore(EventStoreContract):
     @pytest.fixture
     def event_store(self, db_backend):
         return db_backend
+
+
+def test_appends_survive_a_new_database_session(postgres_backend):
+    """The one-event append keeps a cursor per database session: after the connection is
+    closed (a request ends, the pool takes it back) the next append opens a new one."""
+    from django.db import connections, transaction
+
+    from streams import services
+    from streams.exceptions import VersionConflict
+
+    conn = connections[postgres_backend]
+    first = services.append_to_stream("session-1", [{"name": "A"}], expected_version=0)
+    raw = conn.connection
+    conn.close()
+    second = services.append_to_stream("session-1", [{"name": "B"}], expected_version=1)
+    assert conn.connection is not raw
+    assert (first.version, second.version) == (1, 2)
+    with pytest.raises(VersionConflict) as refused:
+        services.append_to_stream("session-1", [{"name": "C"}], expected_version=1)
+    assert refused.value.current_version == 2
+    # Inside a transaction the same statement runs in a savepoint and rolls back with it.
+    with pytest.raises(RuntimeError), transaction.atomic(using=postgres_backend):
+        services.append_to_stream("session-1", [{"name": "C"}], expected_version=2)
+        raise RuntimeError("roll back")
+    events = services.read_stream("session-1").items
+    assert [e.name for e in events] == ["A", "B"]

@@ -266,8 +266,8 @@ class DatabaseEventStore(BaseEventStore):
         if self.is_postgres and len(appends) == 1:
             if conn.in_atomic_block:
                 with transaction.atomic(using=self.using):
-                    return self._append_one_statement(appends[0], now)
-            return self._append_one_statement(appends[0], now)
+                    return self._append_one_statement(conn, appends[0], now)
+            return self._append_one_statement(conn, appends[0], now)
         with transaction.atomic(using=self.using):
             return self._append_in_transaction(appends, now)
 
@@ -290,18 +290,22 @@ class DatabaseEventStore(BaseEventStore):
             "expected": a.expected_version,
         }
 
-    def _append_one_statement(self, a: PreparedAppend, now: datetime) -> CommitResult:
+    def _append_one_statement(self, conn, a: PreparedAppend, now: datetime) -> CommitResult:
         """PostgreSQL: check the head and insert the events in one statement (one round trip).
 
         The head write comes first and the events come from its RETURNING row, so a failed
         check inserts nothing. At an expected version, ``cur`` then reads the head row FOR
         SHARE (waiting for a racing writer, and seeing its commit) so a refusal names the
         current version at no extra round trip. One event is sent as plain values: encoding
-        one-element arrays costs more client time than the statement."""
+        one-element arrays costs more client time than the statement.
+
+        This is the hot path of every one-event append, so it does by hand what Django's
+        cursor would (open the connection, check the thread, map driver errors) on a cursor
+        kept per connection: client CPU is most of what separates an append from a bare
+        INSERT (see the README's benchmark notes)."""
         events = a.events
-        single = len(events) == 1
         params = self._head_params(a, now)
-        if single:
+        if len(events) == 1:
             e = events[0]
             params["ts"], params["name"], params["eid"] = e.timestamp, e.name, e.id
             params["payload"], params["meta"] = e.payload_json, e.metadata_json
@@ -312,8 +316,17 @@ class DatabaseEventStore(BaseEventStore):
             params["meta"] = [e.metadata_json for e in events]
             params["eid"] = [e.id for e in events]
         sql = _one_statement_sql(*_head_shape(a))
-        conn = self.connection
-        cursor = self._append_cursor(self._raw_connection(conn))
+        raw = conn.connection
+        if raw is None:
+            conn.ensure_connection()
+            raw = conn.connection
+        conn.validate_thread_sharing()
+        if conn.in_atomic_block:
+            conn.validate_no_broken_transaction()
+        try:
+            cursor = raw._flipbook_append_cursor
+        except AttributeError:  # the first append on this database session
+            raw._flipbook_append_cursor = cursor = self._cursor().cursor
         with conn.wrap_database_errors:
             cursor.execute(sql, params, prepare=self.prepare)
             rows = cursor.fetchall()
@@ -322,27 +335,6 @@ class DatabaseEventStore(BaseEventStore):
         if len(rows) > 1:
             rows.sort()
         return CommitResult((self._result(a, rows, now, rows[0][3]),))
-
-    def _raw_connection(self, conn):
-        """The psycopg connection under ``conn``, opened if needed, checked as Django would
-        before a query (this thread's, not in a broken transaction)."""
-        raw = conn.connection
-        if raw is None:
-            conn.ensure_connection()
-            raw = conn.connection
-        conn.validate_thread_sharing()
-        if conn.in_atomic_block:
-            conn.validate_no_broken_transaction()
-        return raw
-
-    def _append_cursor(self, raw):
-        """The append cursor of the psycopg connection ``raw``, made once per connection so
-        an append does not pay for a cursor and its adapters map each time."""
-        try:
-            return raw._flipbook_append_cursor
-        except AttributeError:
-            raw._flipbook_append_cursor = cursor = self._cursor().cursor
-            return cursor
 
     def _append_in_transaction(
         self, appends: Sequence[PreparedAppend], now: datetime
@@ -415,7 +407,12 @@ class DatabaseEventStore(BaseEventStore):
         """The result of ``a`` from its stored rows, each starting (position, version)."""
         sid = a.stream_id
         events = tuple(
-            e.recorded(sid, row[1], row[0], now) for e, row in zip(a.events, rows, strict=True)
+            [
+                RecordedEvent(
+                    sid, row[1], e.timestamp, e.name, e.payload, e.metadata, e.id, row[0], now
+                )
+                for e, row in zip(a.events, rows, strict=True)
+            ]
         )
         return AppendResult(sid, events[-1].version, events, category=category)
 
