@@ -17,20 +17,23 @@ class CommitSignal(Signal):
 
     def __init__(self) -> None:
         super().__init__()
-        self._plan: tuple[tuple[Any, bool], ...] | None = None
+        # Bumped after every change of the receivers; a plan is good for its generation only,
+        # so a change racing with a send is picked up by the next send.
+        self._generation = 0
+        self._plan: tuple[int, tuple[tuple[Any, bool], ...] | None] = (-1, None)
 
     def connect(self, receiver, sender=None, weak=True, dispatch_uid=None) -> None:
         super().connect(receiver, sender, weak, dispatch_uid)
-        self._plan = None
+        self._generation += 1
 
     def disconnect(self, receiver=None, sender=None, dispatch_uid=None) -> bool:
         disconnected = super().disconnect(receiver, sender, dispatch_uid)
-        self._plan = None
+        self._generation += 1
         return disconnected
 
     def _remove_receiver(self, receiver=None) -> None:
         super()._remove_receiver(receiver)
-        self._plan = None
+        self._generation += 1
 
     def _make_plan(self) -> tuple[tuple[Any, bool], ...] | None:
         """(receiver or its weak reference, whether weak) for each receiver, or None when
@@ -48,11 +51,13 @@ class CommitSignal(Signal):
             return tuple(plan)
 
     def send_robust(self, sender, **named) -> list[tuple[Any, Any]]:
-        plan = self._plan
+        generation, plan = self._plan
+        if generation != self._generation:
+            generation = self._generation
+            plan = self._make_plan()
+            self._plan = (generation, plan)
         if plan is None:
-            plan = self._plan = self._make_plan()
-            if plan is None:
-                return super().send_robust(sender, **named)
+            return super().send_robust(sender, **named)
         responses = []
         for receiver, weak in plan:
             if weak:
