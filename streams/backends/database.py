@@ -407,12 +407,7 @@ class DatabaseEventStore(BaseEventStore):
         """The result of ``a`` from its stored rows, each starting (position, version)."""
         sid = a.stream_id
         events = tuple(
-            [
-                RecordedEvent(
-                    sid, row[1], e.timestamp, e.name, e.payload, e.metadata, e.id, row[0], now
-                )
-                for e, row in zip(a.events, rows, strict=True)
-            ]
+            [e.recorded(sid, row[1], row[0], now) for e, row in zip(a.events, rows, strict=True)]
         )
         return AppendResult(sid, events[-1].version, events, category=category)
 
