@@ -38,3 +38,33 @@ def test_appends_survive_a_new_database_session(postgres_backend):
         raise RuntimeError("roll back")
     events = services.read_stream("session-1").items
     assert [e.name for e in events] == ["A", "B"]
+
+
+def test_a_refused_append_at_a_version_rolls_back(postgres_backend):
+    """An append at an expected version reads the head FOR SHARE to name the current version.
+    A refused one must end in a rollback (no WAL flush for its row lock), and inside a
+    transaction it must leave that transaction usable."""
+    from django.db import connections, transaction
+
+    from streams import services
+    from streams.exceptions import VersionConflict
+
+    services.append_to_stream("refused-1", [{"name": "A"}], expected_version=0)
+    services.append_to_stream("refused-1", [{"name": "B"}], expected_version=1)
+    with pytest.raises(VersionConflict) as refused:
+        services.append_to_stream("refused-1", [{"name": "C"}], expected_version=1)
+    assert (refused.value.expected, refused.value.current_version) == (1, 2)
+    with connections[postgres_backend].cursor() as cursor:
+        # The head row's xmax is the refused attempt's lock: its transaction was aborted.
+        cursor.execute(
+            "SELECT pg_xact_status(xmax::text::xid8) FROM flipbook_stream "
+            "WHERE stream_id = 'refused-1'"
+        )
+        assert cursor.fetchone() == ("aborted",)
+
+    with transaction.atomic(using=postgres_backend):
+        with pytest.raises(VersionConflict) as refused:
+            services.append_to_stream("refused-1", [{"name": "C"}], expected_version=1)
+        assert refused.value.current_version == 2
+        services.append_to_stream("refused-1", [{"name": "C"}], expected_version=2)
+    assert [e.name for e in services.read_stream("refused-1").items] == ["A", "B", "C"]

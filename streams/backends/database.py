@@ -132,8 +132,9 @@ def _head_sql(check: str, kind_given: bool, category_given: bool, one: bool) -> 
 def _one_statement_sql(check: str, kind_given: bool, category_given: bool, one: bool) -> str:
     """PostgreSQL: a head statement and the insert of its events as one statement; see
     ``DatabaseEventStore._append_one_statement``. Only appends at an expected version, where
-    refusals are common, read the current head in the same statement (``cur``); the others
-    explain a refusal with a second query."""
+    refusals are common, read the current head in the same statement (``cur``) and end a
+    refusal with flipbook_refuse's error, so it rolls back; the others explain a refusal with
+    a second query."""
     if one:
         rows_sql = (
             "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL ELSE head.version END, "
@@ -159,8 +160,14 @@ def _one_statement_sql(check: str, kind_given: bool, category_given: bool, one: 
         ", cur AS (SELECT kind, category, version FROM flipbook_stream "
         "WHERE stream_id = %(sid)s AND NOT EXISTS (SELECT 1 FROM head) FOR SHARE) "
         "SELECT ins.position, ins.version, head.kind, head.category FROM ins, head "
-        "UNION ALL SELECT NULL, version, kind, category FROM cur"
+        "UNION ALL SELECT NULL, version, kind, category FROM cur "
+        "WHERE flipbook_refuse(version, kind, category)"
     )
+
+
+# The SQLSTATE of flipbook_refuse (migration 0004): an append at an expected version that was
+# refused, aborted rather than committed. Its detail is the head as [version, kind, category].
+REFUSED_SQLSTATE = "FB409"
 
 
 class _Refused(Exception):
@@ -296,7 +303,10 @@ class DatabaseEventStore(BaseEventStore):
         The head write comes first and the events come from its RETURNING row, so a failed
         check inserts nothing. At an expected version, ``cur`` then reads the head row FOR
         SHARE (waiting for a racing writer, and seeing its commit) so a refusal names the
-        current version at no extra round trip. One event is sent as plain values: encoding
+        current version at no extra round trip; flipbook_refuse then aborts the statement
+        with that head in its error, since committing the row lock would cost a WAL flush per
+        refused attempt (contended appends refuse several per success). One event is sent
+        as plain values: encoding
         one-element arrays costs more client time than the statement.
 
         This is the hot path of every one-event append, so it does by hand what Django's
@@ -328,7 +338,12 @@ class DatabaseEventStore(BaseEventStore):
         except AttributeError:  # the first append on this database session
             raw._flipbook_append_cursor = cursor = self._cursor().cursor
         with conn.wrap_database_errors:
-            cursor.execute(sql, params, prepare=self.prepare)
+            try:
+                cursor.execute(sql, params, prepare=self.prepare)
+            except Exception as exc:  # psycopg's; this module does not import the driver
+                if getattr(exc, "sqlstate", None) != REFUSED_SQLSTATE:
+                    raise
+                raise _Refused(0, tuple(json.loads(exc.diag.message_detail))) from None
             rows = cursor.fetchall()
         if not rows or rows[0][0] is None:
             raise _Refused(0, rows[0][1:] if rows else None)
