@@ -1,10 +1,14 @@
-"""Frozen values that cross the store layers: requests, stored events, pages."""
+"""Frozen values that cross the store layers: requests, stored events, pages.
+
+What every append or read builds per event (PreparedEvent, PreparedAppend, RecordedEvent,
+AppendResult, CommitResult) is a NamedTuple: as immutable as a frozen dataclass and about
+three times cheaper to build, which a one-event append feels (see the README's benchmark)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 from uuid import UUID
 
 ExpectedVersion = int | Literal["any", "exists"]
@@ -38,8 +42,7 @@ class StreamAppend:
     kind: StreamKind | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedEvent:
+class PreparedEvent(NamedTuple):
     """A validated event, payload and metadata already encoded as JSON text (``payload`` and
     ``metadata`` keep the values as given, for the result of the append)."""
 
@@ -58,20 +61,19 @@ class PreparedEvent:
     ) -> RecordedEvent:
         """This event as the store recorded it."""
         return RecordedEvent(
-            stream_id=stream_id,
-            version=version,
-            timestamp=self.timestamp,
-            name=self.name,
-            payload=self.payload,
-            metadata=self.metadata,
-            id=self.id,
-            position=position,
-            recorded_at=recorded_at,
+            stream_id,
+            version,
+            self.timestamp,
+            self.name,
+            self.payload,
+            self.metadata,
+            self.id,
+            position,
+            recorded_at,
         )
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedAppend:
+class PreparedAppend(NamedTuple):
     """A validated StreamAppend. ``expected_version`` is derived from explicit versions too."""
 
     stream_id: str
@@ -81,8 +83,7 @@ class PreparedAppend:
     kind: StreamKind | None
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
+class RecordedEvent(NamedTuple):
     """An event as stored: immutable, with its version, position and store time."""
 
     stream_id: str
@@ -109,8 +110,7 @@ class RecordedEvent:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class AppendResult:
+class AppendResult(NamedTuple):
     """What one stream of a commit stored. ``version`` is None on version-neutral streams;
     ``category`` rides along so listeners (the event bus) need no query for it."""
 
@@ -121,8 +121,7 @@ class AppendResult:
     category: str | None = None  # the stream's category after the append
 
 
-@dataclass(frozen=True, slots=True)
-class CommitResult:
+class CommitResult(NamedTuple):
     """What a commit stored, per stream in request order; ``duplicate`` on an identical re-send."""
 
     streams: tuple[AppendResult, ...]

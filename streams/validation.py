@@ -224,16 +224,17 @@ def prepare_event(event: Any, field: str, limits: Mapping[str, int] | None = Non
     )
     id_given = event.id is not None
     event_id = validate_event_id(event.id, f"{field}.id") if id_given else uuid.uuid4()
+    # Positional, in field order: keywords make a NamedTuple twice as dear to build.
     return PreparedEvent(
-        id=event_id,
-        name=name,
-        payload_json=payload_json,
-        metadata_json=metadata_json,
-        payload=event.payload,
-        metadata=metadata,
-        timestamp=timestamp,
-        version=version,
-        id_given=id_given,
+        event_id,
+        name,
+        payload_json,
+        metadata_json,
+        event.payload,
+        metadata,
+        timestamp,
+        version,
+        id_given,
     )
 
 
@@ -332,13 +333,7 @@ def prepare_append(append: Any, field: str = "") -> PreparedAppend:
             f"{prefix}expected_version",
             "a version-neutral stream takes no version check: use 'any' or 'exists'",
         )
-    return PreparedAppend(
-        stream_id=stream_id,
-        events=events,
-        expected_version=expected,
-        category=category,
-        kind=kind,
-    )
+    return PreparedAppend(stream_id, events, expected, category, kind)
 
 
 def prepare_commit(appends: Any) -> tuple[PreparedAppend, ...]:

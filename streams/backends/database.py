@@ -816,16 +816,16 @@ class DatabaseEventStore(BaseEventStore):
 
     def _event(self, row, stream_id: str) -> RecordedEvent:
         position, version, timestamp, name, payload, metadata, event_id, recorded_at = row
-        return RecordedEvent(
-            stream_id=stream_id,
-            version=version,
-            timestamp=self._time(timestamp),
-            name=name,
-            payload=_load_json(payload),
-            metadata={} if metadata == "{}" else _load_json(metadata),
-            id=event_id if isinstance(event_id, UUID) else UUID(event_id),
-            position=position,
-            recorded_at=self._time(recorded_at),
+        return RecordedEvent(  # positional, in field order (cheaper than keywords)
+            stream_id,
+            version,
+            self._time(timestamp),
+            name,
+            _load_json(payload),
+            {} if metadata == "{}" else _load_json(metadata),
+            event_id if isinstance(event_id, UUID) else UUID(event_id),
+            position,
+            self._time(recorded_at),
         )
 
     def _stream(self, row) -> StreamInfo:
