@@ -33,8 +33,8 @@ from streams.records import (
 )
 from streams.signals import events_committed
 from streams.validation import (
-    prepare_append,
     prepare_commit,
+    prepare_stream_append,
     validate_category,
     validate_int,
     validate_limit,
@@ -59,8 +59,8 @@ def append_to_stream(
 
     Returns the stored events (``duplicate`` set for an identical re-send). Raises
     ValidationError, TooLarge, VersionConflict, IdConflict or Unavailable."""
-    append = StreamAppend(stream_id, events, expected_version, category, kind)
-    return _commit((prepare_append(append),)).streams[0]
+    prepared = prepare_stream_append(stream_id, events, expected_version, category, kind)
+    return _commit((prepared,)).streams[0]
 
 
 def commit(appends: Sequence[StreamAppend | dict[str, Any]]) -> CommitResult:

@@ -46,8 +46,19 @@ def _has_control(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
+def _plain(value: Any, longest: int) -> bool:
+    """Whether ``value`` is 1..``longest`` printable ASCII characters: valid as a stream id,
+    name or category with no further check (isascii and isprintable are C loops, cheaper
+    than the control-character search and the UTF-8 check they stand for)."""
+    return (
+        type(value) is str and 0 < len(value) <= longest and value.isascii() and value.isprintable()
+    )
+
+
 def validate_stream_id(value: Any, field: str = "stream_id") -> str:
     """Return a valid state id: printable UTF-8, 1–256 characters, no control characters."""
+    if _plain(value, MAX_STREAM_ID):
+        return value
     if not isinstance(value, str):
         raise ValidationError(field, "must be a string")
     if not value:
@@ -61,6 +72,8 @@ def validate_stream_id(value: Any, field: str = "stream_id") -> str:
 
 
 def validate_name(value: Any, field: str) -> str:
+    if _plain(value, MAX_NAME):
+        return value
     if not isinstance(value, str) or not value:
         raise ValidationError(field, "must be a non-empty string")
     if len(value) > MAX_NAME:
@@ -72,8 +85,8 @@ def validate_name(value: Any, field: str) -> str:
 
 
 def validate_category(value: Any, field: str = "category") -> str | None:
-    if value is None:
-        return None
+    if value is None or _plain(value, MAX_CATEGORY):
+        return value
     if not isinstance(value, str) or not value:
         raise ValidationError(field, "must be a non-empty string or null")
     if len(value) > MAX_CATEGORY:
@@ -202,7 +215,9 @@ def prepare_event(event: Any, field: str, limits: Mapping[str, int] | None = Non
         limits = settings.FLIPBOOK_LIMITS
     if type(event) is not NewEvent:
         event = coerce_new_event(event, field)
-    name = validate_name(event.name, f"{field}.name")
+    name = event.name
+    if not _plain(name, MAX_NAME):
+        name = validate_name(name, f"{field}.name")
     payload_json = encode_json(event.payload, f"{field}.payload", limits["MAX_PAYLOAD_BYTES"])
     metadata = event.metadata
     if not metadata and (metadata is None or type(metadata) is dict):
@@ -217,13 +232,12 @@ def prepare_event(event: Any, field: str, limits: Mapping[str, int] | None = Non
         type(timestamp) is datetime and timestamp.tzinfo is UTC
     ):  # an aware UTC datetime is taken as it is; anything else is checked and converted
         timestamp = validate_timestamp(timestamp, f"{field}.timestamp")
-    version = (
-        None
-        if event.version is None
-        else validate_int(event.version, f"{field}.version", minimum=1)
-    )
-    id_given = event.id is not None
-    event_id = validate_event_id(event.id, f"{field}.id") if id_given else uuid.uuid4()
+    version = event.version
+    if version is not None:
+        version = validate_int(version, f"{field}.version", minimum=1)
+    event_id = event.id
+    id_given = event_id is not None
+    event_id = validate_event_id(event_id, f"{field}.id") if id_given else uuid.uuid4()
     # Positional, in field order: keywords make a NamedTuple twice as dear to build.
     return PreparedEvent(
         event_id,
@@ -271,15 +285,32 @@ def coerce_stream_append(value: Any, field: str) -> StreamAppend:
 
 def prepare_append(append: Any, field: str = "") -> PreparedAppend:
     """Validate one stream's part of a commit; explicit versions must be consecutive."""
-    prefix = f"{field}." if field else ""
     append = coerce_stream_append(append, field or "append")
-    stream_id = validate_stream_id(append.stream_id, f"{prefix}stream_id")
-    category = validate_category(append.category, f"{prefix}category")
-    kind = append.kind
+    return prepare_stream_append(
+        append.stream_id,
+        append.events,
+        append.expected_version,
+        append.category,
+        append.kind,
+        f"{field}." if field else "",
+    )
+
+
+def prepare_stream_append(
+    stream_id: Any,
+    raw_events: Any,
+    expected_version: Any,
+    category: Any,
+    kind: Any,
+    prefix: str = "",
+) -> PreparedAppend:
+    """:func:`prepare_append` of a StreamAppend's fields (``prefix`` starts each field name
+    in errors), for callers that have them apart: no StreamAppend to build first."""
+    stream_id = validate_stream_id(stream_id, f"{prefix}stream_id")
+    category = validate_category(category, f"{prefix}category")
     if kind not in (None, VERSIONED, NEUTRAL):
         raise ValidationError(f"{prefix}kind", "must be 'versioned' or 'neutral'")
-    expected = validate_expected_version(append.expected_version, f"{prefix}expected_version")
-    raw_events = append.events
+    expected = validate_expected_version(expected_version, f"{prefix}expected_version")
     if type(raw_events) is not list:
         if isinstance(raw_events, (str, bytes, Mapping)) or not isinstance(raw_events, Iterable):
             raise ValidationError(f"{prefix}events", "must be a list of events")

@@ -68,3 +68,23 @@ def test_a_refused_append_at_a_version_rolls_back(postgres_backend):
         assert refused.value.current_version == 2
         services.append_to_stream("refused-1", [{"name": "C"}], expected_version=2)
     assert [e.name for e in services.read_stream("refused-1").items] == ["A", "B", "C"]
+
+
+def test_appends_survive_discard_all(postgres_backend):
+    """Outside a transaction the one-event append runs statements it prepared itself on the
+    session; a DISCARD ALL (as a pooler may send) drops them, and the next append prepares
+    them again instead of failing."""
+    from django.db import connections
+
+    from streams import services
+
+    services.append_to_stream("discard-1", [{"name": "A"}], expected_version=0)
+    services.append_to_stream("discard-1", [{"name": "B"}], expected_version=1)
+    with connections[postgres_backend].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'flipbook%%'")
+        assert cursor.fetchone()[0] >= 2
+        cursor.execute("DISCARD ALL")
+    services.append_to_stream("discard-1", [{"name": "C"}], expected_version=2)
+    services.append_to_stream("discard-2", [{"name": "A"}], expected_version=0)
+    assert [e.name for e in services.read_stream("discard-1").items] == ["A", "B", "C"]
+    assert services.stream_head("discard-2").version == 1
