@@ -131,12 +131,14 @@ def _last_position(result: CommitResult) -> int | None:
 
 def _publish(result: CommitResult) -> None:
     layer = get_channel_layer()
-    if layer is None or not result.events:
+    if layer is None:
         return
     in_memory = isinstance(layer, InMemoryChannelLayer)
     loop = _consumer_loop
     if in_memory and (loop is None or loop.is_closed()):
         return  # no consumer has ever connected in this process: nobody listens
+    if not result.streams:
+        return
     # Each stream's category as the append left it (the admin may change it later; the
     # commit result says what it was when these events were stored).
     categories = {s.stream_id: s.category for s in result.streams}

@@ -168,8 +168,16 @@ def _one_statement_sql(check: str, kind_given: bool, category_given: bool, one: 
 
 
 # The SQLSTATE of flipbook_refuse (migration 0004): an append at an expected version that was
-# refused, aborted rather than committed. Its detail is the head as [version, kind, category].
+# refused, aborted rather than committed. Its detail is the head as "version|kind|category".
 REFUSED_SQLSTATE = "FB409"
+REFUSED_SQLSTATE_BYTES = REFUSED_SQLSTATE.encode()
+
+
+def _refusal(detail: str) -> _Refused:
+    """The refusal that flipbook_refuse's error detail describes (a category is never empty,
+    so an empty one is NULL; it comes last, so it may hold "|")."""
+    version, kind, category = detail.split("|", 2)
+    return _Refused(0, (int(version), kind, category or None))
 
 
 @cache
@@ -206,12 +214,16 @@ class _SessionStatements:
         self.tuples_ok = pq.ExecStatus.TUPLES_OK
         self.command_ok = pq.ExecStatus.COMMAND_OK
         self.error_from_result = errors.error_from_result
+        self.sqlstate_field = pq.DiagnosticField.SQLSTATE
+        self.detail_field = pq.DiagnosticField.MESSAGE_DETAIL
         # (statement text, parameter types) -> the name it is prepared under
         self.names: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
         self.prepared = 0  # names are never reused, even after a DISCARD ALL
 
-    def run(self, sql: str, params: dict[str, Any]) -> list[tuple]:
-        """Execute ``sql`` (%(name)s parameters from ``params``); return its rows."""
+    def run(self, sql: str, params: dict[str, Any]) -> list[tuple] | _Refused:
+        """Execute ``sql`` (%(name)s parameters from ``params``); return its rows, or the
+        refusal when flipbook_refuse ended it (read off the result: building psycopg's
+        exception for it costs more than the rest of a refused attempt's client work)."""
         text, order = _numbered(sql)
         tx = self.transformer
         dumped = tx.dump_sequence([params[name] for name in order], (self.auto,) * len(order))
@@ -222,6 +234,9 @@ class _SessionStatements:
                 result = self.pgconn.exec_prepared(name, dumped, param_formats=tx.formats)
                 if result.status == self.tuples_ok:
                     break
+                sqlstate = result.error_field(self.sqlstate_field)
+                if sqlstate == REFUSED_SQLSTATE_BYTES:
+                    return _refusal(result.error_field(self.detail_field).decode())
                 error = self.error_from_result(result, encoding=self.raw.info.encoding)
                 if error.sqlstate != "26000" or attempt == 2:
                     raise error
@@ -413,25 +428,29 @@ class DatabaseEventStore(BaseEventStore):
         conn.validate_thread_sharing()
         if conn.in_atomic_block:
             conn.validate_no_broken_transaction()
+        # A refusal comes back as a _Refused and is raised here, not inside the error
+        # wrapper, which would first test it against every driver error class.
         with conn.wrap_database_errors:
-            try:
-                if self.prepare and conn.autocommit and not conn.in_atomic_block:
-                    try:
-                        statements = raw._flipbook_statements
-                    except AttributeError:  # the first append on this database session
-                        raw._flipbook_statements = statements = _SessionStatements(raw)
-                    rows = statements.run(sql, params)
-                else:
-                    try:
-                        cursor = raw._flipbook_append_cursor
-                    except AttributeError:
-                        raw._flipbook_append_cursor = cursor = self._cursor().cursor
+            if self.prepare and conn.autocommit and not conn.in_atomic_block:
+                try:
+                    statements = raw._flipbook_statements
+                except AttributeError:  # the first append on this database session
+                    raw._flipbook_statements = statements = _SessionStatements(raw)
+                rows = statements.run(sql, params)
+            else:
+                try:
+                    cursor = raw._flipbook_append_cursor
+                except AttributeError:
+                    raw._flipbook_append_cursor = cursor = self._cursor().cursor
+                try:
                     cursor.execute(sql, params, prepare=self.prepare)
                     rows = cursor.fetchall()
-            except Exception as exc:  # psycopg's; this module does not import the driver
-                if getattr(exc, "sqlstate", None) != REFUSED_SQLSTATE:
-                    raise
-                raise _Refused(0, tuple(json.loads(exc.diag.message_detail))) from None
+                except Exception as exc:  # psycopg's; this module does not import the driver
+                    if getattr(exc, "sqlstate", None) != REFUSED_SQLSTATE:
+                        raise
+                    rows = _refusal(exc.diag.message_detail)
+        if type(rows) is _Refused:
+            raise rows
         if not rows or rows[0][0] is None:
             raise _Refused(0, rows[0][1:] if rows else None)
         if len(rows) > 1:

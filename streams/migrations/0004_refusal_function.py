@@ -9,7 +9,7 @@ CREATE OR REPLACE FUNCTION flipbook_refuse(version bigint, kind text, category t
 RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RAISE EXCEPTION USING ERRCODE = 'FB409', MESSAGE = 'flipbook: append refused',
-        DETAIL = json_build_array(version, kind, category)::text;
+        DETAIL = version || '|' || kind || '|' || coalesce(category, '');
 END $$
 """
 DROP = "DROP FUNCTION IF EXISTS flipbook_refuse(bigint, text, text)"
