@@ -13,6 +13,7 @@ from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.utils.dateparse import parse_datetime
 
 from streams.exceptions import TooLarge, ValidationError
@@ -34,8 +35,29 @@ MAX_VERSION = 2**62  # well inside a signed 64-bit column, with room for arithme
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
+_limits: dict[str, int] | None = None
+
+
+def current_limits() -> dict[str, int]:
+    """FLIPBOOK_LIMITS, read once (reading a setting goes through Django's LazySettings,
+    which a one-event append noticed) and again after a change of the setting."""
+    global _limits
+    if _limits is None:
+        _limits = settings.FLIPBOOK_LIMITS
+    return _limits
+
+
+def _forget_limits(*, setting: str, **kwargs) -> None:
+    global _limits
+    if setting == "FLIPBOOK_LIMITS":
+        _limits = None
+
+
+setting_changed.connect(_forget_limits)
+
+
 def limit(name: str) -> int:
-    return settings.FLIPBOOK_LIMITS[name]
+    return current_limits()[name]
 
 
 # Cc (C0, DEL, C1) plus the line/paragraph separators, which break logs and URLs alike.
@@ -212,7 +234,7 @@ def coerce_new_event(value: Any, field: str) -> NewEvent:
 def prepare_event(event: Any, field: str, limits: Mapping[str, int] | None = None) -> PreparedEvent:
     """Validate one event (``field`` names it in errors; ``limits`` is FLIPBOOK_LIMITS)."""
     if limits is None:
-        limits = settings.FLIPBOOK_LIMITS
+        limits = current_limits()
     if type(event) is not NewEvent:
         event = coerce_new_event(event, field)
     name = event.name
@@ -253,6 +275,8 @@ def prepare_event(event: Any, field: str, limits: Mapping[str, int] | None = Non
 
 
 def validate_expected_version(value: Any, field: str) -> int | str:
+    if type(value) is int and 0 <= value <= MAX_VERSION:
+        return value
     if value is None:
         return "any"
     if value in ("any", "exists"):
@@ -317,7 +341,7 @@ def prepare_stream_append(
         raw_events = list(raw_events)
     if not raw_events:
         raise ValidationError(f"{prefix}events", "must hold at least one event")
-    limits = settings.FLIPBOOK_LIMITS
+    limits = current_limits()
     max_events = limits["MAX_EVENTS_PER_COMMIT"]
     if len(raw_events) > max_events:
         raise ValidationError(
