@@ -17,12 +17,12 @@ class BenchOptions:
 
     database_url: str = DEFAULT_DATABASE_URL
     writers: int = 8
-    rounds: int = 3  # each workload's counts are split over rounds that alternate systems
-    single_appends: int = 1500  # one writer, one event per append, each to a new stream
-    parallel_appends: int = 4000  # all writers together, one event per append
+    rounds: int = 5  # each workload's counts are split over rounds that alternate systems
+    single_appends: int = 3000  # one writer, one event per append, each to a new stream
+    parallel_appends: int = 8000  # all writers together, one event per append
     batch_appends: int = 150  # appends of ``batch_size`` events, each to a new stream
     batch_size: int = 100
-    contended_appends: int = 600  # successful appends of all writers to one stream
+    contended_appends: int = 2000  # successful appends of all writers to one stream
     warmup_appends: int = 30  # per writer and round, untimed, on streams of their own
     read_events: int = 100_000  # the stream read whole once per round
     memory_events: int = 1_000_000
@@ -57,12 +57,12 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
     add = parser.add_argument
     add("--quick", action="store_true", help="smoke run with tiny counts")
     add("--writers", type=int, help="concurrent writers (threads) [8]")
-    add("--rounds", type=int, help="rounds per workload, systems taking turns [3]")
-    add("--single-appends", type=int, help="one-event appends from one writer [1500]")
-    add("--parallel-appends", type=int, help="one-event appends from all writers [4000]")
+    add("--rounds", type=int, help="rounds per workload, systems taking turns [5]")
+    add("--single-appends", type=int, help="one-event appends from one writer [3000]")
+    add("--parallel-appends", type=int, help="one-event appends from all writers [8000]")
     add("--batch-appends", type=int, help="multi-event appends, one new stream each [150]")
     add("--batch-size", type=int, help="events per multi-event append [100]")
-    add("--contended-appends", type=int, help="appends to one stream by all writers [600]")
+    add("--contended-appends", type=int, help="appends to one stream by all writers [2000]")
     add("--warmup-appends", type=int, help="untimed appends per writer and round [30]")
     add("--read-events", type=int, help="events in the stream read once per round [100000]")
     add("--memory-events", type=int, help="events read for the peak-RSS check [1000000]")
