@@ -15,6 +15,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connections
 from django.db.models.signals import post_delete, post_save
 
@@ -225,8 +226,21 @@ def on_events_committed(sender, result: CommitResult, **kwargs) -> None:
             worker.submit(stream.stream_id)
 
 
+_policy_settings: dict | None = None
+
+
 def _setting(name: str, default):
-    return (getattr(settings, "FLIPBOOK_SNAPSHOT_POLICY", None) or {}).get(name, default)
+    # FLIPBOOK_SNAPSHOT_POLICY is read once per change of the setting: every commit asks.
+    global _policy_settings
+    if _policy_settings is None:
+        _policy_settings = getattr(settings, "FLIPBOOK_SNAPSHOT_POLICY", None) or {}
+    return _policy_settings.get(name, default)
+
+
+def _forget_settings(*, setting: str, **kwargs) -> None:
+    global _policy_settings
+    if setting == "FLIPBOOK_SNAPSHOT_POLICY":
+        _policy_settings = None
 
 
 def connect() -> None:
@@ -234,5 +248,6 @@ def connect() -> None:
     from streams.models import Category
 
     events_committed.connect(on_events_committed, dispatch_uid="flipbook-snapshot-policy")
+    setting_changed.connect(_forget_settings, dispatch_uid="flipbook-policy-settings")
     post_save.connect(forget_policies, sender=Category, dispatch_uid="flipbook-policy-gate")
     post_delete.connect(forget_policies, sender=Category, dispatch_uid="flipbook-policy-gate-d")

@@ -78,8 +78,8 @@ def _commit(prepared: tuple) -> CommitResult:
 
 
 def _announce(result: CommitResult) -> None:
-    # send_robust logs a failing receiver (logger django.dispatch) and goes on.
-    events_committed.send_robust(sender=commit, result=result)
+    # A failing receiver is logged (logger django.dispatch), as by send_robust.
+    events_committed.announce(commit, result)
 
 
 def read_stream(

@@ -50,12 +50,33 @@ class CommitSignal(Signal):
                 plan.append((receiver, isinstance(receiver, weakref.ReferenceType)))
             return tuple(plan)
 
-    def send_robust(self, sender, **named) -> list[tuple[Any, Any]]:
+    def _current_plan(self) -> tuple[tuple[Any, bool], ...] | None:
         generation, plan = self._plan
         if generation != self._generation:
             generation = self._generation
             plan = self._make_plan()
             self._plan = (generation, plan)
+        return plan
+
+    def announce(self, sender, result) -> None:
+        """``send_robust(sender, result=result)`` for a caller that wants no responses: the
+        store service, once per commit. Failing receivers are logged the same way."""
+        plan = self._current_plan()
+        if plan is None:
+            super().send_robust(sender, result=result)
+            return
+        for receiver, weak in plan:
+            if weak:
+                receiver = receiver()
+                if receiver is None:
+                    continue
+            try:
+                receiver(signal=self, sender=sender, result=result)
+            except Exception as err:
+                self._log_robust_failure(receiver, err)
+
+    def send_robust(self, sender, **named) -> list[tuple[Any, Any]]:
+        plan = self._current_plan()
         if plan is None:
             return super().send_robust(sender, **named)
         responses = []

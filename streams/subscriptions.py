@@ -197,6 +197,7 @@ class FeedNotifier:
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
+        self._waiting = 0  # threads in wait(): a commit with no waiter skips notify_all
         self._generation = 0
         self._closed = False
         self._futures: set[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = set()
@@ -212,7 +213,10 @@ class FeedNotifier:
     def notify(self) -> None:
         with self._condition:
             self._generation += 1
-            self._condition.notify_all()
+            if self._waiting:
+                self._condition.notify_all()
+            if not self._futures:
+                return
             futures = list(self._futures)
         for loop, future in futures:
             with contextlib.suppress(RuntimeError):  # a closed loop: its waiter is gone
@@ -221,9 +225,13 @@ class FeedNotifier:
     def wait(self, generation: int, timeout: float) -> bool:
         """Block until notified after ``generation`` (True) or ``timeout`` seconds (False)."""
         with self._condition:
-            return self._condition.wait_for(
-                lambda: self._generation != generation or self._closed, timeout
-            )
+            self._waiting += 1
+            try:
+                return self._condition.wait_for(
+                    lambda: self._generation != generation or self._closed, timeout
+                )
+            finally:
+                self._waiting -= 1
 
     async def wait_async(self, generation: int, timeout: float) -> bool:
         """As :meth:`wait`, without holding a thread."""

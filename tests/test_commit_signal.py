@@ -93,3 +93,27 @@ def test_receivers_the_cache_does_not_cover_take_djangos_path(kind):
         assert signal.send_robust(sender=object, result="other sender") == []
     assert signal.send_robust(sender=sender, result="x") == [(receiver, None)]
     assert calls == ["x"]
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_announce_calls_every_receiver_and_logs_a_failure(caplog, cached):
+    """announce (the store service's send, no responses) has send_robust's contract, on the
+    cached plan and on Django's path alike."""
+    signal = CommitSignal()
+    seen = []
+
+    class Sender:
+        pass
+
+    def broken(**kwargs):
+        raise RuntimeError("receiver bug")
+
+    def working(signal, sender, result, **kwargs):
+        seen.append((sender, result))
+
+    signal.connect(broken, weak=False)
+    signal.connect(working, weak=False, sender=None if cached else Sender)
+    with caplog.at_level(logging.ERROR, logger="django.dispatch"):
+        assert signal.announce(Sender, "r") is None
+    assert seen == [(Sender, "r")]
+    assert "receiver bug" in caplog.text
