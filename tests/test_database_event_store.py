@@ -88,3 +88,27 @@ def test_appends_survive_discard_all(postgres_backend):
     services.append_to_stream("discard-2", [{"name": "A"}], expected_version=0)
     assert [e.name for e in services.read_stream("discard-1").items] == ["A", "B", "C"]
     assert services.stream_head("discard-2").version == 1
+
+
+def test_unprepared_appends_behind_a_pooler(postgres_backend, settings):
+    """With OPTIONS prepare=False (a pooler that cannot keep prepared statements) appends run
+    unprepared on psycopg's cursor, and a refusal still names the current version."""
+    from django.db import connections
+
+    from streams import services
+    from streams.exceptions import VersionConflict
+
+    settings.FLIPBOOK_EVENT_STORE = {
+        "BACKEND": "streams.backends.database.DatabaseEventStore",
+        "OPTIONS": {"using": postgres_backend, "prepare": False},
+    }
+    connections[postgres_backend].close()  # a new session: no statement prepared on it yet
+    services.append_to_stream("unprepared-1", [{"name": "A"}], expected_version=0)
+    services.append_to_stream("unprepared-1", [{"name": "B"}], expected_version=1)
+    with pytest.raises(VersionConflict) as refused:
+        services.append_to_stream("unprepared-1", [{"name": "C"}], expected_version=1)
+    assert refused.value.current_version == 2
+    with connections[postgres_backend].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
+    assert [e.name for e in services.read_stream("unprepared-1").items] == ["A", "B"]
