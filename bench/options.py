@@ -18,8 +18,8 @@ class BenchOptions:
     database_url: str = DEFAULT_DATABASE_URL
     writers: int = 8
     rounds: int = 5  # each workload's counts are split over rounds that alternate systems
-    single_appends: int = 3000  # one writer, one event per append, each to a new stream
-    parallel_appends: int = 8000  # all writers together, one event per append
+    single_appends: int = 10000  # one writer, one event per append, each to a new stream
+    parallel_appends: int = 16000  # all writers together, one event per append
     batch_appends: int = 150  # appends of ``batch_size`` events, each to a new stream
     batch_size: int = 100
     contended_appends: int = 2000  # successful appends of all writers to one stream
@@ -58,8 +58,8 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
     add("--quick", action="store_true", help="smoke run with tiny counts")
     add("--writers", type=int, help="concurrent writers (threads) [8]")
     add("--rounds", type=int, help="rounds per workload, systems taking turns [5]")
-    add("--single-appends", type=int, help="one-event appends from one writer [3000]")
-    add("--parallel-appends", type=int, help="one-event appends from all writers [8000]")
+    add("--single-appends", type=int, help="one-event appends from one writer [10000]")
+    add("--parallel-appends", type=int, help="one-event appends from all writers [16000]")
     add("--batch-appends", type=int, help="multi-event appends, one new stream each [150]")
     add("--batch-size", type=int, help="events per multi-event append [100]")
     add("--contended-appends", type=int, help="appends to one stream by all writers [2000]")
