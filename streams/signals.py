@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from django.dispatch import Signal
@@ -65,11 +66,7 @@ class CommitSignal(Signal):
         if plan is None:
             super().send_robust(sender, result=result)
             return
-        for receiver, weak in plan:
-            if weak:
-                receiver = receiver()
-                if receiver is None:
-                    continue
+        for receiver in _live(plan):
             try:
                 receiver(signal=self, sender=sender, result=result)
             except Exception as err:
@@ -80,11 +77,7 @@ class CommitSignal(Signal):
         if plan is None:
             return super().send_robust(sender, **named)
         responses = []
-        for receiver, weak in plan:
-            if weak:
-                receiver = receiver()
-                if receiver is None:
-                    continue
+        for receiver in _live(plan):
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except Exception as err:
@@ -93,6 +86,16 @@ class CommitSignal(Signal):
             else:
                 responses.append((receiver, response))
         return responses
+
+
+def _live(plan: tuple[tuple[Any, bool], ...]) -> Iterator[Any]:
+    """The receivers of ``plan``, weak references resolved, dead ones left out."""
+    for receiver, weak in plan:
+        if weak:
+            receiver = receiver()
+            if receiver is None:
+                continue
+        yield receiver
 
 
 # Sent once a commit is durable (after the surrounding transaction, if any, commits), with

@@ -237,9 +237,7 @@ def prepare_event(event: Any, field: str, limits: Mapping[str, int] | None = Non
         limits = current_limits()
     if type(event) is not NewEvent:
         event = coerce_new_event(event, field)
-    name = event.name
-    if not _plain(name, MAX_NAME):
-        name = validate_name(name, f"{field}.name")
+    name = validate_name(event.name, f"{field}.name")
     payload_json = encode_json(event.payload, f"{field}.payload", limits["MAX_PAYLOAD_BYTES"])
     metadata = event.metadata
     if not metadata and (metadata is None or type(metadata) is dict):
