@@ -40,34 +40,54 @@ def test_appends_survive_a_new_database_session(postgres_backend):
     assert [e.name for e in events] == ["A", "B"]
 
 
-def test_a_refused_append_at_a_version_rolls_back(postgres_backend):
-    """An append at an expected version reads the head FOR SHARE to name the current version.
-    A refused one must end in a rollback (no WAL flush for its row lock), and inside a
-    transaction it must leave that transaction usable."""
+def _wal_syncs(cursor) -> int:
+    """WAL syncs of the whole server so far, with this session's own counts flushed."""
+    cursor.execute("SELECT pg_stat_force_next_flush()")
+    cursor.execute("SELECT 1")  # the session reports its statistics as it goes idle
+    cursor.execute("SELECT wal_sync FROM pg_stat_wal")
+    return cursor.fetchone()[0]
+
+
+def test_a_refused_append_at_a_version_waits_for_no_wal_flush(postgres_backend):
+    """An append at an expected version reads the head FOR SHARE to name the current version,
+    and a refused one may have row-locked the head: its transaction has WAL to commit. On its
+    own it commits asynchronously (it changed no data), and the setting that does so must not
+    outlive it; inside a caller's transaction it rolls back to its savepoint and leaves that
+    transaction usable, and synchronous."""
     from django.db import connections, transaction
 
     from streams import services
     from streams.exceptions import VersionConflict
 
     services.append_to_stream("refused-1", [{"name": "A"}], expected_version=0)
-    services.append_to_stream("refused-1", [{"name": "B"}], expected_version=1)
-    with pytest.raises(VersionConflict) as refused:
-        services.append_to_stream("refused-1", [{"name": "C"}], expected_version=1)
-    assert (refused.value.expected, refused.value.current_version) == (1, 2)
     with connections[postgres_backend].cursor() as cursor:
-        # The head row's xmax is the refused attempt's lock: its transaction was aborted.
-        cursor.execute(
-            "SELECT pg_xact_status(xmax::text::xid8) FROM flipbook_stream "
-            "WHERE stream_id = 'refused-1'"
-        )
-        assert cursor.fetchone() == ("aborted",)
+        before = _wal_syncs(cursor)
+        for version in range(1, 21):
+            services.append_to_stream("refused-1", [{"name": "B"}], expected_version=version)
+        accepted = _wal_syncs(cursor) - before
+        before = _wal_syncs(cursor)
+        for _ in range(20):
+            with pytest.raises(VersionConflict) as refused:
+                services.append_to_stream("refused-1", [{"name": "C"}], expected_version=1)
+            assert (refused.value.expected, refused.value.current_version) == (1, 21)
+        refusals = _wal_syncs(cursor) - before
+        # Every accepted append waits for its own flush; refusals leave theirs to the WAL
+        # writer, which flushes a few times at most in that time.
+        assert accepted >= 20
+        assert refusals <= 5, (accepted, refusals)
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
 
     with transaction.atomic(using=postgres_backend):
         with pytest.raises(VersionConflict) as refused:
             services.append_to_stream("refused-1", [{"name": "C"}], expected_version=1)
-        assert refused.value.current_version == 2
-        services.append_to_stream("refused-1", [{"name": "C"}], expected_version=2)
-    assert [e.name for e in services.read_stream("refused-1").items] == ["A", "B", "C"]
+        assert refused.value.current_version == 21
+        with connections[postgres_backend].cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone() == ("on",)
+        services.append_to_stream("refused-1", [{"name": "C"}], expected_version=21)
+    names = [e.name for e in services.read_stream("refused-1", limit=100).items]
+    assert names == ["A"] + ["B"] * 20 + ["C"]
 
 
 def test_appends_survive_discard_all(postgres_backend):

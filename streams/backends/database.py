@@ -131,12 +131,20 @@ def _head_sql(check: str, kind_given: bool, category_given: bool, one: bool) -> 
 
 
 @cache
-def _one_statement_sql(check: str, kind_given: bool, category_given: bool, one: bool) -> str:
+def _one_statement_sql(
+    check: str, kind_given: bool, category_given: bool, one: bool, own_transaction: bool
+) -> str:
     """PostgreSQL: a head statement and the insert of its events as one statement; see
     ``DatabaseEventStore._append_one_statement``. Only appends at an expected version, where
-    refusals are common, read the current head in the same statement (``cur``) and end a
-    refusal with flipbook_refuse's error, so it rolls back; the others explain a refusal with
-    a second query."""
+    refusals are common, read the current head in the same statement (``cur``); the others
+    explain a refusal with a second query.
+
+    A refused attempt holds row locks, so it has a transaction id and WAL to commit. When the
+    statement is its own transaction (``own_transaction``) the refusal comes back as a row
+    and the transaction commits asynchronously: it changed no data, so nothing waits for a
+    WAL flush while still holding the head row's lock. Inside a caller's transaction, where
+    that setting would cover the caller's writes too, flipbook_refuse raises instead and the
+    savepoint rolls back."""
     if one:
         rows_sql = (
             "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL ELSE head.version END, "
@@ -163,14 +171,17 @@ def _one_statement_sql(check: str, kind_given: bool, category_given: bool, one: 
         "WHERE stream_id = %(sid)s AND NOT EXISTS (SELECT 1 FROM head) FOR SHARE) "
         "SELECT ins.position, ins.version, head.kind, head.category FROM ins, head "
         "UNION ALL SELECT NULL, version, kind, category FROM cur "
-        "WHERE flipbook_refuse(version, kind, category)"
+        + (
+            "WHERE set_config('synchronous_commit', 'off', true) IS NOT NULL"
+            if own_transaction
+            else "WHERE flipbook_refuse(version, kind, category)"
+        )
     )
 
 
-# The SQLSTATE of flipbook_refuse (migration 0004): an append at an expected version that was
-# refused, aborted rather than committed. Its detail is the head as "version|kind|category".
+# The SQLSTATE of flipbook_refuse (migration 0004): an append at an expected version inside a
+# caller's transaction that was refused. Its detail is the head as "version|kind|category".
 REFUSED_SQLSTATE = "FB409"
-REFUSED_SQLSTATE_BYTES = REFUSED_SQLSTATE.encode()
 
 
 def _refusal(detail: str) -> _Refused:
@@ -214,16 +225,12 @@ class _SessionStatements:
         self.tuples_ok = pq.ExecStatus.TUPLES_OK
         self.command_ok = pq.ExecStatus.COMMAND_OK
         self.error_from_result = errors.error_from_result
-        self.sqlstate_field = pq.DiagnosticField.SQLSTATE
-        self.detail_field = pq.DiagnosticField.MESSAGE_DETAIL
         # (statement text, parameter types) -> the name it is prepared under
         self.names: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
         self.prepared = 0  # names are never reused, even after a DISCARD ALL
 
-    def run(self, sql: str, params: dict[str, Any]) -> list[tuple] | _Refused:
-        """Execute ``sql`` (%(name)s parameters from ``params``); return its rows, or the
-        refusal when flipbook_refuse ended it (read off the result: building psycopg's
-        exception for it costs more than the rest of a refused attempt's client work)."""
+    def run(self, sql: str, params: dict[str, Any]) -> list[tuple]:
+        """Execute ``sql`` (%(name)s parameters from ``params``); return its rows."""
         text, order = _numbered(sql)
         tx = self.transformer
         dumped = tx.dump_sequence([params[name] for name in order], (self.auto,) * len(order))
@@ -234,9 +241,6 @@ class _SessionStatements:
                 result = self.pgconn.exec_prepared(name, dumped, param_formats=tx.formats)
                 if result.status == self.tuples_ok:
                     break
-                sqlstate = result.error_field(self.sqlstate_field)
-                if sqlstate == REFUSED_SQLSTATE_BYTES:
-                    return _refusal(result.error_field(self.detail_field).decode())
                 error = self.error_from_result(result, encoding=self.raw.info.encoding)
                 if error.sqlstate != "26000" or attempt == 2:
                     raise error
@@ -410,11 +414,10 @@ class DatabaseEventStore(BaseEventStore):
         The head write comes first and the events come from its RETURNING row, so a failed
         check inserts nothing. At an expected version, ``cur`` then reads the head row FOR
         SHARE (waiting for a racing writer, and seeing its commit) so a refusal names the
-        current version at no extra round trip; flipbook_refuse then aborts the statement
-        with that head in its error, since committing the row lock would cost a WAL flush per
-        refused attempt (contended appends refuse several per success). One event is sent
-        as plain values: encoding one-element arrays costs more client time than the
-        statement.
+        current version at no extra round trip. Its row locks must not cost a WAL flush per
+        refused attempt (contended appends refuse several per success): see
+        ``_one_statement_sql``. One event is sent as plain values: encoding one-element
+        arrays costs more client time than the statement.
 
         This is the hot path of every one-event append, so it does by hand what Django's
         cursor would (open the connection, check the thread, map driver errors). Outside a
@@ -433,7 +436,6 @@ class DatabaseEventStore(BaseEventStore):
             params["payload"] = [e.payload_json for e in events]
             params["meta"] = [e.metadata_json for e in events]
             params["eid"] = [e.id for e in events]
-        sql = _one_statement_sql(*_head_shape(a))
         raw = conn.connection
         if raw is None:
             conn.ensure_connection()
@@ -441,10 +443,12 @@ class DatabaseEventStore(BaseEventStore):
         conn.validate_thread_sharing()
         if conn.in_atomic_block:
             conn.validate_no_broken_transaction()
+        own_transaction = conn.autocommit and not conn.in_atomic_block
+        sql = _one_statement_sql(*_head_shape(a), own_transaction)
         # A refusal comes back as a _Refused, returned (see ``append``) rather than raised
         # inside the error wrapper, which would test it against every driver error class.
         with conn.wrap_database_errors:
-            if self.prepare and conn.autocommit and not conn.in_atomic_block:
+            if self.prepare and own_transaction:
                 try:
                     statements = raw._flipbook_statements
                 except AttributeError:  # the first append on this database session
