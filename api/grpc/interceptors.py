@@ -127,22 +127,35 @@ class RequestLoggingInterceptor(CallInterceptor):
             raise
         finally:
             code = code or _code_name(context) or "OK"
-            # The request id is passed explicitly: a stream abandoned by its client may be
-            # finalised in another thread, whose context holds another request's id.
-            logger.log(
-                logging.DEBUG if method.startswith(PUBLIC_SERVICES[0]) else logging.INFO,
-                "grpc %s %s",
-                method,
-                code,
-                extra={
-                    "transport": TRANSPORT,
-                    "method": method,
-                    "code": code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                    "request_id": request_id,
-                    "peer": context.peer(),
-                },
-            )
+            level = logging.DEBUG if method.startswith(PUBLIC_SERVICES[0]) else logging.INFO
+            if logger.isEnabledFor(level):  # context.peer() gives up the GIL: only if logged
+                self._log(level, method, code, started, request_id, context)
+
+    @staticmethod
+    def _log(
+        level: int,
+        method: str,
+        code: str,
+        started: float,
+        request_id: str,
+        context: grpc.ServicerContext,
+    ) -> None:
+        # The request id is passed explicitly: a stream abandoned by its client may be
+        # finalised in another thread, whose context holds another request's id.
+        logger.log(
+            level,
+            "grpc %s %s",
+            method,
+            code,
+            extra={
+                "transport": TRANSPORT,
+                "method": method,
+                "code": code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "request_id": request_id,
+                "peer": context.peer(),
+            },
+        )
 
 
 def abort_with_error(context: grpc.ServicerContext, error: BaseException) -> None:

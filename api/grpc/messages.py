@@ -30,6 +30,7 @@ from streams.records import (
     StreamKind,
 )
 from streams.state import State
+from streams.validation import compact_json
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The range google.protobuf.Timestamp allows: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
@@ -148,7 +149,7 @@ def _enum(values: dict[int, Any], number: int, field: str) -> Any:
 
 
 def json_bytes(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return compact_json(value).encode("utf-8")
 
 
 def set_timestamp(target: Timestamp, value: datetime) -> None:
@@ -157,13 +158,14 @@ def set_timestamp(target: Timestamp, value: datetime) -> None:
     target.nanos = delta.microseconds * 1000
 
 
-def event_message(event: RecordedEvent) -> pb.Event:
-    """Return the Event message of a stored event, every field included."""
+def event_message(event: RecordedEvent, recorded_at: Timestamp | None = None) -> pb.Event:
+    """Return the Event message of a stored event, every field included (``recorded_at``:
+    its store time as a Timestamp already, shared by the events of one append)."""
     message = pb.Event(
         stream_id=event.stream_id,
         name=event.name,
         payload=json_bytes(event.payload),
-        metadata=json_bytes(event.metadata),
+        metadata=json_bytes(event.metadata) if event.metadata else b"{}",
         id=str(event.id),
         position=event.position,
     )
@@ -171,14 +173,22 @@ def event_message(event: RecordedEvent) -> pb.Event:
         message.version = event.version
     if event.timestamp is not None:
         set_timestamp(message.timestamp, event.timestamp)
-    set_timestamp(message.recorded_at, event.recorded_at)
+    if recorded_at is None:
+        set_timestamp(message.recorded_at, event.recorded_at)
+    else:
+        message.recorded_at.CopyFrom(recorded_at)
     return message
 
 
 def append_response(result: AppendResult) -> pb.AppendResponse:
+    # One append's events share their store time: convert it once.
+    first = result.events[0].recorded_at if result.events else None
+    stamp = Timestamp()
+    if first is not None:
+        set_timestamp(stamp, first)
     message = pb.AppendResponse(
         stream_id=result.stream_id,
-        events=[event_message(e) for e in result.events],
+        events=[event_message(e, stamp if e.recorded_at == first else None) for e in result.events],
         duplicate=result.duplicate,
     )
     if result.version is not None:

@@ -40,10 +40,12 @@ from streams.records import (
     FeedPage,
     FeedQuery,
     PreparedAppend,
+    PreparedEvent,
     RecordedEvent,
     StreamInfo,
     StreamQuery,
 )
+from streams.validation import compact_json
 
 # JSON columns are read as text on every database, so decoding is one json.loads everywhere.
 EVENT_COLUMNS = (
@@ -130,6 +132,33 @@ def _head_sql(check: str, kind_given: bool, category_given: bool, one: bool) -> 
     )  # fmt: skip
 
 
+# The events of a multi-event statement, as parameters that cost the client one C call or a
+# string join each (see ``_event_columns``): psycopg dumps a text[] element by element in
+# Python, escaping every quote of a JSON payload through a regex template.
+_EVENT_FUNCTIONS = (
+    "unnest(%(ts)s::timestamptz[]), json_array_elements_text(%(name)s::json), "
+    "json_array_elements(%(payload)s::json), json_array_elements(%(meta)s::json)"
+)
+_EVENT_ROWS = f"ROWS FROM ({_EVENT_FUNCTIONS}) WITH ORDINALITY AS v(ts, name, payload, meta, ord)"
+_EVENT_VALUES = (
+    "v.ts, v.name, v.payload::jsonb, v.meta::jsonb, "
+    "CAST(substr(%(eid)s, CAST(v.ord * 32 - 31 AS integer), 32) AS uuid)"
+)
+
+
+def _event_columns(events: Sequence[PreparedEvent]) -> dict[str, Any]:
+    """The parameters of ``_EVENT_ROWS`` and ``_EVENT_VALUES``: timestamps as an array
+    (mostly NULLs), names and the already encoded payloads and metadata as JSON arrays, the
+    ids as one string of 32 hex digits each."""
+    return {
+        "ts": [e.timestamp for e in events],
+        "name": compact_json([e.name for e in events]),
+        "payload": "[" + ",".join([e.payload_json for e in events]) + "]",
+        "meta": "[" + ",".join([e.metadata_json for e in events]) + "]",
+        "eid": "".join([e.id.hex for e in events]),
+    }
+
+
 @cache
 def _one_statement_sql(
     check: str, kind_given: bool, category_given: bool, one: bool, own_transaction: bool
@@ -154,10 +183,8 @@ def _one_statement_sql(
     else:
         rows_sql = (
             "SELECT head.id, CASE WHEN head.kind = 'neutral' THEN NULL "
-            "ELSE head.version - %(n)s + v.ord END, v.ts, v.name, v.payload::jsonb, "
-            "v.meta::jsonb, v.eid, %(now)s FROM head CROSS JOIN unnest(%(ts)s::timestamptz[], "
-            "%(name)s::text[], %(payload)s::text[], %(meta)s::text[], %(eid)s::uuid[]) "
-            "WITH ORDINALITY AS v(ts, name, payload, meta, eid, ord) ORDER BY v.ord"
+            f"ELSE head.version - %(n)s + v.ord END, {_EVENT_VALUES}, %(now)s "
+            f"FROM head CROSS JOIN {_EVENT_ROWS} ORDER BY v.ord"
         )
     sql = (
         f"WITH head AS ({_head_sql(check, kind_given, category_given, one)}), ins AS ("
@@ -431,11 +458,7 @@ class DatabaseEventStore(BaseEventStore):
             params["ts"], params["name"], params["eid"] = e.timestamp, e.name, e.id
             params["payload"], params["meta"] = e.payload_json, e.metadata_json
         else:
-            params["ts"] = [e.timestamp for e in events]
-            params["name"] = [e.name for e in events]
-            params["payload"] = [e.payload_json for e in events]
-            params["meta"] = [e.metadata_json for e in events]
-            params["eid"] = [e.id for e in events]
+            params.update(_event_columns(events))
         raw = conn.connection
         if raw is None:
             conn.ensure_connection()
@@ -488,20 +511,18 @@ class DatabaseEventStore(BaseEventStore):
                 if row is None:
                     raise _Refused(index)
                 heads[index] = row
-            columns: list[list[Any]] = [[] for _ in range(8)]
+            pks: list[int] = []
+            versions: list[int | None] = []
             for index, a in enumerate(appends):
                 pk, kind, version, _ = heads[index]
                 base = version - len(a.events)
-                for i, e in enumerate(a.events, start=1):
-                    columns[0].append(pk)
-                    columns[1].append(None if kind == NEUTRAL else base + i)
-                    columns[2].append(self._db_time(e.timestamp))
-                    columns[3].append(e.name)
-                    columns[4].append(e.payload_json)
-                    columns[5].append(e.metadata_json)
-                    columns[6].append(self._db_uuid(e.id))
-                    columns[7].append(self._db_time(now))
-            rows = self._insert_events(cursor, columns)
+                pks.extend([pk] * len(a.events))
+                if kind == NEUTRAL:
+                    versions.extend([None] * len(a.events))
+                else:
+                    versions.extend(range(base + 1, version + 1))
+            events = [e for a in appends for e in a.events]
+            rows = self._insert_events(cursor, pks, versions, events, now)
         results = []
         offset = 0
         for index, a in enumerate(appends):
@@ -510,22 +531,34 @@ class DatabaseEventStore(BaseEventStore):
             results.append(self._result(a, chunk, now, heads[index][3]))
         return CommitResult(tuple(results))
 
-    def _insert_events(self, cursor, columns: list[list[Any]]) -> list[tuple[int, int | None]]:
+    def _insert_events(
+        self,
+        cursor,
+        pks: list[int],
+        versions: list[int | None],
+        events: list[PreparedEvent],
+        now: datetime,
+    ) -> list[tuple[int, int | None]]:
+        """Insert ``events`` (each with its stream's pk and its version) in one statement;
+        return their (position, version) rows in position order."""
         names = "stream_pk, version, timestamp, name, payload, metadata, event_id, recorded_at"
         if self.is_postgres:
             self._execute(
                 cursor,
                 f"INSERT INTO flipbook_event ({names}) "
-                "SELECT v.pk, v.version, v.ts, v.name, v.payload::jsonb, v.meta::jsonb, "
-                "v.eid, v.rec "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::text[], "
-                "%s::text[], %s::text[], %s::uuid[], %s::timestamptz[]) WITH ORDINALITY "
-                "AS v(pk, version, ts, name, payload, meta, eid, rec, ord) "
+                f"SELECT v.pk, v.version, {_EVENT_VALUES}, %(now)s FROM ROWS FROM "
+                f"(unnest(%(pk)s::bigint[]), unnest(%(version)s::bigint[]), {_EVENT_FUNCTIONS}) "
+                "WITH ORDINALITY AS v(pk, version, ts, name, payload, meta, ord) "
                 "ORDER BY v.ord RETURNING position, version",
-                columns,
+                {"pk": pks, "version": versions, "now": now, **_event_columns(events)},
             )
             return sorted(cursor.fetchall())
-        rows = list(zip(*columns, strict=True))
+        recorded = self._db_time(now)
+        rows = [
+            (pk, version, self._db_time(e.timestamp), e.name, e.payload_json, e.metadata_json,
+             self._db_uuid(e.id), recorded)
+            for pk, version, e in zip(pks, versions, events, strict=True)
+        ]  # fmt: skip
         placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
         self._execute(
             cursor,

@@ -679,6 +679,38 @@ class EventStoreContract:
         by_id = {e.id: e for e in feed()}
         assert all(by_id[e.id] == e for e in result.events)
 
+    def test_commit_round_trips_every_field_of_every_event(self):
+        """Many events over two streams, one version-neutral: names with quotes and
+        backslashes, every JSON payload, metadata, natural times only on some, chosen ids."""
+        when = datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+        tricky = ['say "hi"', "back\\slash", "{braces,comma}", "NULL", "Überwiesen 🙂"]
+        sent = [
+            ev(
+                tricky[i % len(tricky)],
+                payload=payload,
+                metadata={"i": i, "quote": '"', "ключ": ["\\", None]} if i % 2 else {},
+                timestamp=when + timedelta(days=i) if i % 3 == 0 else None,
+                id=str(uuid.UUID(int=i + 1, version=4)),
+            )
+            for i, payload in enumerate(PAYLOADS)
+        ]
+        half = len(sent) // 2
+        result = services.commit(
+            [
+                {"stream_id": "v", "expected_version": 0, "events": sent[:half]},
+                {"stream_id": "n", "kind": "neutral", "events": sent[half:]},
+            ]
+        )
+        stored = services.read_stream("v").items + services.read_stream("n").items
+        assert stored == list(result.events)
+        for e, got in zip(sent, stored, strict=True):
+            assert (got.name, got.payload, got.metadata, got.id) == (
+                e["name"], e["payload"], e["metadata"], uuid.UUID(e["id"])
+            )  # fmt: skip
+            assert got.timestamp == e["timestamp"]
+        assert versions(services.read_stream("v")) == list(range(1, half + 1))
+        assert {e.version for e in stored[half:]} == {None}
+
     def test_commit_with_one_failing_stream_stores_nothing_on_any_stream(self):
         known_id = "00000000-0000-4000-8000-000000000001"
         services.append_to_stream("old", [ev(id=known_id, payload=1), ev()], category="acct")
