@@ -203,33 +203,39 @@ def encode_json(value: Any, field: str, max_bytes: int) -> str:
     return text
 
 
-# Random bytes for new event ids, 256 ids' worth per getrandom call. os.urandom gives up the
-# GIL for its system call, and a thread that gives it up queues behind the others to get it
-# back: one call per event made the 8-thread appends (and gRPC's workers) wait on it.
+# New event ids come from a pool: 256 ids' worth of random bytes per getrandom call. os.urandom
+# gives up the GIL for its system call, and a thread that gives it up queues behind the others
+# to get it back: one call per event made the 8-thread appends (and gRPC's workers) wait on it.
+# The pool holds the ids' integers with the version 4 and variant bits already set, since
+# UUID(int=...) costs about half of what UUID(bytes=..., version=4) does.
 _ID_BATCH = 256
-_id_chunks: Iterator[bytes] = iter(())
+_ID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_ID_SET = (4 << 76) | (0x8000 << 48)
+_id_ints: Iterator[int] = iter(())
 
 
 def _forget_ids() -> None:
-    """Drop the pooled bytes in a forked child: it would hand out its parent's ids."""
-    global _id_chunks
-    _id_chunks = iter(())
+    """Drop the pooled ids in a forked child: it would hand out its parent's."""
+    global _id_ints
+    _id_ints = iter(())
 
 
 os.register_at_fork(after_in_child=_forget_ids)
 
 
 def new_event_id() -> uuid.UUID:
-    """A random (version 4) UUID, as uuid.uuid4() makes, from pooled random bytes."""
-    global _id_chunks
+    """A random (version 4) UUID, as uuid.uuid4() makes, from the pool."""
+    global _id_ints
     try:
-        chunk = next(_id_chunks)  # a list iterator's next() is atomic under the GIL
+        value = next(_id_ints)  # a list iterator's next() is atomic under the GIL
     except StopIteration:
         raw = os.urandom(16 * _ID_BATCH)
-        chunks = iter([raw[i : i + 16] for i in range(0, 16 * _ID_BATCH, 16)])
-        chunk = next(chunks)
-        _id_chunks = chunks  # racing refills each use their own fresh bytes
-    return uuid.UUID(bytes=chunk, version=4)
+        ints = iter(
+            [int.from_bytes(raw[i : i + 16]) & _ID_CLEAR | _ID_SET for i in range(0, len(raw), 16)]
+        )
+        value = next(ints)
+        _id_ints = ints  # racing refills each use their own fresh bytes
+    return uuid.UUID(int=value)
 
 
 def validate_event_id(value: Any, field: str) -> uuid.UUID:

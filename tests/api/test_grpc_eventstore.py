@@ -92,6 +92,9 @@ def test_append_returns_every_event_field_and_read_gives_them_back(stub, auth):
 
     nothing = append(stub, auth, "s", pb.NewEvent(name="Nothing"))
     assert json.loads(nothing.events[0].payload) is None  # empty payload: null
+    # JSON text may have whitespace around the value; the store keeps the value compactly.
+    spaced = append(stub, auth, "s", pb.NewEvent(name="Spaced", payload=b'\n {"a": [1, 2]}\t '))
+    assert spaced.events[0].payload == b'{"a":[1,2]}'
 
 
 def test_identical_resend_is_a_duplicate_with_the_original_result(stub, auth):
