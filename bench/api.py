@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--single", type=int, default=150, help="1-event appends per client")
-    parser.add_argument("--batches", type=int, default=10, help="100-event appends per client")
+    parser.add_argument("--batches", type=int, default=40, help="100-event appends per client")
     parser.add_argument("--quick", action="store_true", help="tiny counts, for a smoke run")
     args = parser.parse_args(argv)
     if args.quick:
