@@ -173,16 +173,15 @@ def _json_encoder() -> Callable[[Any], str]:
     return lambda value: "".join(encode(value, 0))
 
 
-_ENCODE_JSON = _json_encoder()
-#: Compact JSON text of a value the store holds (payloads, metadata, states: all validated
-#: JSON), without json.dumps's cost of a new encoder per call.
-compact_json: Callable[[Any], str] = _ENCODE_JSON
+#: Compact JSON text of a value (payloads, metadata, states), without json.dumps's cost of a
+#: new encoder per call; encode_json adds the checks that input needs.
+compact_json: Callable[[Any], str] = _json_encoder()
 
 
 def encode_json(value: Any, field: str, max_bytes: int) -> str:
     """Encode a JSON value compactly; refuse NaN/Infinity, non-JSON types and oversize values."""
     try:
-        text = _ENCODE_JSON(value)
+        text = compact_json(value)
     except (TypeError, ValueError) as exc:
         raise ValidationError(field, f"must be a JSON value ({exc})") from exc
     except RecursionError as exc:

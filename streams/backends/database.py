@@ -286,7 +286,7 @@ class _SessionStatements:
 
 
 class _Refused(Exception):
-    """A stream's head check failed inside the commit transaction (rolled back). ``head`` is
+    """A stream's head check failed, and nothing of the commit was stored. ``head`` is
     (version, kind, category) of the stream as the statement saw it, when it could."""
 
     def __init__(self, index: int, head: tuple | None = None) -> None:
