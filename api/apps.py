@@ -1,4 +1,4 @@
-"""Django app config for the APIs."""
+"""Django app config for the APIs; registers the gRPC push transport with the push worker."""
 
 from django.apps import AppConfig
 
@@ -7,3 +7,9 @@ class ApiConfig(AppConfig):
     name = "api"
     verbose_name = "APIs and keys"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from api.grpc.push import grpc_transport
+        from subscriptions.push import register_transport
+
+        register_transport("grpc", grpc_transport)

@@ -77,10 +77,10 @@ def run(options: argparse.Namespace) -> int:
 
     from snapshots import policy
     from snapshots import services as snapshots
+    from snapshots.demo_reducers import WALLET_RULES
+    from snapshots.models import Category
+    from snapshots.state import state_at_version
     from streams import services
-    from streams.demo_reducers import WALLET_RULES
-    from streams.models import Category
-    from streams.state import state_at_version
 
     vendor = connection.vendor
     Category.objects.create(

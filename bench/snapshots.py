@@ -114,7 +114,7 @@ def load(stream_id: str, category: str, options: argparse.Namespace) -> float:
 
 def time_state(stream_id: str, repeats: int, version: int | None = None):
     """The median seconds of ``repeats`` state reads, and the last State."""
-    from streams.state import state_at_version
+    from snapshots.state import state_at_version
 
     seconds = []
     state = None
@@ -141,8 +141,8 @@ def run(options: argparse.Namespace) -> int:
 
     from snapshots import policy
     from snapshots import services as snapshots
-    from streams.demo_reducers import WALLET_RULES
-    from streams.models import Category
+    from snapshots.demo_reducers import WALLET_RULES
+    from snapshots.models import Category
 
     vendor = connection.vendor
     server = ""

@@ -69,12 +69,12 @@ def serve(
         grpc_server.start()
         logger.info("gRPC listening", extra={"address": f"{host}:{bound}", "tls": bool(tls_cert)})
 
-    from streams import subscriptions
+    from subscriptions import services as subscriptions
 
     subscriptions.notifier.reopen()
     push_worker, push_thread = None, None
     if _push_in_serve():
-        from streams.push import start_in_thread
+        from subscriptions.push import start_in_thread
 
         push_worker, push_thread = start_in_thread()
 

@@ -57,7 +57,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "streams",
     "snapshots",
+    "subscriptions",
     "api",
+    "console",
     "channels",
 ]
 
@@ -206,7 +208,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # -- Reducers and snapshots -----------------------------------------------------------------
-# Python reducers per category: {"wallet": "streams.demo_reducers.wallet"}. A category's row
+# Python reducers per category: {"wallet": "snapshots.demo_reducers.wallet"}. A category's row
 # in the admin (Categories) takes precedence; streams without either use the merge reducer.
 FLIPBOOK_REDUCERS: dict[str, str] = {}
 
@@ -276,7 +278,7 @@ FLIPBOOK_BUS = {
 }
 
 # -- Durable subscriptions (streams/subscriptions.py, streams/push.py) -----------------------
-# Missing keys take the defaults of streams.subscriptions.DEFAULTS. The push worker runs inside
+# Missing keys take the defaults of subscriptions.services.DEFAULTS. The push worker runs inside
 # `serve` on the embedded default (SQLite); elsewhere run `flipbook subscriptions` beside it
 # (FLIPBOOK_PUSH_IN_SERVE=true/false overrides).
 FLIPBOOK_SUBSCRIPTIONS = {

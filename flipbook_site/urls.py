@@ -6,7 +6,7 @@ from django.urls import include, path
 from api.rest import exceptions as rest_errors
 
 urlpatterns = [
-    path("", include("streams.console_urls")),
+    path("", include("console.urls")),
     path("admin/", admin.site.urls),
     path("", include("api.ops_urls")),
     path("api/", include("api.urls")),

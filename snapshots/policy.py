@@ -35,7 +35,7 @@ def snapshot_every(category: str | None) -> int | None:
     """The category's policy: a snapshot every N events, or None."""
     if not category or not policies_exist():
         return None
-    from streams.reducers import category_settings
+    from snapshots.reducers import category_settings
 
     row = category_settings(category)
     return row[3] if row is not None and row[3] else None
@@ -52,7 +52,7 @@ def policies_exist() -> bool:
     checked, exists = _gate
     if time.monotonic() - checked < GATE_SECONDS:
         return exists
-    from streams.models import Category
+    from snapshots.models import Category
 
     exists = Category.objects.filter(snapshot_every__gte=1).exists()
     with _gate_lock:
@@ -72,9 +72,9 @@ def make_due_snapshot(stream_id: str) -> Snapshot | None:
     when the stream has reached a multiple of N above its latest snapshot of the current
     reducer revision; it is made at the highest such multiple (the worker may lag behind the
     writers), folded from the latest snapshot. Raises FlipbookError."""
+    from snapshots.reducers import reducer_for_category
     from snapshots.services import store_state
-    from streams.reducers import reducer_for_category
-    from streams.state import fold_at_version
+    from snapshots.state import fold_at_version
 
     if not policies_exist():
         return None
@@ -245,7 +245,7 @@ def _forget_settings(*, setting: str, **kwargs) -> None:
 
 def connect() -> None:
     """Connect the policy to new commits and to category changes (called by the app)."""
-    from streams.models import Category
+    from snapshots.models import Category
 
     events_committed.connect(on_events_committed, dispatch_uid="flipbook-snapshot-policy")
     setting_changed.connect(_forget_settings, dispatch_uid="flipbook-policy-settings")

@@ -15,11 +15,11 @@ from django.conf import settings
 
 from snapshots.backends import get_snapshot_store
 from snapshots.records import Snapshot
+from snapshots.reducers import Reducer, describe_exception, reducer_error, reducer_for_category
+from snapshots.state import READ_BATCH, fold_at_version
 from streams import services
 from streams.exceptions import NotFound, ReducerError, ValidationError
 from streams.records import NEUTRAL
-from streams.reducers import Reducer, describe_exception, reducer_error, reducer_for_category
-from streams.state import READ_BATCH, fold_at_version
 from streams.validation import (
     encode_json,
     validate_int,

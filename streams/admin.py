@@ -1,5 +1,5 @@
-"""Django admin for stream metadata; events are shown read-only (they are immutable), a page
-at a time through the store service."""
+"""Django admin for stream heads, read-only; events are shown (they are immutable) a page at a
+time through the store service."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from streams import services
 from streams.exceptions import FlipbookError
-from streams.models import Category, ParkedEvent, Stream, Subscription
+from streams.models import Stream
 from streams.records import NEUTRAL
 
 EVENTS_PER_PAGE = 50
@@ -65,8 +65,19 @@ class StreamAdmin(admin.ModelAdmin):
     list_filter = ("kind", "category")
     search_fields = ("stream_id",)
     show_full_result_count = False
-    readonly_fields = ("stream_id", "kind", "version", "event_count", "created_at", "updated_at")
-    fields = (*readonly_fields, "category", "metadata", "console")
+    # Read-only: the head row is the store's own (written with every append, and not used at
+    # all on DynamoDB); a category or metadata change must go through the store service.
+    readonly_fields = (
+        "stream_id",
+        "kind",
+        "category",
+        "version",
+        "event_count",
+        "created_at",
+        "updated_at",
+        "metadata",
+    )
+    fields = (*readonly_fields, "console")
     change_form_template = "admin/streams/stream/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):
@@ -92,157 +103,8 @@ class StreamAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # streams begin with their first append
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # the log is immutable
-
-
-@admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
-    """Categories: the reducer (built-in merge/list/declarative, or Python) and the snapshot
-    policy of their streams."""
-
-    list_display = ("name", "reducer", "revision", "snapshot_every", "updated_at")
-    list_filter = ("reducer",)
-    search_fields = ("name",)
-    readonly_fields = ("revision", "updated_at")
-    fields = ("name", "reducer", "rules", "python_path", "snapshot_every", *readonly_fields)
-    actions = ["check_snapshots", "rebuild_snapshots"]
-
-    @admin.display(description="reducer revision")
-    def revision(self, obj: Category) -> str:
-        return obj.revision
-
-    def _stream_ids(self, queryset) -> list[str]:
-        from streams import services
-
-        ids: list[str] = []
-        for category in queryset.values_list("name", flat=True):
-            cursor = None
-            while len(ids) <= 200:  # the action checks at most 200 streams
-                page = services.list_streams(category=category, limit=100, cursor=cursor)
-                ids += [s.stream_id for s in page.items]
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
-        return ids
-
-    @admin.action(description="Check the snapshots of the selected categories' streams")
-    def check_snapshots(self, request, queryset):
-        from snapshots.admin_actions import run_check
-
-        run_check(self, request, self._stream_ids(queryset), rebuild=False)
-
-    @admin.action(description="Rebuild drifted snapshots of the selected categories' streams")
-    def rebuild_snapshots(self, request, queryset):
-        from snapshots.admin_actions import run_check
-
-        run_check(self, request, self._stream_ids(queryset), rebuild=True)
-
-
-class ParkedEventInline(admin.TabularInline):
-    model = ParkedEvent
-    fields = ("position", "stream_id", "version", "name", "status", "attempts", "error")
-    readonly_fields = fields
-    ordering = ("position",)
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        ids = list(qs.order_by("position").values_list("id", flat=True)[:50])
-        return qs.filter(id__in=ids)
-
-
-@admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
-    """Durable subscriptions: lag, status and heartbeat come from streams/subscriptions.py
-    (read-only here); checkpoints move through the API (ack, reset, parked events)."""
-
-    list_display = (
-        "name",
-        "checkpoint",
-        "lag",
-        "status",
-        "last_heartbeat",
-        "parked",
-        "push_kind",
-        "created_at",
-    )
-    list_filter = ("push_kind",)
-    search_fields = ("name",)
-    readonly_fields = (
-        "name",
-        "filter_category",
-        "filter_stream_id",
-        "filter_names",
-        "checkpoint",
-        "lag",
-        "status",
-        "last_heartbeat",
-        "parked",
-        "retry_position",
-        "retry_attempts",
-        "last_error",
-        "push_failures",
-        "push_next_attempt_at",
-        "push_lease_owner",
-        "push_lease_until",
-        "created_at",
-        "push_kind",
-        "push_target",
-    )
-    fields = (*readonly_fields[:4], "max_attempts", *readonly_fields[4:])
-    inlines = [ParkedEventInline]
-
-    def has_add_permission(self, request) -> bool:
-        return False  # created through the API, which validates the filter and the start
-
-    def _info(self, obj: Subscription):
-        from streams import subscriptions
-
-        # Computed once per row of a page (the row object lives for one request).
-        if not hasattr(obj, "_flipbook_info"):
-            obj._flipbook_info = subscriptions.get_subscription(obj.name)
-        return obj._flipbook_info
-
-    @admin.display(description="lag")
-    def lag(self, obj: Subscription) -> str:
-        info = self._info(obj)
-        return f"{info.lag}+" if info.lag_capped else str(info.lag)
-
-    @admin.display(description="status")
-    def status(self, obj: Subscription) -> str:
-        return self._info(obj).status
-
-    @admin.display(description="parked")
-    def parked(self, obj: Subscription) -> int:
-        return self._info(obj).parked
-
-
-@admin.register(ParkedEvent)
-class ParkedEventAdmin(admin.ModelAdmin):
-    """Parked events (read-only); retry, skip or replay them through the API."""
-
-    list_display = ("subscription", "position", "stream_id", "name", "status", "attempts")
-    list_filter = ("status",)
-    search_fields = ("subscription__name", "stream_id")
-    readonly_fields = (
-        "subscription",
-        "position",
-        "stream_id",
-        "version",
-        "name",
-        "event_id",
-        "error",
-        "attempts",
-        "status",
-        "parked_at",
-    )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the log is immutable

@@ -18,12 +18,13 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from api.models import ApiKey
+from console.views import replay as replay_view
 from snapshots import services as snapshot_services
+from snapshots.models import Category
+from snapshots.reducers import reducer, reducer_for_category
+from snapshots.state import state_at_version
 from streams import services
-from streams.models import Category, Stream
-from streams.reducers import reducer, reducer_for_category
-from streams.state import state_at_version
-from streams.views import replay as replay_view
+from streams.models import Stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -487,13 +488,13 @@ def test_stream_change_page_pages_through_events_read_only(client, shelf_stream)
 
 def test_category_admin_renders_reducer_and_policy(client, shelf_stream):
     pk = Category.objects.get(name="shelf").pk
-    text = client.get(f"/admin/streams/category/{pk}/change/").content.decode()
+    text = client.get(f"/admin/snapshots/category/{pk}/change/").content.decode()
     assert "python:tests.test_console_replay.shelf:1" in text  # the reducer revision
     assert 'name="snapshot_every"' in text
-    assert client.get("/admin/streams/category/").status_code == 200
+    assert client.get("/admin/snapshots/category/").status_code == 200
     assert client.get("/admin/snapshots/snapshot/").status_code == 200
     response = client.post(
-        "/admin/streams/category/add/",
+        "/admin/snapshots/category/add/",
         {"name": "broken", "reducer": "declarative", "rules": '{"A": [{"op": "explode"}]}'},
     )
     assert response.status_code == 200  # the form again, with the rule's error

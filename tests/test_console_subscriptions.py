@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from streams import services
-from streams import subscriptions as subs
+from subscriptions import services as subs
 
 PAGE = "/subscriptions/"
 

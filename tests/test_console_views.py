@@ -275,7 +275,7 @@ def test_totals_of_a_big_store_are_estimates(postgres_backend, monkeypatch):
 
 
 def test_explorer_offers_the_categories_of_the_streams(client):
-    from streams.models import Category
+    from snapshots.models import Category
 
     append("e/1", "Opened", category="wallet")
     append("e/2", "Opened", category="order")

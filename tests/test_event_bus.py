@@ -17,7 +17,8 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.db import connections
 
-from streams import bus, consumers, services
+from console import consumers
+from streams import bus, services
 from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.asyncio

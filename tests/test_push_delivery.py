@@ -20,9 +20,9 @@ from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
 from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.models import ApiKey
 from streams import services
-from streams import subscriptions as subs
-from streams.models import Subscription
-from streams.push import PushWorker
+from subscriptions import services as subs
+from subscriptions.models import Subscription
+from subscriptions.push import PushWorker
 from tests.processes import free_port
 
 WAIT = 20

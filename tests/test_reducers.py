@@ -14,11 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams import demo_reducers
-from streams.exceptions import ReducerError, ValidationError
-from streams.models import Category
-from streams.records import RecordedEvent
-from streams.reducers import (
+from snapshots.models import Category
+from snapshots.reducers import (
     LIST,
     MERGE,
     build_reducer,
@@ -30,6 +27,9 @@ from streams.reducers import (
     rules_revision,
     unregister,
 )
+from snapshots import demo_reducers
+from streams.exceptions import ReducerError, ValidationError
+from streams.records import RecordedEvent
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -117,7 +117,7 @@ def test_python_wallet_reducer_gives_the_same_states():
     for n in range(len(WALLET) + 1):
         assert python.fold(WALLET[:n]) == declarative.fold(WALLET[:n])
     assert python.fold(WALLET[:3])["balance"] == 70
-    assert python.revision == "python:streams.demo_reducers.wallet:1"
+    assert python.revision == "python:snapshots.demo_reducers.wallet:1"
 
 
 def test_every_declarative_op():
@@ -300,8 +300,8 @@ class TestRegistry:
         assert reducer_for_category("nothing-configured").revision == MERGE.revision
 
     def test_flipbook_reducers_setting(self, settings):
-        settings.FLIPBOOK_REDUCERS = {"wallet": "streams.demo_reducers.wallet"}
-        assert reducer_for_category("wallet").revision == "python:streams.demo_reducers.wallet:1"
+        settings.FLIPBOOK_REDUCERS = {"wallet": "snapshots.demo_reducers.wallet"}
+        assert reducer_for_category("wallet").revision == "python:snapshots.demo_reducers.wallet:1"
         settings.FLIPBOOK_REDUCERS = {"wallet": "no.such.path"}
         with pytest.raises(ReducerError) as info:
             reducer_for_category("wallet")
@@ -321,7 +321,7 @@ class TestRegistry:
         assert reducer_for_category("decorated-cat").kind == "merge"
 
     def test_a_category_row_wins_over_code(self, settings):
-        settings.FLIPBOOK_REDUCERS = {"wallet": "streams.demo_reducers.wallet"}
+        settings.FLIPBOOK_REDUCERS = {"wallet": "snapshots.demo_reducers.wallet"}
         row = Category.objects.create(name="wallet", reducer="declarative", rules={})
         assert reducer_for_category("wallet").kind == "declarative"
         row.reducer = "list"
@@ -329,7 +329,7 @@ class TestRegistry:
         assert reducer_for_category("wallet").revision == LIST.revision
         row.reducer, row.python_path = "python", ""
         row.save()  # python without a path: the registered function
-        assert reducer_for_category("wallet").revision == "python:streams.demo_reducers.wallet:1"
+        assert reducer_for_category("wallet").revision == "python:snapshots.demo_reducers.wallet:1"
         row.python_path = "tests.test_reducers.remember_names"
         row.save()
         assert reducer_for_category("wallet").revision.endswith("remember_names:7")

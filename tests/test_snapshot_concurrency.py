@@ -12,10 +12,10 @@ from django.db import connections
 
 from snapshots import policy
 from snapshots import services as snapshots
+from snapshots.models import Category
+from snapshots.state import state_at_version
 from streams import services
 from streams.exceptions import Unavailable
-from streams.models import Category
-from streams.state import state_at_version
 from tests.contracts.snapshot_store import use_stores
 
 STREAM = "race/wallet"

@@ -14,12 +14,12 @@ from django.core.management import CommandError, call_command
 from snapshots import policy
 from snapshots import services as snapshots
 from snapshots.backends import get_snapshot_store
+from snapshots.models import Category
 from snapshots.models import Snapshot as SnapshotRow
 from snapshots.records import Snapshot
+from snapshots.state import state_at_version
 from streams import services
 from streams.exceptions import NotFound, TooLarge, ValidationError
-from streams.models import Category
-from streams.state import state_at_version
 from tests.conftest import require_postgres
 from tests.contracts.snapshot_store import REDIS_URL, require_redis, use_stores
 
@@ -230,7 +230,7 @@ def test_admin_actions_check_and_rebuild(admin_client, settings):
     add("a-1", 6)
     good = snapshots.take_snapshot("a-1", 4)
     snapshots.set_snapshot("a-1", 4, {"sum": 0}, revision=good.revision)
-    url = "/admin/streams/category/"
+    url = "/admin/snapshots/category/"
     response = admin_client.post(
         url,
         {"action": "check_snapshots", "_selected_action": [category.pk]},

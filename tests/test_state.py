@@ -11,11 +11,11 @@ import pytest
 from django.core.management import call_command
 
 from snapshots import services as snapshots
+from snapshots.demo_reducers import WALLET_RULES
+from snapshots.models import Category
+from snapshots.state import state_at_time, state_at_version
 from streams import services
-from streams.demo_reducers import WALLET_RULES
 from streams.exceptions import NotFound, ReducerError, ValidationError
-from streams.models import Category
-from streams.state import state_at_time, state_at_version
 from tests.contracts.snapshot_store import StoresInDatabase
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -77,11 +77,11 @@ class TestDemoWallet(StoresInDatabase):
 
     def test_balance_70_at_version_3_with_the_python_reducer(self):
         Category.objects.filter(name="wallet").update(
-            reducer="python", python_path="streams.demo_reducers.wallet"
+            reducer="python", python_path="snapshots.demo_reducers.wallet"
         )
         state = state_at_version(ALICE, 3)
         assert state.payload == {"owner": "alice", "currency": "EUR", "balance": 70}
-        assert state.revision == "python:streams.demo_reducers.wallet:1"
+        assert state.revision == "python:snapshots.demo_reducers.wallet:1"
         assert state_at_version(ALICE).payload["balance"] == 95
 
     def test_every_version_of_the_wallet(self):

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snapshots import services as snapshots
+from snapshots.demo_reducers import WALLET_RULES
+from snapshots.models import Category
+from snapshots.state import state_at_version
 from streams import services
-from streams.demo_reducers import WALLET_RULES
-from streams.models import Category
-from streams.state import state_at_version
 from tests.contracts.snapshot_store import StoresInDatabase
 from tests.test_reducers import DECLARATIVE_RULES, REDUCERS
 
@@ -25,7 +25,7 @@ CATEGORIES = {
     "list": {"reducer": "list"},
     "declarative": {"reducer": "declarative", "rules": DECLARATIVE_RULES},
     "declarative-wallet": {"reducer": "declarative", "rules": WALLET_RULES},
-    "python-wallet": {"reducer": "python", "python_path": "streams.demo_reducers.wallet"},
+    "python-wallet": {"reducer": "python", "python_path": "snapshots.demo_reducers.wallet"},
 }
 
 

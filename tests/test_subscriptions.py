@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from streams import services
-from streams import subscriptions as subs
+from subscriptions import services as subs
 from streams.exceptions import AlreadyExists, NotFound, ValidationError
-from streams.models import Subscription
+from subscriptions.models import Subscription
 
 
 def append(stream_id: str, *names: str, category: str | None = None) -> list[int]:
@@ -317,14 +317,14 @@ def test_admin_lists_lag_status_and_parked(db, admin_client):
     events = append("s", "E1", "E2")
     subs.create_subscription("shown", max_attempts=1)
     subs.nack("shown", events[0], "broken")
-    page = admin_client.get("/admin/streams/subscription/")
+    page = admin_client.get("/admin/subscriptions/subscription/")
     assert page.status_code == 200
     html = page.content.decode()
     assert "shown" in html and "behind" in html
     detail_id = Subscription.objects.get(name="shown").pk
-    detail = admin_client.get(f"/admin/streams/subscription/{detail_id}/change/")
+    detail = admin_client.get(f"/admin/subscriptions/subscription/{detail_id}/change/")
     assert detail.status_code == 200 and "broken" in detail.content.decode()
-    assert admin_client.get("/admin/streams/parkedevent/").status_code == 200
+    assert admin_client.get("/admin/subscriptions/parkedevent/").status_code == 200
 
 
 def test_a_waiting_long_poll_holds_no_database_connection(db_backend):

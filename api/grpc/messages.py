@@ -17,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
 from snapshots.records import Snapshot
 from snapshots.services import CLIENT_REVISION
+from snapshots.state import State
 from streams.exceptions import ValidationError
 from streams.records import (
     NEUTRAL,
@@ -30,7 +31,6 @@ from streams.records import (
     StreamInfo,
     StreamKind,
 )
-from streams.state import State
 from streams.validation import compact_json
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

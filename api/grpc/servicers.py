@@ -16,10 +16,10 @@ from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.grpc.interceptors import TRANSPORT, principal_of
 from api.metrics import observe_commit
 from snapshots import services as snapshots
+from snapshots.state import state_at_time, state_at_version
 from streams import services
 from streams.exceptions import ValidationError
 from streams.records import CommitResult
-from streams.state import state_at_time, state_at_version
 
 # Events per store read while streaming a whole stream or the all-feed.
 STREAM_BATCH = 1000

@@ -13,8 +13,8 @@ from api.grpc import messages
 from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
 from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.grpc.interceptors import principal_of
-from streams import subscriptions
 from streams.exceptions import Unavailable, ValidationError
+from subscriptions import services as subscriptions
 
 DEFAULT_IN_FLIGHT = 100
 MAX_IN_FLIGHT = 10_000

@@ -22,8 +22,8 @@ from api.rest.authentication import principal_of
 from api.rest.params import int_param, json_object, text_param
 from api.rest.schema import JSON, cursor_parameter, errors
 from api.rest.views import ApiView
-from streams import subscriptions
 from streams.exceptions import ValidationError
+from subscriptions import services as subscriptions
 
 TAGS = ["subscriptions"]
 NAME_PATH = OpenApiParameter(

@@ -36,10 +36,10 @@ from api.rest.schema import (
     text_schema,
 )
 from snapshots import services as snapshots
+from snapshots.state import state_at_time, state_at_version
 from streams import services
 from streams.exceptions import ValidationError
 from streams.records import AppendResult, CommitResult
-from streams.state import state_at_time, state_at_version
 from streams.validation import MAX_CATEGORY, MAX_NAME, MAX_STREAM_ID
 
 APPEND_FIELDS = {"expected_version", "category", "kind", "events"}

@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-from streams.models import Category
+from snapshots.models import Category
 from tests.api.grpc_helpers import (
     WAIT,
     bearer,
@@ -93,7 +93,7 @@ def fails(call, code: str) -> dict:
 
 def test_wallet_balance_is_70_at_version_3(events_stub, snapshots_stub, auth):
     Category.objects.create(
-        name="wallet", reducer="python", python_path="streams.demo_reducers.wallet"
+        name="wallet", reducer="python", python_path="snapshots.demo_reducers.wallet"
     )
     append(
         events_stub,
@@ -109,7 +109,7 @@ def test_wallet_balance_is_70_at_version_3(events_stub, snapshots_stub, auth):
     assert json.loads(state.state) == {"owner": "alice", "currency": "EUR", "balance": 70}
     assert state.stream_id == WALLET and state.HasField("version") and state.version == 3
     assert state.category == "wallet" and state.reducer == "python"
-    assert state.revision == "python:streams.demo_reducers.wallet:1"
+    assert state.revision == "python:snapshots.demo_reducers.wallet:1"
     assert not state.HasField("snapshot") and state.events_read == 3
     assert not state.HasField("at") and not state.HasField("known_at")
     assert state.HasField("recorded_at")

@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 
 from snapshots import services as snapshots
-from streams.demo_reducers import WALLET_RULES
-from streams.models import Category
+from snapshots.demo_reducers import WALLET_RULES
+from snapshots.models import Category
 from tests.api.rest_helpers import (  # noqa: F401
     BASE,
     KEY_PREFIX_STREAMS,
@@ -41,7 +41,7 @@ def boom_on_2(state, event):
 @pytest.fixture
 def wallet(api, stores):
     Category.objects.create(
-        name="wallet", reducer="python", python_path="streams.demo_reducers.wallet"
+        name="wallet", reducer="python", python_path="snapshots.demo_reducers.wallet"
     )
     response = api.append(WALLET, WALLET_EVENTS, expected_version=0, category="wallet")
     assert response.status_code == 201
@@ -55,7 +55,7 @@ def test_wallet_balance_is_70_at_version_3(api, wallet):
     assert body["state"] == {"owner": "alice", "currency": "EUR", "balance": 70}
     assert body["stream_id"] == wallet and body["version"] == 3
     assert body["category"] == "wallet" and body["reducer"] == "python"
-    assert body["revision"] == "python:streams.demo_reducers.wallet:1"
+    assert body["revision"] == "python:snapshots.demo_reducers.wallet:1"
     assert body["snapshot"] is None and body["events_read"] == 3
     assert body["at"] is None and body["known_at"] is None
     assert api.get(stream_url(wallet, "/state")).json()["state"]["balance"] == 70  # latest

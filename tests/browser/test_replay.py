@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import quote
 
-from streams.demo_reducers import wallet
+from snapshots.demo_reducers import wallet
 from streams.management.commands.flipbook_demo import ALICE
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
-from flipbook_client import Client
 
+from flipbook_client import Client
 from tests.processes import free_port, manage
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from flipbook_client import (
     Append,
     AppendResult,
@@ -20,7 +21,6 @@ from flipbook_client import (
     ValidationError,
     VersionConflict,
 )
-
 from tests.processes import free_port
 
 

@@ -11,9 +11,9 @@ import textwrap
 import uuid
 
 import pytest
+
 from flipbook_client import AlreadyExists, CaughtUp, Client, NotFound, Unsupported
 from flipbook_client.consumer import Consumer
-
 from tests.sdk.conftest import ROOT
 
 

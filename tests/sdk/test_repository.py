@@ -7,6 +7,7 @@ import threading
 import uuid
 
 import pytest
+
 from flipbook_client import (
     Aggregate,
     Client,

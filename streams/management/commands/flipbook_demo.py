@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from django.core.management.base import BaseCommand
 
 from snapshots import policy
+from snapshots.demo_reducers import WALLET_RULES
+from snapshots.models import Category
 from streams import services
-from streams.demo_reducers import WALLET_RULES
 from streams.exceptions import NotFound
-from streams.models import Category
 
 NAMESPACE = uuid.UUID("6f1d0b8e-2f55-4c1e-9a43-5d4b0c1f7a10")
 ALICE = "cfd7cdf3-9f96-4932-9587-9566c16403ab"
@@ -73,7 +73,7 @@ class Command(BaseCommand):
 
     def _categories(self) -> None:
         # The wallet category reduces with declarative rules (the same logic as the Python
-        # reducer streams.demo_reducers.wallet) and keeps a snapshot every 3 events.
+        # reducer snapshots.demo_reducers.wallet) and keeps a snapshot every 3 events.
         # get_or_create: what an admin changed since is kept.
         _, created = Category.objects.get_or_create(
             name="wallet",

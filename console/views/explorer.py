@@ -8,11 +8,11 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from console.views.common import console_data, console_page, int_param
+from console.views.dashboard import store_is_database
+from snapshots.models import Category
 from streams import services
 from streams.exceptions import ValidationError
-from streams.models import Category
-from streams.views.common import console_data, console_page, int_param
-from streams.views.dashboard import store_is_database
 
 SORTS = {"id": "stream id", "updated": "last update"}
 PAGE_SIZE = 50

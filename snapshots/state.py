@@ -13,16 +13,16 @@ from typing import Any
 
 from snapshots.backends import get_snapshot_store
 from snapshots.records import Snapshot
-from streams import services
-from streams.exceptions import NotFound, ReducerError, Unavailable, ValidationError
-from streams.records import NEUTRAL, RecordedEvent, StreamInfo
-from streams.reducers import (
+from snapshots.reducers import (
     Reducer,
     copy_json,
     describe_exception,
     reducer_error,
     reducer_for_category,
 )
+from streams import services
+from streams.exceptions import NotFound, ReducerError, Unavailable, ValidationError
+from streams.records import NEUTRAL, RecordedEvent, StreamInfo
 from streams.validation import validate_int, validate_stream_id, validate_timestamp
 
 logger = logging.getLogger("flipbook.state")

@@ -15,14 +15,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from api.errors import error_body, status_for
+from console.views.common import console_page, logged_out, stream_id_param
 from snapshots import policy
 from snapshots import services as snapshot_services
 from snapshots.records import Snapshot
+from snapshots.reducers import reducer_for_category
 from streams import services
 from streams.exceptions import FlipbookError, NotFound, ValidationError
 from streams.records import NEUTRAL
-from streams.reducers import reducer_for_category
-from streams.views.common import console_page, logged_out, stream_id_param
 
 SHOWN = 200  # snapshots listed on the page, newest first
 HEARTBEAT_SECONDS = 1.0

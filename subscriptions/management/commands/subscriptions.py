@@ -6,7 +6,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from streams.push import PushWorker
+from subscriptions.push import PushWorker
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
             try:
                 worker.run_once()
             finally:
-                from streams.subscriptions import release_push_leases
+                from subscriptions.services import release_push_leases
 
                 release_push_leases(worker.owner)
             return

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from console.views.common import console_data, console_page
 from streams import services
-from streams.views.common import console_data, console_page
 
 WINDOW_MINUTES = 60
 

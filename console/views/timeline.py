@@ -8,10 +8,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from console.views.common import console_data, console_page, int_param, stream_id_param
 from streams import services
 from streams.exceptions import ValidationError
 from streams.validation import validate_name
-from streams.views.common import console_data, console_page, int_param, stream_id_param
 
 PAGE_SIZE = 50
 # With a name filter, at most this many events are read for one answer; the cursor goes on.

@@ -3,9 +3,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from streams.views import dashboard, explorer, subscriptions, timeline
-from streams.views import replay as replay_views
-from streams.views import snapshots as snapshot_views
+from console.views import dashboard, explorer, subscriptions, timeline
+from console.views import replay as replay_views
+from console.views import snapshots as snapshot_views
 
 urlpatterns = [
     path("subscriptions/", subscriptions.subscriptions_page, name="subscriptions"),

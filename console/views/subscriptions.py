@@ -11,9 +11,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from api.errors import status_for
-from streams import subscriptions
+from console.views.common import console_page
 from streams.exceptions import FlipbookError, PermissionDenied, ValidationError
-from streams.views.common import console_page
+from subscriptions import services as subscriptions
 
 SHOWN = 100  # subscriptions on the page
 PARKED_SHOWN = 20  # parked events listed per subscription

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from snapshots.reducers import reducer
 from streams.records import RecordedEvent
-from streams.reducers import reducer
 
 CREDITS = {"Deposited", "TransferReceived"}
 DEBITS = {"Withdrawn", "TransferSent"}
@@ -17,7 +17,7 @@ DEBITS = {"Withdrawn", "TransferSent"}
 @reducer(revision="1", initial=dict)
 def wallet(state: dict[str, Any], event: RecordedEvent) -> dict[str, Any]:
     """The wallet reducer in Python. Use it with FLIPBOOK_REDUCERS = {"wallet":
-    "streams.demo_reducers.wallet"} or a category whose reducer is python with this path."""
+    "snapshots.demo_reducers.wallet"} or a category whose reducer is python with this path."""
     payload = event.payload if isinstance(event.payload, dict) else {}
     if event.name == "Opened":
         state["owner"] = payload.get("owner")

@@ -11,15 +11,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from api.errors import status_for
+from console.views.common import console_data, console_page, int_param, stream_id_param
 from snapshots import services as snapshot_services
 from snapshots.records import Snapshot
+from snapshots.reducers import Reducer, describe_exception, reducer_error, reducer_for_category
+from snapshots.state import READ_BATCH, fold_at_version
 from streams import services
 from streams.exceptions import FlipbookError, NotFound, ReducerError, Unavailable, ValidationError
 from streams.records import NEUTRAL, RecordedEvent, StreamInfo
-from streams.reducers import Reducer, describe_exception, reducer_error, reducer_for_category
-from streams.state import READ_BATCH, fold_at_version
 from streams.validation import validate_timestamp
-from streams.views.common import console_data, console_page, int_param, stream_id_param
 
 DEFAULT_WINDOW = 20
 MAX_WINDOW = 100

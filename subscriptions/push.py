@@ -2,7 +2,7 @@
 
 It leases due subscriptions (one conditional UPDATE each, so workers in several processes
 never push the same subscription at once), sends a batch, and acknowledges or nacks through
-streams/subscriptions.py. A handler that answers with a failure costs the first unacknowledged
+the subscription service. A handler that answers with a failure costs the first unacknowledged
 event an attempt (parked after max_attempts); a handler that cannot be reached (connection
 refused, timeout, gRPC UNAVAILABLE) costs nothing but backoff, so a consumer that is down
 parks nothing and shows as "stalled"."""
@@ -17,12 +17,13 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from streams import subscriptions
 from streams.exceptions import FlipbookError, NotFound
 from streams.records import RecordedEvent
+from subscriptions import services as subscriptions
+from subscriptions.records import PushTarget
 
 logger = logging.getLogger("flipbook.push")
 MAX_ERROR_BODY = 500
@@ -53,7 +54,7 @@ class PushWorker:
     def __init__(self, *, owner: str | None = None) -> None:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stopping = threading.Event()
-        self._channels: dict[str, Any] = {}
+        self._transports: dict[str, Transport] = {}
 
     def stop(self) -> None:
         self._stopping.set()
@@ -178,56 +179,50 @@ class PushWorker:
     def send(self, target: subscriptions.PushTarget, events: list[RecordedEvent]) -> Outcome:
         """Deliver ``events`` to the subscription's endpoint; never raises for the endpoint's
         failures."""
-        if target.kind == "webhook":
-            return self._send_webhook(target, events)
-        return self._send_grpc(target, events)
-
-    def _send_webhook(self, target, events: list[RecordedEvent]) -> Outcome:
-        body = json.dumps(
-            {"subscription": target.name, "events": [e.as_dict() for e in events]},
-            separators=(",", ":"),
-        ).encode()
-        request = urllib.request.Request(
-            target.target,
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "User-Agent": "flipbook-push"},
-        )
+        transport = self._transports.get(target.kind)
+        if transport is None:
+            factory = _TRANSPORTS.get(target.kind)
+            if factory is None:
+                return Outcome(False, None, f"no push transport for {target.kind!r} here")
+            transport = self._transports[target.kind] = factory()
         timeout = float(subscriptions.config("PUSH_TIMEOUT_SECONDS"))
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                text = response.read(64 * 1024)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read(MAX_ERROR_BODY).decode("utf-8", "replace")
-            return Outcome(True, None, f"HTTP {exc.code}: {detail}".strip())
-        except (urllib.error.URLError, OSError) as exc:
-            return Outcome(False, None, f"unreachable: {exc}")
-        return _answer(text)
+        return transport(target, events, timeout)
 
-    def _send_grpc(self, target, events: list[RecordedEvent]) -> Outcome:
-        import grpc  # the push worker's gRPC client side; generated code lives in api/grpc
 
-        from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-        from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
-        from api.grpc.messages import event_message
+def send_webhook(target: PushTarget, events: list[RecordedEvent], timeout: float) -> Outcome:
+    """POST the batch as JSON to the subscription's URL."""
+    body = json.dumps(
+        {"subscription": target.name, "events": [e.as_dict() for e in events]},
+        separators=(",", ":"),
+    ).encode()
+    request = urllib.request.Request(
+        target.target,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "flipbook-push"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            text = response.read(64 * 1024)
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(MAX_ERROR_BODY).decode("utf-8", "replace")
+        return Outcome(True, None, f"HTTP {exc.code}: {detail}".strip())
+    except (urllib.error.URLError, OSError) as exc:
+        return Outcome(False, None, f"unreachable: {exc}")
+    return _answer(text)
 
-        channel = self._channels.get(target.target)
-        if channel is None:
-            channel = self._channels[target.target] = grpc.insecure_channel(target.target)
-        stub = eventstore_pb2_grpc.EventHandlerStub(channel)
-        request = pb.HandleRequest(
-            subscription=target.name, events=[event_message(e) for e in events]
-        )
-        timeout = float(subscriptions.config("PUSH_TIMEOUT_SECONDS"))
-        try:
-            response = stub.Handle(request, timeout=timeout)
-        except grpc.RpcError as exc:
-            code = exc.code()
-            text = f"{code.name if code else 'UNKNOWN'}: {exc.details() or ''}".strip()
-            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                return Outcome(False, None, text)
-            return Outcome(True, None, text)
-        return Outcome(True, response.acknowledged_position or None, response.error or None)
+
+# A transport sends one batch: (target, events, timeout) -> Outcome, never raising for the
+# endpoint's failures. Each worker builds its own from the factory (it may cache channels).
+Transport = Callable[[PushTarget, list[RecordedEvent], float], Outcome]
+_TRANSPORTS: dict[str, Callable[[], Transport]] = {"webhook": lambda: send_webhook}
+
+
+def register_transport(kind: str, factory: Callable[[], Transport]) -> None:
+    """Make push subscriptions of ``kind`` deliverable. The gRPC transport lives with the gRPC
+    code (api/grpc/push.py) and registers itself when the api app is ready, so this layer
+    needs no generated code."""
+    _TRANSPORTS[kind] = factory
 
 
 def _answer(text: bytes) -> Outcome:

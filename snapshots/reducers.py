@@ -594,7 +594,7 @@ def category_settings(category: str) -> tuple[str, Any, str, int | None] | None:
     edit in the admin applies at once in every process."""
     from django.db import DatabaseError, connections, router
 
-    from streams.models import Category  # the app registry is ready by the time this runs
+    from snapshots.models import Category  # the app registry is ready by the time this runs
 
     connection = connections[router.db_for_read(Category)]
     try:

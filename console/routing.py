@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from streams import consumers
+from console import consumers
 
 websocket_urlpatterns = [
     re_path(r"^ws/events/?$", consumers.EventFeedConsumer.as_asgi()),

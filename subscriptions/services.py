@@ -1,0 +1,75 @@
+"""The subscription service: the one API that REST, gRPC, the push worker, the admin and the
+console call. Delivery is at-least-once, in position order; the modules beside this one hold
+each concern (validation, the feed, rows, checkpoints, parking, leases)."""
+
+from subscriptions.checkpoints import (
+    ack,
+    create_subscription,
+    delete_subscription,
+    get_subscription,
+    list_subscriptions,
+    nack,
+    next_batch,
+    poll_batch,
+    reset_subscription,
+)
+from subscriptions.conf import DEFAULTS, MAX_WAIT_SECONDS, config
+from subscriptions.feed import feed_head
+from subscriptions.leases import (
+    acknowledge,
+    claim_push_subscriptions,
+    deliver_after,
+    pending_retries,
+    record_push_outcome,
+    release_push_leases,
+    settle_retry,
+)
+from subscriptions.notifier import notifier, release_connections
+from subscriptions.parking import list_parked, replay_parked, retry_parked, skip_parked
+from subscriptions.records import (
+    Batch,
+    Delivery,
+    NackResult,
+    ParkedInfo,
+    PushTarget,
+    SubscriptionFilter,
+    SubscriptionInfo,
+)
+from subscriptions.validation import validate_wait
+
+__all__ = [
+    "DEFAULTS",
+    "MAX_WAIT_SECONDS",
+    "Batch",
+    "Delivery",
+    "NackResult",
+    "ParkedInfo",
+    "PushTarget",
+    "SubscriptionFilter",
+    "SubscriptionInfo",
+    "ack",
+    "acknowledge",
+    "claim_push_subscriptions",
+    "config",
+    "create_subscription",
+    "delete_subscription",
+    "feed_head",
+    "deliver_after",
+    "get_subscription",
+    "list_parked",
+    "list_subscriptions",
+    "nack",
+    "next_batch",
+    "notifier",
+    "pending_retries",
+    "poll_batch",
+    "record_push_outcome",
+    "release_connections",
+    "release_push_leases",
+    "replay_parked",
+    "reset_subscription",
+    "retry_parked",
+    "settle_retry",
+    "skip_parked",
+    "validate_wait",
+]

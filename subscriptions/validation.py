@@ -1,0 +1,120 @@
+"""Validation of what callers send the subscription service: names, filters, push targets,
+start positions, limits and waits."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from streams.exceptions import ValidationError
+from streams.validation import validate_category, validate_int, validate_name, validate_stream_id
+from subscriptions.conf import MAX_FILTER_NAMES, MAX_WAIT_SECONDS, NAME_PATTERN, TARGET_PATTERN
+from subscriptions.feed import feed_head, is_visible
+from subscriptions.records import SubscriptionFilter
+
+
+def validate_subscription_name(value: Any, field: str = "name") -> str:
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+        raise ValidationError(
+            field, "must be 1-100 characters of letters, digits, '-', '_' and '.'"
+        )
+    return value
+
+
+def validate_filter(value: Any, field: str = "filter") -> SubscriptionFilter:
+    if value is None:
+        return SubscriptionFilter()
+    if isinstance(value, SubscriptionFilter):
+        value = value.as_dict()
+    if not isinstance(value, dict):
+        raise ValidationError(field, "must be an object with category, stream_id and names")
+    unknown = set(value) - {"category", "stream_id", "names"}
+    if unknown:
+        raise ValidationError(
+            field, f"unknown key(s) {', '.join(sorted(unknown))}; use category, stream_id, names"
+        )
+    category = value.get("category") or None
+    stream_id = value.get("stream_id") or None
+    if category is not None:
+        category = validate_category(category, f"{field}.category")
+    if stream_id is not None:
+        stream_id = validate_stream_id(stream_id, f"{field}.stream_id")
+    if category is not None and stream_id is not None:
+        raise ValidationError(field, "give category or stream_id, not both")
+    names = value.get("names") or []
+    if not isinstance(names, list | tuple):
+        raise ValidationError(f"{field}.names", "must be a list of event names")
+    if len(names) > MAX_FILTER_NAMES:
+        raise ValidationError(f"{field}.names", f"at most {MAX_FILTER_NAMES} names")
+    names = tuple(
+        dict.fromkeys(validate_name(n, f"{field}.names[{i}]") for i, n in enumerate(names))
+    )
+    return SubscriptionFilter(category, stream_id, names)
+
+
+def validate_push(value: Any, field: str = "push") -> dict[str, str] | None:
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, dict):
+        raise ValidationError(
+            field,
+            'must be {"kind": "webhook", "url": ...} or {"kind": "grpc", "target": "host:port"}',
+        )
+    kind = value.get("kind")
+    if kind == "webhook":
+        if set(value) - {"kind", "url"}:
+            raise ValidationError(field, "a webhook takes only kind and url")
+        url = value.get("url")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if (
+            parts is None
+            or len(url) > 1000
+            or parts.scheme not in ("http", "https")
+            or not parts.netloc
+        ):
+            raise ValidationError(f"{field}.url", "must be an http:// or https:// URL")
+        return {"kind": "webhook", "url": url}
+    if kind == "grpc":
+        if set(value) - {"kind", "target"}:
+            raise ValidationError(field, "a gRPC endpoint takes only kind and target")
+        target = value.get("target")
+        if not isinstance(target, str) or not TARGET_PATTERN.fullmatch(target):
+            raise ValidationError(f"{field}.target", "must be host:port of an EventHandler")
+        return {"kind": "grpc", "target": target}
+    raise ValidationError(f"{field}.kind", "must be 'webhook' or 'grpc'")
+
+
+def validate_start_position(value: Any, field: str) -> int:
+    if value is None or value == "beginning":
+        return 0
+    if value == "end":
+        return feed_head()
+    if isinstance(value, dict) and set(value) == {"after"}:
+        position = validate_int(value["after"], f"{field}.after", minimum=0)
+        if position and not is_visible(position):
+            raise ValidationError(f"{field}.after", "is beyond the head of the feed")
+        return position
+    raise ValidationError(field, 'must be "beginning", "end" or {"after": <position>}')
+
+
+def validate_position(value: Any, field: str = "position") -> int:
+    return validate_int(value, field, minimum=1)
+
+
+def validate_limit(value: Any, field: str = "limit", default: int = 100) -> int:
+    if value is None:
+        return default
+    return validate_int(value, field, minimum=1, maximum=settings.FLIPBOOK_LIMITS["MAX_READ_LIMIT"])
+
+
+def validate_wait(value: Any) -> float:
+    """Seconds a long-poll may wait: a number from 0 to 30. Raises ValidationError."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ValidationError("wait", "must be a number of seconds")
+    if not 0 <= value <= MAX_WAIT_SECONDS:
+        raise ValidationError("wait", f"must be between 0 and {MAX_WAIT_SECONDS:g} seconds")
+    return float(value)
