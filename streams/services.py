@@ -16,6 +16,7 @@ from typing import Any, Literal
 from django.conf import settings
 
 from streams.backends import get_event_store
+from streams.backends.health import ping_redis
 from streams.exceptions import FlipbookError, NotFound, ValidationError
 from streams.records import (
     AppendResult,
@@ -280,15 +281,7 @@ def check_ready() -> dict[str, str]:
         checks["event_store"] = exc.message
     redis_url = getattr(settings, "FLIPBOOK_REDIS_URL", "")
     if redis_url:
-        import redis  # optional: only deployments with Redis have it configured
-
-        try:
-            client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
-            client.ping()
-            client.close()
-            checks["redis"] = "ok"
-        except redis.RedisError as exc:
-            checks["redis"] = f"unreachable: {type(exc).__name__}"
+        checks["redis"] = ping_redis(redis_url)
     return checks
 
 

@@ -256,7 +256,7 @@ def test_console_reads_on_dynamodb(dynamodb_store):  # noqa: F811
 def test_totals_of_a_big_store_are_estimates(postgres_backend, monkeypatch):
     from django.db import connections
 
-    from streams.backends.database import DatabaseEventStore
+    from streams.backends.database.postgresql import PostgreSQLOperations
 
     for i in range(4):
         append(f"big/{i}", "Opened", "Again", category=f"c{i % 2}")
@@ -265,7 +265,7 @@ def test_totals_of_a_big_store_are_estimates(postgres_backend, monkeypatch):
     with connections["postgres"].cursor() as cursor:
         cursor.execute("ANALYZE flipbook_stream")
         cursor.execute("ANALYZE flipbook_event")
-    monkeypatch.setattr(DatabaseEventStore, "EXACT_TOTALS_MAX", 2)
+    monkeypatch.setattr(PostgreSQLOperations, "EXACT_TOTALS_MAX", 2)
     estimated = services.store_totals()
     assert estimated["approximate"] is True
     # ANALYZE of a small table reads every row, so here the estimates are the counts.

@@ -31,10 +31,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, **options) -> None:
         try:
-            import boto3  # noqa: F401
+            store = create_event_store(dynamodb_config())
         except ImportError as exc:
             raise CommandError("the DynamoDB backend needs boto3: pip install boto3") from exc
-        store = create_event_store(dynamodb_config())
         try:
             if action == "create-tables":
                 created = store.create_tables()

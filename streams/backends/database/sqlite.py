@@ -1,0 +1,104 @@
+"""SQLite, the embedded default: one writer at a time, so the highest stored position is
+settled; times are stored as Django's naive UTC text and UUIDs as hex."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from streams.backends.database.features import DatabaseFeatures
+from streams.records import PreparedEvent
+
+if TYPE_CHECKING:
+    from streams.backends.database.store import DatabaseEventStore
+
+features = DatabaseFeatures(
+    vendor="sqlite",
+    one_statement_append=False,
+    concurrent_writers=False,
+    native_time=False,
+    native_uuid=False,
+    prepared_statements=False,
+    estimated_totals=False,
+)
+
+_COLUMNS = "stream_pk, version, timestamp, name, payload, metadata, event_id, recorded_at"
+
+
+class SQLiteOperations:
+    """The statements that are SQLite's own, for one DatabaseEventStore."""
+
+    features = features
+    minute_bucket = "CAST(strftime('%%s', e.recorded_at) AS INTEGER) / 60"
+
+    def __init__(self, store: DatabaseEventStore) -> None:
+        self.store = store
+
+    def cursor(self):
+        return self.store.connection.cursor()
+
+    def execute(self, cursor, sql: str, params=None) -> None:
+        cursor.execute(sql, params)
+
+    def insert_events(
+        self,
+        cursor,
+        pks: list[int],
+        versions: list[int | None],
+        events: Sequence[PreparedEvent],
+        now: datetime,
+    ) -> list[tuple[int, int | None]]:
+        """Insert ``events`` (each with its stream's pk and its version) in one statement;
+        return their (position, version) rows in position order."""
+        db_time, db_uuid = self.db_time, self.db_uuid
+        recorded = db_time(now)
+        rows = [
+            (pk, version, db_time(e.timestamp), e.name, e.payload_json, e.metadata_json,
+             db_uuid(e.id), recorded)
+            for pk, version, e in zip(pks, versions, events, strict=True)
+        ]  # fmt: skip
+        placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+        cursor.execute(
+            f"INSERT INTO flipbook_event ({_COLUMNS}) VALUES {placeholders} "
+            "RETURNING position, version",
+            [value for row in rows for value in row],
+        )
+        return sorted(cursor.fetchall())
+
+    def prefix_filter(self, prefix: str) -> tuple[str, list[Any]]:
+        # SQLite's LIKE ignores ASCII case; a byte range on BINARY collation does not.
+        return "s.stream_id >= %s AND s.stream_id < %s", [prefix, prefix + "\U0010ffff"]
+
+    def categories(self, cursor) -> list[str]:
+        cursor.execute("SELECT DISTINCT category FROM flipbook_stream WHERE category IS NOT NULL")
+        return [row[0] for row in cursor.fetchall()]
+
+    def totals(self, cursor) -> dict[str, Any]:
+        cursor.execute(
+            "SELECT count(*), coalesce(sum(event_count), 0), count(DISTINCT category), "
+            "(SELECT coalesce(max(position), 0) FROM flipbook_event) FROM flipbook_stream",
+        )
+        streams, events, categories, last = cursor.fetchone()
+        return {
+            "streams": streams,
+            "events": int(events),
+            "categories": categories,
+            "last_position": last,
+            "approximate": False,
+        }
+
+    def settled_position(self, cursor, after: int) -> int:
+        """One writer at a time: the highest stored position is settled."""
+        cursor.execute("SELECT COALESCE(max(position), 0) FROM flipbook_event")
+        return cursor.fetchone()[0]
+
+    def db_time(self, value: datetime | None):
+        if value is None:
+            return value
+        # Django's SQLite format (naive UTC), always with microseconds so text order is time
+        # order. isoformat, not strftime("%Y"): strftime does not zero-pad years before 1000.
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def db_uuid(self, value):
+        return value.hex
