@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def ping_redis(url: str) -> str:
-    """"ok", or a short reason the Redis at ``url`` does not answer."""
+    """ "ok", or a short reason the Redis at ``url`` does not answer."""
     import redis  # optional: only deployments with Redis have it configured
 
     try:

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from streams.management.commands.flipbook_demo import ALICE
+from flipbook_site.management.commands.flipbook_demo import ALICE
 from tests.browser.conftest import log_in, require_browser, start_console_server
 from tests.browser.test_console_live import timeline_url, wait_live
 from tests.dynamodb_fixtures import dynamodb_local  # noqa: F401 (a fixture)

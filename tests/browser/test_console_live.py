@@ -7,7 +7,7 @@ import re
 import uuid
 from urllib.parse import quote
 
-from streams.management.commands.flipbook_demo import ALICE, DOCUMENT
+from flipbook_site.management.commands.flipbook_demo import ALICE, DOCUMENT
 from tests.browser.conftest import log_in
 
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import quote
 
+from flipbook_site.management.commands.flipbook_demo import ALICE
 from snapshots.demo_reducers import wallet
-from streams.management.commands.flipbook_demo import ALICE
 
 
 def expected_state(console_server, version: int) -> dict:

@@ -16,7 +16,7 @@ from snapshots.models import Category
 from snapshots.state import state_at_version
 from streams import services
 from tests.contracts.snapshot_store import StoresInDatabase
-from tests.test_reducers import DECLARATIVE_RULES, REDUCERS
+from tests.snapshots.test_reducers import DECLARATIVE_RULES, REDUCERS
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

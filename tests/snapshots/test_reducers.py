@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from snapshots import demo_reducers
 from snapshots.models import Category
 from snapshots.reducers import (
     LIST,
@@ -27,7 +28,6 @@ from snapshots.reducers import (
     rules_revision,
     unregister,
 )
-from snapshots import demo_reducers
 from streams.exceptions import ReducerError, ValidationError
 from streams.records import RecordedEvent
 
@@ -269,12 +269,12 @@ def exploding(state, event):
 
 
 def test_a_python_reducer_has_its_revision_and_initial_state():
-    reducer_ = python_reducer("tests.test_reducers.remember_names")
+    reducer_ = python_reducer("tests.snapshots.test_reducers.remember_names")
     assert reducer_.kind == "python"
-    assert reducer_.revision == "python:tests.test_reducers.remember_names:7"
+    assert reducer_.revision == "python:tests.snapshots.test_reducers.remember_names:7"
     assert reducer_.fold(events(("A", 1), ("B", 2))) == {"seen": ["A", "B"]}
     assert reducer_.initial() == {"seen": []}  # a new one every time
-    assert python_reducer(exploding).revision == "python:tests.test_reducers.exploding:1"
+    assert python_reducer(exploding).revision == "python:tests.snapshots.test_reducers.exploding:1"
 
 
 def test_a_python_reducer_that_raises_is_a_reducer_error():
@@ -283,14 +283,14 @@ def test_a_python_reducer_that_raises_is_a_reducer_error():
         reducer_.fold([event("Fine", version=1), event("Boom", version=2)])
     assert "version 2" in info.value.message and "'Boom'" in info.value.message
     assert "KeyError: 'amount'" in info.value.message
-    assert "tests.test_reducers.exploding" in info.value.message
+    assert "tests.snapshots.test_reducers.exploding" in info.value.message
 
 
 def test_a_python_reducer_path_that_does_not_import_is_a_configuration_error():
     with pytest.raises(ImproperlyConfigured):
-        python_reducer("tests.test_reducers.no_such_function")
+        python_reducer("tests.snapshots.test_reducers.no_such_function")
     with pytest.raises(ImproperlyConfigured):
-        python_reducer("tests.test_reducers.T0")  # not callable
+        python_reducer("tests.snapshots.test_reducers.T0")  # not callable
 
 
 @pytest.mark.django_db
@@ -330,7 +330,7 @@ class TestRegistry:
         row.reducer, row.python_path = "python", ""
         row.save()  # python without a path: the registered function
         assert reducer_for_category("wallet").revision == "python:snapshots.demo_reducers.wallet:1"
-        row.python_path = "tests.test_reducers.remember_names"
+        row.python_path = "tests.snapshots.test_reducers.remember_names"
         row.save()
         assert reducer_for_category("wallet").revision.endswith("remember_names:7")
 

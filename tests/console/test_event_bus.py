@@ -24,7 +24,7 @@ from tests.conftest import IN_CI
 pytestmark = pytest.mark.asyncio
 
 REDIS_URL = os.environ.get("FLIPBOOK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 TIMEOUT = 10
 
 

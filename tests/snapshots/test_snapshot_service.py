@@ -298,7 +298,10 @@ def test_the_policy_snapshots_every_n_events_after_the_commit(policy_stores):
 
 def test_a_failing_policy_never_fails_the_append(policy_stores, monkeypatch):
     Category.objects.create(
-        name="broken", reducer="python", python_path="tests.test_state.boom_on_3", snapshot_every=2
+        name="broken",
+        reducer="python",
+        python_path="tests.snapshots.test_state.boom_on_3",
+        snapshot_every=2,
     )
     worker = policy.get_worker()
     failed = worker.failed

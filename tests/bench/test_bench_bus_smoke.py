@@ -5,7 +5,7 @@ asserted."""
 from __future__ import annotations
 
 from tests.bench_helpers import run_bench, throwaway_database
-from tests.test_event_bus import REDIS_URL, require_redis
+from tests.console.test_event_bus import REDIS_URL, require_redis
 
 
 def test_bus_benchmark_delivers_every_event_once_on_both_layers():

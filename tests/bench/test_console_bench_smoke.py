@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.conftest import require_postgres
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_console_benchmark_runs_and_prints_its_table():

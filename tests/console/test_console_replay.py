@@ -72,7 +72,7 @@ def shelf_stream(settings):
     every 50 versions, taken through the snapshot service."""
     settings.FLIPBOOK_SNAPSHOT_POLICY = {"ENABLED": False}
     Category.objects.create(
-        name="shelf", reducer="python", python_path="tests.test_console_replay.shelf"
+        name="shelf", reducer="python", python_path="tests.console.test_console_replay.shelf"
     )
     for start in range(1, EVENTS + 1, 100):
         services.append_to_stream(
@@ -489,7 +489,7 @@ def test_stream_change_page_pages_through_events_read_only(client, shelf_stream)
 def test_category_admin_renders_reducer_and_policy(client, shelf_stream):
     pk = Category.objects.get(name="shelf").pk
     text = client.get(f"/admin/snapshots/category/{pk}/change/").content.decode()
-    assert "python:tests.test_console_replay.shelf:1" in text  # the reducer revision
+    assert "python:tests.console.test_console_replay.shelf:1" in text  # the reducer revision
     assert 'name="snapshot_every"' in text
     assert client.get("/admin/snapshots/category/").status_code == 200
     assert client.get("/admin/snapshots/snapshot/").status_code == 200
@@ -525,7 +525,7 @@ def test_the_replay_benchmark_runs_and_prints_its_ratios():
     its own settings; its figures are not asserted (timings never are)."""
     child = subprocess.run(
         [sys.executable, "-m", "bench.console_replay", "--quick", "--sqlite"],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=300,

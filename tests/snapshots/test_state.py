@@ -301,7 +301,7 @@ class TestReducerErrors(StoresInDatabase):
         Category.objects.create(name="broken", reducer="python", python_path=path)
 
     def test_a_reducer_that_raises_names_the_stream_version_and_event(self):
-        self.use("tests.test_state.boom_on_3")
+        self.use("tests.snapshots.test_state.boom_on_3")
         for call in (lambda: state_at_version("e-1"), lambda: snapshots.take_snapshot("e-1")):
             with pytest.raises(ReducerError) as info:
                 call()
@@ -314,7 +314,7 @@ class TestReducerErrors(StoresInDatabase):
         assert state_at_version("e-1", 2).payload == {"n": 2}
 
     def test_a_state_that_is_not_json_names_the_event_that_made_it(self):
-        self.use("tests.test_state.returns_a_set_from_3")
+        self.use("tests.snapshots.test_state.returns_a_set_from_3")
         with pytest.raises(ReducerError) as info:
             state_at_version("e-1")
         assert "version 3" in info.value.message and "'E3'" in info.value.message
@@ -325,7 +325,7 @@ class TestReducerErrors(StoresInDatabase):
         assert state_at_version("e-1", 2).payload == {"n": 2}
 
     def test_nan_is_not_json(self):
-        self.use("tests.test_state.returns_nan")
+        self.use("tests.snapshots.test_state.returns_nan")
         with pytest.raises(ReducerError) as info:
             state_at_version("e-1", 2)
         assert "version 1" in info.value.message
@@ -338,7 +338,7 @@ class TestReducerErrors(StoresInDatabase):
         assert "has no 'amount'" in info.value.message and "'Deposited'" in info.value.message
 
     def test_a_missing_python_reducer_is_a_reducer_error(self):
-        self.use("tests.test_state.not_there")
+        self.use("tests.snapshots.test_state.not_there")
         with pytest.raises(ReducerError) as info:
             state_at_version("e-1")
         assert "category 'broken'" in info.value.message

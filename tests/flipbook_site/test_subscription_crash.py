@@ -20,8 +20,8 @@ from django.db import connections
 
 from api.models import ApiKey
 from streams import services
+from tests.flipbook_site.test_serve_crash import start_server
 from tests.processes import free_port
-from tests.server.test_serve_crash import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60
@@ -236,7 +236,7 @@ def test_sigterm_answers_waiting_long_polls_and_exits(postgres_backend):
 
 @pytest.mark.django_db(transaction=True)
 def test_serve_on_the_embedded_default_runs_the_push_worker():
-    from tests.test_push_delivery import Handler, webhook
+    from tests.subscriptions.test_push_delivery import Handler, webhook
 
     key = ApiKey.issue("subscription-push", "write")[1]
     handler = Handler(failures=0)

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from streams import services
-from subscriptions import services as subs
 from streams.exceptions import AlreadyExists, NotFound, ValidationError
+from subscriptions import services as subs
 from subscriptions.models import Subscription
 
 

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from tests.contracts.snapshot_store import IN_CI
-from tests.test_snapshot_store_redis import RedisSnapshotStoreTests
+from tests.snapshots.test_snapshot_store_redis import RedisSnapshotStoreTests
 
 
 def _free_ports(count: int) -> list[int]:

@@ -12,8 +12,8 @@ import websockets
 from django.db import connections
 
 from api.models import ApiKey
+from tests.flipbook_site.test_serve_crash import start_server
 from tests.processes import free_port
-from tests.server.test_serve_crash import start_server
 
 
 def test_sigterm_closes_websockets_and_exits(postgres_backend):
