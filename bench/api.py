@@ -156,6 +156,8 @@ def prepare_server_database(url: ServerUrl, **extra_env: str) -> tuple[dict[str,
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "flipbook_site.settings",
         "FLIPBOOK_DATABASE_URL": url.url,
+        # Servers of one deployment share one key (serve refuses a generated one beside Redis).
+        "FLIPBOOK_SECRET_KEY": "bench-secret-key-not-for-production",
         **extra_env,
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)

@@ -10,6 +10,8 @@ import logging
 import signal
 import time
 
+from streams.conf import flipbook_settings
+
 # daphne installs the asyncio Twisted reactor on import; it must come before twisted.
 from daphne.server import Server  # isort:skip
 from daphne.ws_protocol import WebSocketProtocol  # isort:skip
@@ -132,10 +134,9 @@ def serve(
 def _push_in_serve() -> bool:
     """Whether `serve` runs the push worker: FLIPBOOK_PUSH_IN_SERVE=true/false, or "auto" (on
     the embedded default, SQLite, where no separate `flipbook subscriptions` is expected)."""
-    from django.conf import settings
     from django.db import connections
 
-    choice = getattr(settings, "FLIPBOOK_PUSH_IN_SERVE", "auto")
+    choice = flipbook_settings.PUSH_IN_SERVE
     if choice in ("1", "true", "yes", "on"):
         return True
     if choice in ("0", "false", "no", "off"):

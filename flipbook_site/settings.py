@@ -33,6 +33,7 @@ def env_int(name: str, default: int) -> int:
 
 DEBUG = env_bool("FLIPBOOK_DEBUG", False)
 SECRET_KEY = os.environ.get("FLIPBOOK_SECRET_KEY", "")
+FLIPBOOK_SECRET_KEY_GENERATED = not SECRET_KEY
 if not SECRET_KEY:
     # A per-checkout key so the embedded default works out of the box; production sets one.
     key_file = VAR_DIR / "secret_key"
@@ -246,7 +247,7 @@ FLIPBOOK_SNAPSHOT_POLICY = {
 }
 FLIPBOOK_LIMITS["MAX_SNAPSHOT_BYTES"] = env_int("FLIPBOOK_MAX_SNAPSHOT_BYTES", 16 * 1024 * 1024)
 
-# -- Event bus (streams/bus.py, streams/consumers.py) ---------------------------------------
+# -- Event bus (streams/bus.py, console/consumers.py) ---------------------------------------
 # Channels groups per stream, per category and for the all-feed. In-memory (one process) by
 # default; with FLIPBOOK_REDIS_URL, the Redis pub/sub layer, so a commit in any process (REST,
 # gRPC, a management command, another server) reaches every socket. Pub/sub sends a commit to
@@ -254,13 +255,14 @@ FLIPBOOK_LIMITS["MAX_SNAPSHOT_BYTES"] = env_int("FLIPBOOK_MAX_SNAPSHOT_BYTES", 1
 # per socket in Redis, which fell behind at 50 sockets (bench/bus.py). Pub/sub keeps nothing
 # for a process that is away: consumers prove their subscription before catching up from the
 # store and treat live messages as wake-up calls, so the store stays the truth.
+FLIPBOOK_BUS_PREFIX = os.environ.get("FLIPBOOK_BUS_PREFIX", "")
 if FLIPBOOK_REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [FLIPBOOK_REDIS_URL],
-                "prefix": os.environ.get("FLIPBOOK_BUS_PREFIX", "flipbook"),
+                "prefix": FLIPBOOK_BUS_PREFIX or "flipbook",
             },
         }
     }
@@ -277,7 +279,7 @@ FLIPBOOK_BUS = {
     "PUBLISH_TIMEOUT": float(os.environ.get("FLIPBOOK_BUS_PUBLISH_TIMEOUT", "2")),
 }
 
-# -- Durable subscriptions (streams/subscriptions.py, streams/push.py) -----------------------
+# -- Durable subscriptions (subscriptions/, defaults in streams/conf.py) ---------------------
 # Missing keys take the defaults of subscriptions.services.DEFAULTS. The push worker runs inside
 # `serve` on the embedded default (SQLite); elsewhere run `flipbook subscriptions` beside it
 # (FLIPBOOK_PUSH_IN_SERVE=true/false overrides).
@@ -288,3 +290,8 @@ FLIPBOOK_SUBSCRIPTIONS = {
     "PUSH_BACKOFF_MAX_SECONDS": float(os.environ.get("FLIPBOOK_PUSH_BACKOFF_MAX_SECONDS", "60")),
 }
 FLIPBOOK_PUSH_IN_SERVE = os.environ.get("FLIPBOOK_PUSH_IN_SERVE", "auto").strip().lower()
+
+# `serve` refuses a scale-out deployment (DynamoDB, or the Redis bus) that keeps state per
+# server (a SQLite metadata database, a generated secret key) unless this says it is the only
+# server (streams/checks.py).
+FLIPBOOK_SINGLE_SERVER = env_bool("FLIPBOOK_SINGLE_SERVER", False)

@@ -13,15 +13,15 @@ import logging
 import queue
 import threading
 import time
+from typing import Any
 
-from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import connections
 from django.db.models.signals import post_delete, post_save
 
 from snapshots.backends import get_snapshot_store
 from snapshots.records import Snapshot
 from streams import services
+from streams.conf import flipbook_settings
 from streams.exceptions import FlipbookError, NotFound
 from streams.records import NEUTRAL, CommitResult
 from streams.signals import events_committed
@@ -206,7 +206,7 @@ def get_worker() -> SnapshotPolicyWorker:
     if _worker is None:
         with _worker_lock:
             if _worker is None:
-                size = _setting("QUEUE_SIZE", 10_000)
+                size = _setting("QUEUE_SIZE")
                 _worker = SnapshotPolicyWorker(maxsize=size)
     return _worker
 
@@ -218,7 +218,7 @@ def wait_idle(timeout: float = 10.0) -> bool:
 
 def on_events_committed(sender, result: CommitResult, **kwargs) -> None:
     """Receiver of ``events_committed``: queue the committed versioned streams."""
-    if not _setting("ENABLED", True) or not policies_exist():
+    if not _setting("ENABLED") or not policies_exist():
         return  # no category has a policy: appends pay nothing for this
     worker = get_worker()
     for stream in result.streams:
@@ -226,21 +226,8 @@ def on_events_committed(sender, result: CommitResult, **kwargs) -> None:
             worker.submit(stream.stream_id)
 
 
-_policy_settings: dict | None = None
-
-
-def _setting(name: str, default):
-    # FLIPBOOK_SNAPSHOT_POLICY is read once per change of the setting: every commit asks.
-    global _policy_settings
-    if _policy_settings is None:
-        _policy_settings = getattr(settings, "FLIPBOOK_SNAPSHOT_POLICY", None) or {}
-    return _policy_settings.get(name, default)
-
-
-def _forget_settings(*, setting: str, **kwargs) -> None:
-    global _policy_settings
-    if setting == "FLIPBOOK_SNAPSHOT_POLICY":
-        _policy_settings = None
+def _setting(name: str) -> Any:
+    return flipbook_settings.SNAPSHOT_POLICY[name]
 
 
 def connect() -> None:
@@ -248,6 +235,5 @@ def connect() -> None:
     from snapshots.models import Category
 
     events_committed.connect(on_events_committed, dispatch_uid="flipbook-snapshot-policy")
-    setting_changed.connect(_forget_settings, dispatch_uid="flipbook-policy-settings")
     post_save.connect(forget_policies, sender=Category, dispatch_uid="flipbook-policy-gate")
     post_delete.connect(forget_policies, sender=Category, dispatch_uid="flipbook-policy-gate-d")

@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules, import_string
 
+from streams.conf import flipbook_settings
 from streams.exceptions import ReducerError, Unavailable, ValidationError
 from streams.records import RecordedEvent
 
@@ -511,7 +511,7 @@ def _import_reducer(path: str) -> ReduceFunction:
 def registered_reducer(category: str) -> Reducer | None:
     """The Python reducer registered for ``category`` in FLIPBOOK_REDUCERS or with
     ``@reducer(category)``, or None."""
-    configured = getattr(settings, "FLIPBOOK_REDUCERS", {}) or {}
+    configured = flipbook_settings.REDUCERS or {}
     if not isinstance(configured, dict):
         raise ImproperlyConfigured(
             "FLIPBOOK_REDUCERS must be a dict of category -> dotted path of a reducer function"

@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-
 from snapshots.backends import get_snapshot_store
 from snapshots.records import Snapshot
 from snapshots.reducers import Reducer, describe_exception, reducer_error, reducer_for_category
 from snapshots.state import READ_BATCH, fold_at_version
 from streams import services
+from streams.conf import flipbook_settings
 from streams.exceptions import NotFound, ReducerError, ValidationError
 from streams.records import NEUTRAL
 from streams.validation import (
@@ -396,7 +395,7 @@ def _to_json(value: Any) -> str:
 
 
 def _max_bytes() -> int:
-    return settings.FLIPBOOK_LIMITS.get("MAX_SNAPSHOT_BYTES", 16 * 1024 * 1024)
+    return flipbook_settings.LIMITS["MAX_SNAPSHOT_BYTES"]
 
 
 def _check_version(head, version: int) -> None:

@@ -9,6 +9,7 @@ class StreamsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from streams import checks  # noqa: F401  (registers the system checks)
         from streams.bus import on_events_committed
         from streams.signals import events_committed
 

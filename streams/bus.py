@@ -11,8 +11,8 @@ from collections import defaultdict
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
-from django.conf import settings
 
+from streams.conf import flipbook_settings
 from streams.records import CommitResult
 
 logger = logging.getLogger("flipbook.bus")
@@ -43,12 +43,8 @@ def join_needs_confirmation(layer: Any) -> bool:
 
 
 def bus_settings() -> dict[str, Any]:
-    return {
-        "QUEUE_SIZE": 1000,
-        "CATCH_UP_PAGE": 500,
-        "PUBLISH_TIMEOUT": 2.0,
-        **getattr(settings, "FLIPBOOK_BUS", {}),
-    }
+    """FLIPBOOK_BUS merged over its defaults (streams/conf.py)."""
+    return flipbook_settings.BUS
 
 
 # -- where publishing runs ---------------------------------------------------------------------

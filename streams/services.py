@@ -13,10 +13,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from django.conf import settings
-
 from streams.backends import get_event_store
 from streams.backends.health import ping_redis
+from streams.conf import flipbook_settings
 from streams.exceptions import FlipbookError, NotFound, ValidationError
 from streams.records import (
     AppendResult,
@@ -279,7 +278,7 @@ def check_ready() -> dict[str, str]:
         checks["event_store"] = "ok"
     except FlipbookError as exc:
         checks["event_store"] = exc.message
-    redis_url = getattr(settings, "FLIPBOOK_REDIS_URL", "")
+    redis_url = flipbook_settings.REDIS_URL
     if redis_url:
         checks["redis"] = ping_redis(redis_url)
     return checks

@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
 
-from django.conf import settings
-from django.core.signals import setting_changed
 from django.utils.dateparse import parse_datetime
 
+from streams.conf import flipbook_settings
 from streams.exceptions import TooLarge, ValidationError
 from streams.records import (
     NEUTRAL,
@@ -36,29 +35,14 @@ MAX_VERSION = 2**62  # well inside a signed 64-bit column, with room for arithme
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
-_limits: dict[str, int] | None = None
-
-
 def current_limits() -> dict[str, int]:
-    """FLIPBOOK_LIMITS, read once (reading a setting goes through Django's LazySettings,
-    which a one-event append noticed) and again after a change of the setting."""
-    global _limits
-    if _limits is None:
-        _limits = settings.FLIPBOOK_LIMITS
-    return _limits
-
-
-def _forget_limits(*, setting: str, **kwargs) -> None:
-    global _limits
-    if setting == "FLIPBOOK_LIMITS":
-        _limits = None
-
-
-setting_changed.connect(_forget_limits)
+    """FLIPBOOK_LIMITS merged over its defaults (streams/conf.py)."""
+    return flipbook_settings.LIMITS
 
 
 def limit(name: str) -> int:
-    return current_limits()[name]
+    """One of FLIPBOOK_LIMITS."""
+    return flipbook_settings.LIMITS[name]
 
 
 # Cc (C0, DEL, C1) plus the line/paragraph separators, which break logs and URLs alike.

@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from django.conf import settings
+from streams.conf import DICT_SETTINGS, flipbook_settings
 
 logger = logging.getLogger("flipbook.subscriptions")
 
@@ -21,22 +21,10 @@ CAS_ATTEMPTS = 20
 # Parked events being retried: asked for ("retry"), or delivered to a pull consumer ("sent").
 RETRYING = ("retry", "sent")
 
-DEFAULTS = {
-    "LAG_CAP": 1000,  # lag is counted exactly up to this many events
-    "ACK_LAG_CAP": 100,  # ... in the answers of ack and nack, which consumers call often
-    "STALL_SECONDS": 60.0,  # lag and no heartbeat for this long: "stalled"
-    "HEARTBEAT_SECONDS": 1.0,  # at most one heartbeat write per subscription per this
-    "POLL_MAX_SECONDS": 1.0,  # long-poll fallback for commits made by other processes
-    "SCAN_BUDGET": 10_000,  # feed events one call scans for a stream filter
-    "PUSH_BATCH": 100,
-    "PUSH_TIMEOUT_SECONDS": 10.0,
-    "PUSH_BACKOFF_SECONDS": 1.0,
-    "PUSH_BACKOFF_MAX_SECONDS": 60.0,
-    "PUSH_POLL_SECONDS": 1.0,
-    "PUSH_LEASE_SECONDS": 30.0,
-}
+# The defaults of FLIPBOOK_SUBSCRIPTIONS, described in streams/conf.py.
+DEFAULTS = {key: default for key, (default, _) in DICT_SETTINGS["FLIPBOOK_SUBSCRIPTIONS"].items()}
 
 
 def config(key: str) -> Any:
-    """A value of settings.FLIPBOOK_SUBSCRIPTIONS, or its default."""
-    return getattr(settings, "FLIPBOOK_SUBSCRIPTIONS", {}).get(key, DEFAULTS[key])
+    """A value of FLIPBOOK_SUBSCRIPTIONS, or its default."""
+    return flipbook_settings.SUBSCRIPTIONS[key]

@@ -3,9 +3,8 @@ positions, so never out of order)."""
 
 from __future__ import annotations
 
-from django.conf import settings
-
 from streams import services
+from streams.conf import flipbook_settings
 from streams.records import RecordedEvent
 from subscriptions.models import Subscription
 from subscriptions.records import SubscriptionFilter
@@ -23,7 +22,7 @@ def scan_feed(
     """Matching events after ``after`` (at most ``want``), the position up to which no other
     matching event exists, and whether that position is the feed's settled head."""
     categories = [flt.category] if flt.category else []
-    max_limit = settings.FLIPBOOK_LIMITS["MAX_READ_LIMIT"]
+    max_limit = flipbook_settings.LIMITS["MAX_READ_LIMIT"]
     events: list[RecordedEvent] = []
     scanned = 0
     position = after

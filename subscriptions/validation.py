@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
-
+from streams.conf import flipbook_settings
 from streams.exceptions import ValidationError
 from streams.validation import validate_category, validate_int, validate_name, validate_stream_id
 from subscriptions.conf import MAX_FILTER_NAMES, MAX_WAIT_SECONDS, NAME_PATTERN, TARGET_PATTERN
@@ -106,7 +105,7 @@ def validate_position(value: Any, field: str = "position") -> int:
 def validate_limit(value: Any, field: str = "limit", default: int = 100) -> int:
     if value is None:
         return default
-    return validate_int(value, field, minimum=1, maximum=settings.FLIPBOOK_LIMITS["MAX_READ_LIMIT"])
+    return validate_int(value, field, minimum=1, maximum=flipbook_settings.LIMITS["MAX_READ_LIMIT"])
 
 
 def validate_wait(value: Any) -> float:

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -16,6 +15,7 @@ from api.grpc.gen.flipbook.v1 import eventstore_pb2, eventstore_pb2_grpc
 from api.grpc.interceptors import default_interceptors
 from api.grpc.servicers import EventStoreServicer, SnapshotStoreServicer
 from api.grpc.subscriptions import SubscriptionsServicer
+from streams.conf import flipbook_settings
 
 EVENT_STORE_SERVICE = eventstore_pb2.DESCRIPTOR.services_by_name["EventStore"].full_name
 SNAPSHOT_STORE_SERVICE = eventstore_pb2.DESCRIPTOR.services_by_name["SnapshotStore"].full_name
@@ -40,7 +40,7 @@ def max_receive_message_bytes() -> int:
     """The largest request the server accepts: a commit of the most events allowed, each with
     the largest payload and metadata allowed (settings.FLIPBOOK_LIMITS), plus framing; no
     more than FLIPBOOK_LIMITS["MAX_REQUEST_BYTES"] when set (the REST API's cap too)."""
-    limits = settings.FLIPBOOK_LIMITS
+    limits = flipbook_settings.LIMITS
     per_event = limits["MAX_PAYLOAD_BYTES"] + limits["MAX_METADATA_BYTES"] + EVENT_OVERHEAD_BYTES
     size = (
         limits["MAX_EVENTS_PER_COMMIT"] * per_event

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.conf import settings
-
 from api.grpc import messages
 from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
 from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
@@ -18,6 +16,7 @@ from api.metrics import observe_commit
 from snapshots import services as snapshots
 from snapshots.state import state_at_time, state_at_version
 from streams import services
+from streams.conf import flipbook_settings
 from streams.exceptions import ValidationError
 from streams.records import CommitResult
 
@@ -27,7 +26,7 @@ DEFAULT_PAGE = 100
 
 
 def _batch_size() -> int:
-    return min(STREAM_BATCH, settings.FLIPBOOK_LIMITS["MAX_READ_LIMIT"])
+    return min(STREAM_BATCH, flipbook_settings.LIMITS["MAX_READ_LIMIT"])
 
 
 class EventStoreServicer(eventstore_pb2_grpc.EventStoreServicer):

@@ -3,13 +3,13 @@ postprocessing of what drf-spectacular cannot say from serializer fields alone."
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from api.rest import serializers as s
 from api.rest.ndjson import NDJSON
 from api.rest.routing import ID_PARAMETER, ID_PLACEHOLDER
+from streams.conf import flipbook_settings
 from streams.validation import MAX_STREAM_ID, MAX_VERSION
 
 JSON = "application/json"
@@ -87,7 +87,7 @@ STREAM_ID_QUERY = OpenApiParameter(
 
 
 def limit_parameter() -> OpenApiParameter:
-    max_limit = settings.FLIPBOOK_LIMITS["MAX_READ_LIMIT"]
+    max_limit = flipbook_settings.LIMITS["MAX_READ_LIMIT"]
     return OpenApiParameter(
         "limit",
         integer_schema(1, max_limit),

@@ -6,11 +6,11 @@ so the served schema is the contract (the schemathesis test holds the views to i
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from streams.conf import flipbook_settings
 from streams.validation import MAX_CATEGORY, MAX_NAME, MAX_STREAM_ID, MAX_VERSION
 
 KINDS = ("versioned", "neutral")
@@ -121,7 +121,7 @@ class AppendSerializer(serializers.Serializer):
     events = serializers.ListField(
         child=NewEventSerializer(),
         min_length=1,
-        max_length=settings.FLIPBOOK_LIMITS["MAX_EVENTS_PER_COMMIT"],
+        max_length=flipbook_settings.LIMITS["MAX_EVENTS_PER_COMMIT"],
     )
 
 
@@ -133,7 +133,7 @@ class CommitSerializer(serializers.Serializer):
     streams = serializers.ListField(
         child=StreamAppendSerializer(),
         min_length=1,
-        max_length=settings.FLIPBOOK_LIMITS["MAX_STREAMS_PER_COMMIT"],
+        max_length=flipbook_settings.LIMITS["MAX_STREAMS_PER_COMMIT"],
         help_text="Each stream at most once; all or nothing.",
     )
 

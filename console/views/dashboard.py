@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from console.views.common import console_data, console_page
 from streams import services
+from streams.conf import flipbook_settings
 
 WINDOW_MINUTES = 60
 
@@ -18,7 +18,7 @@ WINDOW_MINUTES = 60
 def store_is_database() -> bool:
     """True on the database backend, whose console reads are one indexed SQL each; other
     backends answer them by walking every stream head (slower on a big store)."""
-    return settings.FLIPBOOK_EVENT_STORE["BACKEND"].endswith(".DatabaseEventStore")
+    return flipbook_settings.EVENT_STORE["BACKEND"].endswith(".DatabaseEventStore")
 
 
 @console_page

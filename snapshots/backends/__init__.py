@@ -5,39 +5,19 @@ from __future__ import annotations
 
 import threading
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.utils.module_loading import import_string
 
 from snapshots.backends.base import BaseSnapshotStore
+from streams.conf import flipbook_settings, load_backend
 
 _lock = threading.Lock()
 _store: BaseSnapshotStore | None = None
-DEFAULT = {"BACKEND": "snapshots.backends.database.DatabaseSnapshotStore", "OPTIONS": {}}
 
 
 def create_snapshot_store(config: dict) -> BaseSnapshotStore:
-    """Build a backend from a ``{"BACKEND": dotted path, "OPTIONS": {...}}`` dict."""
-    try:
-        backend_path = config["BACKEND"]
-    except (KeyError, TypeError) as exc:
-        raise ImproperlyConfigured(
-            "FLIPBOOK_SNAPSHOT_STORE must be a dict with a 'BACKEND' dotted path, like "
-            "{'BACKEND': 'snapshots.backends.database.DatabaseSnapshotStore', 'OPTIONS': {}}."
-        ) from exc
-    try:
-        backend_class = import_string(backend_path)
-    except ImportError as exc:
-        raise ImproperlyConfigured(
-            f"FLIPBOOK_SNAPSHOT_STORE BACKEND {backend_path!r} cannot be imported: {exc}"
-        ) from exc
-    try:
-        return backend_class(**config.get("OPTIONS", {}))
-    except TypeError as exc:
-        raise ImproperlyConfigured(
-            f"FLIPBOOK_SNAPSHOT_STORE OPTIONS do not suit {backend_path}: {exc}"
-        ) from exc
+    """Build a backend from a ``{"BACKEND": dotted path, "OPTIONS": {...}}`` dict (see
+    ``streams.conf.load_backend``)."""
+    return load_backend("FLIPBOOK_SNAPSHOT_STORE", config)
 
 
 def get_snapshot_store() -> BaseSnapshotStore:
@@ -46,9 +26,7 @@ def get_snapshot_store() -> BaseSnapshotStore:
     if _store is None:
         with _lock:
             if _store is None:
-                _store = create_snapshot_store(
-                    getattr(settings, "FLIPBOOK_SNAPSHOT_STORE", None) or DEFAULT
-                )
+                _store = create_snapshot_store(flipbook_settings.SNAPSHOT_STORE)
     return _store
 
 

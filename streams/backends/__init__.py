@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import threading
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.utils.module_loading import import_string
 
 from streams.backends.base import BaseEventStore
+from streams.conf import flipbook_settings, load_backend
 
 _lock = threading.Lock()
 _store: BaseEventStore | None = None
 
 
 def create_event_store(config: dict) -> BaseEventStore:
-    """Build a backend from a ``{"BACKEND": dotted path, "OPTIONS": {...}}`` dict."""
-    try:
-        backend_path = config["BACKEND"]
-    except (KeyError, TypeError) as exc:
-        raise ImproperlyConfigured(
-            "FLIPBOOK_EVENT_STORE must be a dict with a 'BACKEND' dotted path, like "
-            "{'BACKEND': 'streams.backends.database.DatabaseEventStore', 'OPTIONS': {}}."
-        ) from exc
-    try:
-        backend_class = import_string(backend_path)
-    except ImportError as exc:
-        raise ImproperlyConfigured(
-            f"FLIPBOOK_EVENT_STORE BACKEND {backend_path!r} cannot be imported: {exc}"
-        ) from exc
-    return backend_class(**config.get("OPTIONS", {}))
+    """Build a backend from a ``{"BACKEND": dotted path, "OPTIONS": {...}}`` dict (see
+    ``streams.conf.load_backend``)."""
+    return load_backend("FLIPBOOK_EVENT_STORE", config)
 
 
 def get_event_store() -> BaseEventStore:
@@ -39,7 +25,7 @@ def get_event_store() -> BaseEventStore:
     if _store is None:
         with _lock:
             if _store is None:
-                _store = create_event_store(settings.FLIPBOOK_EVENT_STORE)
+                _store = create_event_store(flipbook_settings.EVENT_STORE)
     return _store
 
 

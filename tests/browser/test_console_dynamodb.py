@@ -20,6 +20,7 @@ def dynamodb_console_server(tmp_path_factory, dynamodb_local):  # noqa: F811
         tmp_path_factory.mktemp("console-dynamodb"),
         {
             "FLIPBOOK_EVENT_STORE": "dynamodb",
+            "FLIPBOOK_SINGLE_SERVER": "true",  # one server: a SQLite metadata database is fine
             "FLIPBOOK_DYNAMODB_ENDPOINT": dynamodb_local,
             "FLIPBOOK_DYNAMODB_TABLE_PREFIX": f"console{uuid.uuid4().hex[:8]}_",
         },

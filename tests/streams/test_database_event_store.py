@@ -25,6 +25,9 @@ def test_appends_survive_a_new_database_session(postgres_backend):
     conn = connections[postgres_backend]
     first = services.append_to_stream("session-1", [{"name": "A"}], expected_version=0)
     raw = conn.connection
+    # Its database session ends (the pool, which would hand the same session back after a
+    # plain close, discards a closed connection).
+    raw.close()
     conn.close()
     second = services.append_to_stream("session-1", [{"name": "B"}], expected_version=1)
     assert conn.connection is not raw

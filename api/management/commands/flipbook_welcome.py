@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from api.models import ApiKey
+from streams.conf import flipbook_settings
 
 
 class Command(BaseCommand):
@@ -21,7 +22,7 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
             User.objects.create_superuser("admin", "admin@localhost", password)
             _, key = ApiKey.issue("demo (make run)", scope="admin")
-            port = settings.FLIPBOOK_HTTP_PORT
+            port = flipbook_settings.HTTP_PORT
             # Kept in var/ (mode 600) so a newcomer can find them again; a real
             # deployment creates its own users and keys and never has this file.
             welcome.write_text(

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from streams.backends import create_event_store
+from streams.conf import flipbook_settings
 from streams.exceptions import FlipbookError
 
 BACKEND = "streams.backends.dynamodb.DynamoDBEventStore"
@@ -15,8 +16,8 @@ BACKEND = "streams.backends.dynamodb.DynamoDBEventStore"
 
 def dynamodb_config() -> dict:
     """FLIPBOOK_EVENT_STORE when it is the DynamoDB backend, else the "dynamodb" preset."""
-    if settings.FLIPBOOK_EVENT_STORE.get("BACKEND") == BACKEND:
-        return settings.FLIPBOOK_EVENT_STORE
+    if flipbook_settings.EVENT_STORE.get("BACKEND") == BACKEND:
+        return flipbook_settings.EVENT_STORE
     return settings.EVENT_STORE_PRESETS["dynamodb"]
 
 
