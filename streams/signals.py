@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
 from django.dispatch import Signal
 from django.dispatch.dispatcher import NONE_ID
+
+from streams.speedups import receivers_plan
 
 
 class CommitSignal(Signal):
@@ -37,19 +38,7 @@ class CommitSignal(Signal):
         self._generation += 1
 
     def _make_plan(self) -> tuple[tuple[Any, bool], ...] | None:
-        """(receiver or its weak reference, whether weak) for each receiver, or None when
-        any needs Django's path."""
-        with self.lock:
-            self._clear_dead_receivers()
-            plan = []
-            for entry in self.receivers:
-                if len(entry) != 3:  # a layout this code does not know
-                    return None
-                (_key, sender_key), receiver, is_async = entry
-                if is_async or sender_key != NONE_ID:
-                    return None
-                plan.append((receiver, isinstance(receiver, weakref.ReferenceType)))
-            return tuple(plan)
+        return receivers_plan(self, NONE_ID)
 
     def _current_plan(self) -> tuple[tuple[Any, bool], ...] | None:
         generation, plan = self._plan

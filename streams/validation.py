@@ -4,13 +4,11 @@ Each refusal is a ValidationError (or TooLarge) naming the field that is wrong."
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -25,6 +23,7 @@ from streams.records import (
     PreparedEvent,
     StreamAppend,
 )
+from streams.speedups import compact_json_encoder
 
 MAX_STREAM_ID = 256
 MAX_NAME = 128
@@ -143,23 +142,9 @@ def validate_timestamp(value: Any, field: str) -> datetime | None:
         raise ValidationError(field, "is out of range") from exc
 
 
-def _not_json(value: Any) -> Any:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _json_encoder() -> Callable[[Any], str]:
-    """A compact encoder that refuses NaN and Infinity, made once: json.dumps with options
-    builds a new encoder per call, which is a fair share of a one-event append's CPU."""
-    if c_make_encoder is None:  # no C accelerator: the pure-Python encoder does the same
-        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-    # No circular-reference markers: a cycle ends in RecursionError, "nested too deeply".
-    encode = c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", False, False, False)
-    return lambda value: "".join(encode(value, 0))
-
-
 #: Compact JSON text of a value (payloads, metadata, states), without json.dumps's cost of a
 #: new encoder per call; encode_json adds the checks that input needs.
-compact_json: Callable[[Any], str] = _json_encoder()
+compact_json: Callable[[Any], str] = compact_json_encoder()
 
 
 def encode_json(value: Any, field: str, max_bytes: int) -> str:

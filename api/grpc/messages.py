@@ -7,7 +7,6 @@ Records become response messages carrying every event field."""
 from __future__ import annotations
 
 import json
-import json.scanner
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +30,7 @@ from streams.records import (
     StreamInfo,
     StreamKind,
 )
+from streams.speedups import json_scanner
 from streams.validation import compact_json
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -70,9 +70,9 @@ def timestamp_of(message: Message, name: str, field: str) -> datetime | None:
     return EPOCH + timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
 
-# json.loads's C scanner, called directly: json.loads's Python layers cost as much as the
+# json.loads's scanner, called directly: json.loads's Python layers cost as much as the
 # scan of a small payload, and a 100-event append parses 100 of them.
-_scan_json = json.scanner.make_scanner(json.JSONDecoder())
+_scan_json = json_scanner()
 _WHITESPACE = " \t\n\r"
 
 

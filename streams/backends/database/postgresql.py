@@ -19,6 +19,7 @@ from streams.backends.database.features import DatabaseFeatures
 from streams.backends.database.sql import Refused, head_shape, head_sql
 from streams.exceptions import Unavailable
 from streams.records import CommitResult, PreparedAppend, PreparedEvent
+from streams.speedups import libpq_exec_available
 from streams.validation import compact_json
 
 if TYPE_CHECKING:
@@ -217,6 +218,8 @@ class PostgreSQLOperations:
     def __init__(self, store: DatabaseEventStore) -> None:
         self.store = store
         self.prepare = store.prepare
+        # The direct libpq path, while psycopg offers it (streams/speedups.py).
+        self.libpq = store.prepare and libpq_exec_available()
         self._sequence_name: str | None = None
         # Per thread: (driver connection, its session statements). Kept here, not on the
         # driver's connection object; a new database session gets new statements.
@@ -294,7 +297,7 @@ class PostgreSQLOperations:
         # A refusal comes back as a _Refused, returned (see ``append``) rather than raised
         # inside the error wrapper, which would test it against every driver error class.
         with conn.wrap_database_errors:
-            if self.prepare and own_transaction:
+            if self.libpq and own_transaction:
                 rows = self.session(raw).run(sql, params)
             else:
                 cursor = self.session(raw).append_cursor(self)

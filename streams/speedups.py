@@ -1,0 +1,96 @@
+"""The speed-ups that lean on private APIs, in one place, each with a fallback to the public
+API and a canary test (tests/streams/test_speedups.py) that fails loudly when the private
+API changes, so a Python, Django or psycopg upgrade cannot turn one into a silent bug.
+
+- ``compact_json_encoder``: json's C encoder made once (json.dumps builds one per call).
+- ``json_scanner``: json's C scanner called directly (json.loads's Python layers cost as
+  much as scanning a small payload).
+- ``receivers_plan``: a Signal's receivers read from Django's internal list once per change
+  (Django's per-send lookup was a measurable share of a one-event append).
+- ``libpq_exec_available``: psycopg's Transformer and PGconn.exec_prepared, which the
+  PostgreSQL dialect uses for one-event appends (streams/backends/database/postgresql.py)."""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+try:
+    from json.encoder import c_make_encoder, encode_basestring
+except ImportError:  # pragma: no cover - CPython always has the accelerator
+    c_make_encoder = None
+
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def compact_json_encoder() -> Callable[[Any], str]:
+    """A compact encoder that refuses NaN and Infinity, keeps non-ASCII text as it is, and
+    ends a circular structure in RecursionError."""
+    public = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+    if c_make_encoder is None:
+        return public
+    try:
+        # No circular-reference markers: a cycle ends in RecursionError, "nested too deeply".
+        encode = c_make_encoder(
+            None, _not_json, encode_basestring, None, ":", ",", False, False, False
+        )
+    except TypeError:  # the private signature changed: the public encoder does the same
+        return public
+    return lambda value: "".join(encode(value, 0))
+
+
+def json_scanner() -> Callable[[str, int], tuple[Any, int]]:
+    """``scan(text, index) -> (value, end)``; raises StopIteration where no value starts.
+    ``json.scanner.make_scanner`` is what JSONDecoder itself scans with (C when CPython has
+    its accelerator, the pure-Python scanner otherwise: same answers)."""
+    from json.scanner import make_scanner
+
+    return make_scanner(json.JSONDecoder())
+
+
+def receivers_plan(signal: Any, none_id: Any) -> tuple[tuple[Any, bool], ...] | None:
+    """(receiver or its weak reference, whether weak) for each receiver of ``signal``, read
+    from Django's internal list; None when any receiver needs Django's own path (connected
+    for one sender, async) or the list's layout is not the one this code knows."""
+    lock = getattr(signal, "lock", None)
+    receivers = getattr(signal, "receivers", None)
+    clear = getattr(signal, "_clear_dead_receivers", None)
+    if lock is None or receivers is None or clear is None:
+        return None
+    with lock:
+        clear()
+        plan = []
+        for entry in signal.receivers:
+            if not isinstance(entry, tuple) or len(entry) != 3:
+                return None
+            (_key, sender_key), receiver, is_async = entry
+            if is_async or sender_key != none_id:
+                return None
+            plan.append((receiver, isinstance(receiver, weakref.ReferenceType)))
+        return tuple(plan)
+
+
+def libpq_exec_available() -> bool:
+    """Whether psycopg still offers what the direct libpq path of one-event appends needs;
+    when it does not, appends take psycopg's cursor (the ``prepare=False`` path)."""
+    try:
+        from psycopg import pq
+        from psycopg.adapt import PyFormat, Transformer
+
+        return all(
+            hasattr(x, name)
+            for x, name in (
+                (pq.PGconn, "exec_prepared"),
+                (pq.PGconn, "prepare"),
+                (Transformer, "dump_sequence"),
+                (Transformer, "load_rows"),
+                (Transformer, "set_pgresult"),
+                (PyFormat, "AUTO"),
+            )
+        )
+    except ImportError:
+        return False

@@ -1,0 +1,83 @@
+"""Canaries of the private APIs behind streams/speedups.py: each fails loudly when an upgrade
+changes what a speed-up relies on (the code would quietly take its public fallback), and
+each fallback is checked to give the same answers."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from django.dispatch import Signal
+from django.dispatch.dispatcher import NONE_ID
+
+from streams import speedups
+from streams.signals import CommitSignal
+
+SAMPLES = [None, 1, -2.5, 'ü\u2028"\\', [1, {"a": [True, False]}], {"k": {"n": None}}]
+
+
+def test_json_c_encoder_is_there_and_matches_json_dumps():
+    assert speedups.c_make_encoder is not None, "json.encoder.c_make_encoder is gone"
+    fast = speedups.compact_json_encoder()
+    assert fast.__name__ == "<lambda>", "the C encoder is not in use"
+    for value in SAMPLES:
+        assert fast(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    with pytest.raises(ValueError):
+        fast(math.nan)
+    with pytest.raises(TypeError):
+        fast({1, 2})
+
+
+def test_the_encoder_fallback_answers_alike(monkeypatch):
+    monkeypatch.setattr(speedups, "c_make_encoder", None)
+    public = speedups.compact_json_encoder()
+    for value in SAMPLES:
+        assert public(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    with pytest.raises(ValueError):
+        public(math.inf)
+
+
+def test_json_c_scanner_is_there():
+    import json.scanner
+
+    assert json.scanner.c_make_scanner is not None, "json's C scanner is gone"
+    scan = speedups.json_scanner()
+    assert scan('{"a": [1, 2]} ', 0) == ({"a": [1, 2]}, 13)
+    with pytest.raises(StopIteration):
+        scan("nope", 0)
+
+
+def test_django_signal_internals_are_as_the_commit_signal_expects():
+    signal = Signal()
+    for name in ("lock", "receivers", "_clear_dead_receivers", "_remove_receiver"):
+        assert hasattr(signal, name), f"django.dispatch.Signal.{name} is gone"
+    assert hasattr(signal, "_log_robust_failure"), "Signal._log_robust_failure is gone"
+
+    def receiver(**kwargs):
+        return "seen"
+
+    signal.connect(receiver, weak=False)
+    plan = speedups.receivers_plan(signal, NONE_ID)
+    assert plan is not None, "the receivers' layout changed: the fast path is off"
+    assert plan == ((receiver, False),)
+
+
+def test_the_commit_signal_takes_its_fast_path_and_djangos_alike():
+    signal = CommitSignal()
+    seen = []
+
+    def receiver(sender, result, **kwargs):
+        seen.append(result)
+
+    signal.connect(receiver, weak=False)
+    assert signal._current_plan() is not None
+    signal.announce(sender=None, result=1)
+    signal.connect(receiver, sender=object(), weak=False, dispatch_uid="one-sender")
+    assert signal._current_plan() is None  # Django's own path
+    signal.announce(sender=None, result=2)
+    assert seen == [1, 2]
+
+
+def test_psycopg_offers_the_direct_libpq_path():
+    assert speedups.libpq_exec_available(), "psycopg's Transformer or PGconn changed"
