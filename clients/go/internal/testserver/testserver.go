@@ -309,3 +309,14 @@ func (s *Server) postgres(adminURL, statement string) error {
 	}
 	return nil
 }
+
+// CreateKey creates an API key of scope (read, write, admin), restricted to stream ids
+// starting with prefix when it is not empty, and returns it.
+func (s *Server) CreateKey(name, scope, prefix string) (string, error) {
+	args := []string{"flipbook_key", "create", name, "--scope", scope}
+	if prefix != "" {
+		args = append(args, "--prefix", prefix)
+	}
+	key, err := s.manage(args...)
+	return strings.TrimSpace(key), err
+}
