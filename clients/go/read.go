@@ -98,8 +98,8 @@ func (q readQuery) request(streamID, cursor string) *pb.ReadRequest {
 // Page is one page of a stream's events; pass NextCursor to [Client.ReadPage] to go on
 // (empty: there is nothing more now).
 type Page struct {
-	Events     []Event
-	NextCursor string
+	Events     []Event // in the read's order
+	NextCursor string  // empty: no more events now
 }
 
 // ReadPage reads one page of a stream's events (at most PageSize of them) from cursor
@@ -225,7 +225,7 @@ func FeedPageSize(n int) FeedOption {
 
 // FeedPage is a page of the all-feed; continue after NextAfter.
 type FeedPage struct {
-	Events []Event
+	Events []Event // in position order
 	// NextAfter is the position to continue from; it moves past filtered-out events too.
 	NextAfter int64
 }

@@ -19,8 +19,8 @@ type RetryPolicy struct {
 	// InitialBackoff is the wait before the first retry; each later wait is Multiplier
 	// times longer, at most MaxBackoff.
 	InitialBackoff time.Duration
-	MaxBackoff     time.Duration
-	Multiplier     float64
+	MaxBackoff     time.Duration // the longest wait
+	Multiplier     float64       // growth of each wait over the previous one
 	// Jitter is the random fraction (0 to 1) taken off or added to each wait, so that
 	// clients that failed together do not retry together.
 	Jitter float64

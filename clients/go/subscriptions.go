@@ -11,29 +11,29 @@ import (
 // SubscriptionFilter says which events a durable subscription receives. Category and
 // StreamID exclude each other; neither: the whole all-feed.
 type SubscriptionFilter struct {
-	Category string
-	StreamID string
+	Category string // only events of streams of this category
+	StreamID string // only events of this stream
 	// Names keeps only events of these names; empty: every name.
 	Names []string
 }
 
 // Subscription is a durable subscription as the server reports it.
 type Subscription struct {
-	Name   string
-	Filter SubscriptionFilter
+	Name   string             // its unique name
+	Filter SubscriptionFilter // which events it receives
 	// Checkpoint: every matching event at or below it is acknowledged or parked.
 	Checkpoint int64
 	// Lag is the number of matching events after the checkpoint (at least, when
 	// LagCapped).
 	Lag       int64
-	LagCapped bool
+	LagCapped bool // Lag is a lower bound
 	// Status is "live", "behind", "stalled" or "idle".
 	Status        string
-	LastHeartbeat time.Time
+	LastHeartbeat time.Time // the last sign of a consumer; zero: never
 	// Parked counts parked events.
 	Parked      int64
-	MaxAttempts int32
-	CreatedAt   time.Time
+	MaxAttempts int32     // failures before an event is parked
+	CreatedAt   time.Time // when it was created
 }
 
 // SubscriptionStart says where a new subscription (or a reset) starts.
@@ -54,7 +54,7 @@ func After(p int64) SubscriptionStart { return SubscriptionStart{after: p} }
 
 // CreateSubscriptionOptions are the optional settings of a new subscription.
 type CreateSubscriptionOptions struct {
-	Start SubscriptionStart
+	Start SubscriptionStart // FromBeginning (the zero value), FromEnd or After(p)
 	// MaxAttempts is the number of failures before an event is parked; 0: 5.
 	MaxAttempts int32
 }
@@ -155,8 +155,8 @@ func (s *Subscriptions) Delete(ctx context.Context, name string) error {
 // Batch is what [Subscriptions.Next] delivers: events in position order and the
 // subscription's checkpoint when they were sent.
 type Batch struct {
-	Events     []Event
-	Checkpoint int64
+	Events     []Event // in position order
+	Checkpoint int64   // the subscription's checkpoint then
 }
 
 // Next returns the next events after the checkpoint (at most max; 0: 100), waiting up to
@@ -184,12 +184,12 @@ func (s *Subscriptions) Ack(ctx context.Context, name string, position int64) (*
 
 // NackResult is the outcome of a nack.
 type NackResult struct {
-	Position int64
+	Position int64 // the nacked event
 	// Attempts counts the event's failures so far.
 	Attempts int32
 	// Parked is true when the event reached the subscription's max attempts.
 	Parked     bool
-	Checkpoint int64
+	Checkpoint int64 // the subscription's checkpoint after the nack
 }
 
 // Nack reports that the event at position failed (those before it count as acknowledged):
@@ -223,15 +223,15 @@ func (s *Subscriptions) Reset(ctx context.Context, name string, start Subscripti
 
 // ParkedEvent is an event a subscription gave up on after its max attempts.
 type ParkedEvent struct {
-	Position int64
-	StreamID string
+	Position int64  // the event's position
+	StreamID string // the event's stream
 	// Version is 0 on version-neutral streams.
 	Version  int64
-	Name     string
-	EventID  string
-	Error    string
-	Attempts int32
-	ParkedAt time.Time
+	Name     string    // the event's name
+	EventID  string    // the event's id
+	Error    string    // the last failure's message
+	Attempts int32     // failed deliveries
+	ParkedAt time.Time // when it was parked
 	// Status is "parked", "retry" once a retry was asked for, "sent" once delivered again.
 	Status string
 }

@@ -79,12 +79,12 @@ type NewEvent struct {
 
 // Event is an event as stored. Immutable.
 type Event struct {
-	StreamID string
+	StreamID string // the stream (state id) it belongs to
 	// Version is 0 on version-neutral streams.
 	Version int64
 	// Timestamp is the natural time; zero on time-neutral events.
 	Timestamp time.Time
-	Name      string
+	Name      string // what happened
 	// Payload is JSON text.
 	Payload json.RawMessage
 	// Metadata is JSON object text.
@@ -104,7 +104,7 @@ func (e Event) DecodePayload(v any) error {
 
 // AppendResult is what one stream of an append or commit stored.
 type AppendResult struct {
-	StreamID string
+	StreamID string // the stream appended to
 	// Version is the stream's version after the append; 0 on version-neutral streams.
 	Version int64
 	// Events are the stored events, in order.
@@ -124,9 +124,9 @@ func (r *AppendResult) FirstVersion() int64 {
 
 // StreamAppend is the events for one stream of a commit, with the check to make first.
 type StreamAppend struct {
-	StreamID string
-	Expected ExpectedVersion
-	Events   []NewEvent
+	StreamID string          // the stream to append to, at most once per commit
+	Expected ExpectedVersion // the check to make first
+	Events   []NewEvent      // the events, in order
 	// Category is set on the stream's first append; empty: none.
 	Category string
 	// Kind declares the stream's kind on its first append.
@@ -135,35 +135,35 @@ type StreamAppend struct {
 
 // CommitResult is what a commit stored, per stream in request order.
 type CommitResult struct {
-	Streams   []AppendResult
-	Duplicate bool
+	Streams   []AppendResult // per stream, in request order
+	Duplicate bool           // true for an identical re-send: nothing new was stored
 	// LastPosition is the highest position the commit stored.
 	LastPosition int64
 }
 
 // StreamInfo is the head of a stream ("version 0").
 type StreamInfo struct {
-	StreamID string
-	Kind     StreamKind
-	Category string
+	StreamID string     // the stream's id
+	Kind     StreamKind // versioned or neutral
+	Category string     // empty: none
 	// Version is 0 on version-neutral streams.
 	Version         int64
-	EventCount      int64
-	FirstRecordedAt time.Time
-	LastRecordedAt  time.Time
-	LastPosition    int64
+	EventCount      int64     // events stored
+	FirstRecordedAt time.Time // store time of the first event
+	LastRecordedAt  time.Time // store time of the last event
+	LastPosition    int64     // position of the last event
 	// Metadata is JSON object text.
 	Metadata json.RawMessage
 }
 
 // State is a stream's reduced state as the server's reducer folds it.
 type State struct {
-	StreamID string
+	StreamID string // the stream folded
 	// Version is the version of the last event folded in (0: none or version-neutral).
 	Version int64
 	// State is JSON text.
 	State    json.RawMessage
-	Category string
+	Category string // the stream's category, which picks the reducer; empty: none
 	// Reducer is the kind of reducer (merge, declarative, python, ...).
 	Reducer string
 	// Revision is the reducer revision that folded the state.
@@ -171,12 +171,12 @@ type State struct {
 	// SnapshotVersion is the version of the snapshot the fold started from; 0: the first
 	// event.
 	SnapshotVersion int64
-	EventsRead      int64
-	EventsApplied   int64
+	EventsRead      int64 // events read after the snapshot
+	EventsApplied   int64 // events folded in (fewer on a time query)
 	// Timestamp and RecordedAt are the newest natural and store times among the folded
 	// events; zero when unknown.
 	Timestamp  time.Time
-	RecordedAt time.Time
+	RecordedAt time.Time // see Timestamp
 }
 
 // Decode decodes the JSON state into v.
@@ -186,16 +186,16 @@ func (s *State) Decode(v any) error {
 
 // Snapshot is a stored state of a stream at a version.
 type Snapshot struct {
-	StreamID string
-	Version  int64
+	StreamID string // the stream it is a state of
+	Version  int64  // the version of the last event folded into it
 	// Payload is JSON text.
 	Payload json.RawMessage
 	// Revision names what made it ("client" by default for snapshots set by clients).
 	Revision string
 	// Timestamp is the natural time of the state; zero: unknown.
 	Timestamp time.Time
-	Label     string
-	CreatedAt time.Time
+	Label     string    // free text
+	CreatedAt time.Time // when it was stored
 	// ExpiresAt is zero when it never expires.
 	ExpiresAt time.Time
 }
@@ -207,7 +207,7 @@ func (s *Snapshot) Decode(v any) error {
 
 // SnapshotInput is a state of a stream to store with [Client.SetSnapshot].
 type SnapshotInput struct {
-	StreamID string
+	StreamID string // the stream it is a state of
 	// Version is between 1 and the stream's current version.
 	Version int64
 	// Payload is encoded with encoding/json (json.RawMessage passes as it is).

@@ -19,9 +19,9 @@ import (
 
 // Account is the state of one bank account.
 type Account struct {
-	Owner   string `json:"owner"`
-	Balance int64  `json:"balance"`
-	Open    bool   `json:"open"`
+	Owner   string `json:"owner"`   // who opened it
+	Balance int64  `json:"balance"` // in cents
+	Open    bool   `json:"open"`    // true once opened
 }
 
 type amount struct {

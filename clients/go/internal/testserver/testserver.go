@@ -30,7 +30,7 @@ const (
 type Server struct {
 	// GRPCTarget is host:port of its gRPC API; HTTPURL the base of its HTTP API.
 	GRPCTarget string
-	HTTPURL    string
+	HTTPURL    string // http://127.0.0.1:port
 	// Key is an admin-scope API key.
 	Key string
 	// Database says which database it runs on ("sqlite" or "postgresql").
