@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= $(or $(FLIPBOOK_HTTP_PORT),8000)
 
-.PHONY: run test services bench lint format proto clean
+.PHONY: run test services bench lint format proto clean go-tools proto-go proto-go-check lint-go test-go
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ run: $(VENV)/.run-installed
 
 test: services $(VENV)/.test-installed lint
 	$(BIN)/pytest
+	$(MAKE) test-go
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
@@ -55,6 +56,55 @@ bench: $(VENV)/.test-installed
 
 proto: $(VENV)/.test-installed
 	$(BIN)/python -m api.grpc.generate
+
+# The Go SDK (clients/go). Its tools install from the Go module proxy into var/go-tools
+# (pinned: the generated code names the plugin versions, so they must not drift).
+GO ?= go
+GO_TOOLS := $(CURDIR)/var/go-tools/bin
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+STATICCHECK_VERSION := v0.8.2
+GO_GEN_DIR := clients/go/internal/flipbookpb
+
+$(GO_TOOLS)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION):
+	GOBIN=$(GO_TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	touch $@
+
+$(GO_TOOLS)/.protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION):
+	GOBIN=$(GO_TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	touch $@
+
+$(GO_TOOLS)/.staticcheck-$(STATICCHECK_VERSION):
+	GOBIN=$(GO_TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	touch $@
+
+go-tools: $(GO_TOOLS)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION) \
+	$(GO_TOOLS)/.protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION) $(GO_TOOLS)/.staticcheck-$(STATICCHECK_VERSION)
+
+# Regenerate the Go SDK's gRPC code from proto/ (protoc from grpcio-tools).
+proto-go: $(VENV)/.test-installed go-tools
+	PATH="$(GO_TOOLS):$$PATH" $(GO_GEN_DIR)/generate.sh $(BIN)/python $(GO_GEN_DIR)
+
+# Fails when the checked-in Go code is stale against proto/.
+proto-go-check: $(VENV)/.test-installed go-tools
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	PATH="$(GO_TOOLS):$$PATH" $(GO_GEN_DIR)/generate.sh $(BIN)/python "$$tmp" && \
+	for f in "$$tmp"/*.pb.go; do \
+		cmp -s "$$f" $(GO_GEN_DIR)/$$(basename "$$f") || { \
+			echo "$(GO_GEN_DIR)/$$(basename "$$f") is stale: run make proto-go and commit it" >&2; exit 1; }; \
+	done; \
+	test $$(ls $(GO_GEN_DIR)/*.pb.go | wc -l) -eq $$(ls "$$tmp"/*.pb.go | wc -l) || { \
+		echo "$(GO_GEN_DIR) holds other .pb.go files than proto/ makes: run make proto-go" >&2; exit 1; }
+
+lint-go: go-tools
+	cd clients/go && test -z "$$(gofmt -l .)" || { gofmt -l .; echo "run gofmt -w clients/go" >&2; exit 1; }
+	cd clients/go && $(GO) vet ./...
+	cd clients/go && $(GO_TOOLS)/staticcheck ./...
+
+# The Go SDK's tests start real `manage.py serve` processes with .venv's python: SQLite,
+# or a fresh PostgreSQL database when FLIPBOOK_TEST_DATABASE_URL is set or CI=true.
+test-go: $(VENV)/.test-installed proto-go-check lint-go
+	cd clients/go && $(GO) test -race -count=1 ./...
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -23,6 +23,7 @@ from flipbook_client.errors import (
     ValidationError,
     VersionConflict,
 )
+from flipbook_client.retry import NO_RETRY, RetryPolicy
 from flipbook_client.types import (
     Append,
     AppendResult,
@@ -43,6 +44,7 @@ from flipbook_client.types import (
 
 __version__ = "0.1.0"
 __all__ = [
+    "NO_RETRY",
     "Aggregate",
     "AlreadyExists",
     "Append",
@@ -64,6 +66,7 @@ __all__ = [
     "PermissionDenied",
     "ReducerError",
     "Repository",
+    "RetryPolicy",
     "Snapshot",
     "State",
     "StreamInfo",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -19,9 +20,11 @@ from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc as pb_grpc
 from flipbook_client.errors import (
     ERRORS_BY_GRPC_STATUS,
     FlipbookError,
+    Unavailable,
     Unsupported,
     error_from_body,
 )
+from flipbook_client.retry import RetryPolicy, events_have_ids
 from flipbook_client.types import (
     Append,
     AppendResult,
@@ -231,11 +234,17 @@ class GrpcTransport:
         timeout: float = 30.0,
         root_certificates: bytes | None = None,
         options: Sequence[tuple[str, Any]] = (),
+        retry: RetryPolicy | None = None,
     ) -> None:
         target, tls = parse_target(url)
+        self.retry = retry or RetryPolicy()
         channel_options = [
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            # Reconnect soon after a server restart (gRPC's default first wait is 1 s).
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.min_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 3000),
             *options,
         ]
         if tls or root_certificates is not None:
@@ -256,25 +265,61 @@ class GrpcTransport:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _unary(self, method: Callable[..., R], request: Any, timeout: float | None = None) -> R:
-        try:
-            return method(
-                request,
-                metadata=self._metadata,
-                timeout=timeout if timeout is not None else self.timeout,
-            )
-        except grpc.RpcError as error:
-            raise error_of(error) from None
+    def _unary(
+        self,
+        method: Callable[..., R],
+        request: Any,
+        timeout: float | None = None,
+        *,
+        idempotent: bool = True,
+    ) -> R:
+        """One unary call, repeated under the retry policy while it is unavailable when
+        ``idempotent`` (every caller that writes says whether it is)."""
 
-    def _stream(self, method: Callable[..., Any], request: Any) -> Iterator[Any]:
+        def call() -> R:
+            try:
+                return method(
+                    request,
+                    metadata=self._metadata,
+                    timeout=timeout if timeout is not None else self.timeout,
+                )
+            except grpc.RpcError as error:
+                raise error_of(error) from None
+
+        return self.retry.call(call, idempotent=idempotent)
+
+    def _stream(
+        self, method: Callable[..., Any], request: Any, *, idempotent: bool = True
+    ) -> Iterator[Any]:
+        """A server-streaming call's messages. Every such call here reads: one that fails
+        unavailable before its first message is started again under the retry policy; after
+        that the error is raised (the caller decides where to go on from)."""
         # No deadline: a long read may legitimately take longer than one call's timeout.
-        call = method(request, metadata=self._metadata)
-        try:
-            yield from call
-        except grpc.RpcError as error:
-            raise error_of(error) from None
-        finally:
-            call.cancel()
+        attempt = 1
+        while True:
+            call = method(request, metadata=self._metadata)
+            received = False
+            try:
+                for message in call:
+                    received = True
+                    yield message
+                return
+            except grpc.RpcError as error:
+                failure = error_of(error)
+                if (
+                    received
+                    or not idempotent
+                    or not isinstance(failure, Unavailable)
+                    or attempt >= self.retry.max_attempts
+                ):
+                    raise failure from None
+            finally:
+                call.cancel()
+            wait = self.retry.wait(attempt)
+            if self.retry.on_retry is not None:
+                self.retry.on_retry(attempt, failure, wait)
+            time.sleep(wait)
+            attempt += 1
 
     # -- streams ----------------------------------------------------------------------------
 
@@ -287,7 +332,8 @@ class GrpcTransport:
         kind: str | None,
     ) -> AppendResult:
         request = append_request(stream_id, events, expected_version, category, kind)
-        return append_result_of(self._unary(self._events.Append, request))
+        response = self._unary(self._events.Append, request, idempotent=events_have_ids(events))
+        return append_result_of(response)
 
     def commit(self, appends: list[Append]) -> CommitResult:
         request = pb.CommitRequest(
@@ -296,7 +342,8 @@ class GrpcTransport:
                 for a in appends
             ]
         )
-        response = self._unary(self._events.Commit, request)
+        idempotent = all(events_have_ids(a.new_events()) for a in appends)
+        response = self._unary(self._events.Commit, request, idempotent=idempotent)
         return CommitResult(
             streams=[append_result_of(s) for s in response.streams],
             duplicate=response.duplicate,
@@ -434,8 +481,11 @@ class GrpcTransport:
             raise Unsupported("this client's gRPC code has no Subscriptions service")
         return self._subscriptions
 
-    def _subscription_call(self, method: str, request: Any, timeout: float | None = None) -> Any:
-        return self._unary(getattr(self._subscriptions_stub(), method), request, timeout)
+    def _subscription_call(
+        self, method: str, request: Any, timeout: float | None = None, *, idempotent: bool = False
+    ) -> Any:
+        stub_method = getattr(self._subscriptions_stub(), method)
+        return self._unary(stub_method, request, timeout, idempotent=idempotent)
 
     def create_subscription(self, body: dict[str, Any]) -> Subscription:
         request = pb.CreateSubscriptionRequest(
@@ -454,11 +504,11 @@ class GrpcTransport:
 
     def get_subscription(self, name: str) -> Subscription:
         request = pb.GetSubscriptionRequest(name=name)
-        return subscription_of(self._subscription_call("GetSubscription", request))
+        return subscription_of(self._subscription_call("GetSubscription", request, idempotent=True))
 
     def list_subscriptions(self, *, limit: int | None, cursor: str | None) -> Page[Subscription]:
         request = pb.ListSubscriptionsRequest(limit=limit or 0, cursor=cursor or "")
-        response = self._subscription_call("ListSubscriptions", request)
+        response = self._subscription_call("ListSubscriptions", request, idempotent=True)
         return Page([subscription_of(s) for s in response.items], response.next_cursor or None)
 
     def delete_subscription(self, name: str) -> None:
@@ -466,12 +516,14 @@ class GrpcTransport:
 
     def next_batch(self, name: str, *, max: int, wait: float) -> Batch:
         request = pb.NextRequest(name=name, max=max, wait_seconds=wait)
-        response = self._subscription_call("Next", request, timeout=self.timeout + wait)
+        response = self._subscription_call(
+            "Next", request, timeout=self.timeout + wait, idempotent=True
+        )
         return Batch([event_of(e) for e in response.events], response.checkpoint)
 
     def ack(self, name: str, position: int) -> Subscription:
         request = pb.AckRequest(name=name, position=position)
-        return subscription_of(self._subscription_call("Ack", request))
+        return subscription_of(self._subscription_call("Ack", request, idempotent=True))
 
     def nack(self, name: str, position: int, error: str) -> NackResult:
         request = pb.NackRequest(name=name, position=position, error=error)
@@ -493,7 +545,7 @@ class GrpcTransport:
 
     def stream_subscription(self, name: str, *, max_in_flight: int) -> Iterator[Any]:
         request = pb.SubscribeRequest(name=name, max_in_flight=max_in_flight)
-        for item in self._stream(self._events.Subscribe, request):
+        for item in self._stream(self._events.Subscribe, request, idempotent=False):
             if item.WhichOneof("item") == "event":
                 yield event_of(item.event)
             else:
@@ -501,7 +553,7 @@ class GrpcTransport:
 
     def list_parked(self, name: str, *, limit: int | None, cursor: str | None) -> Page[Parked]:
         request = pb.ListParkedRequest(name=name, limit=limit or 0, cursor=cursor or "")
-        response = self._subscription_call("ListParked", request)
+        response = self._subscription_call("ListParked", request, idempotent=True)
         return Page([parked_of(p) for p in response.items], response.next_cursor or None)
 
     def parked_action(self, name: str, position: int, action: str) -> Any:

@@ -15,6 +15,7 @@ from flipbook_client.errors import (
     Unsupported,
     error_from_body,
 )
+from flipbook_client.retry import RetryPolicy, events_have_ids
 from flipbook_client.types import (
     Append,
     AppendResult,
@@ -60,6 +61,7 @@ class RestTransport:
         timeout: float = 30.0,
         verify: Any = True,
         http_client: httpx.Client | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         base = url.rstrip("/")
         if not base.endswith(API_PREFIX):
@@ -71,6 +73,7 @@ class RestTransport:
             headers["Authorization"] = f"Bearer {api_key}"
         self._http = http_client or httpx.Client(timeout=timeout, verify=verify)
         self._headers = headers
+        self.retry = retry or RetryPolicy()
 
     def close(self) -> None:
         self._http.close()
@@ -85,6 +88,25 @@ class RestTransport:
         params: dict[str, Any] | None = None,
         body: Any = None,
         timeout: float | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one request (again, under the retry policy, while it is unavailable and
+        ``idempotent``: by default GET requests only) and return its JSON."""
+        if idempotent is None:
+            idempotent = method == "GET"
+        return self.retry.call(
+            lambda: self._send(method, path, params=params, body=body, timeout=timeout),
+            idempotent=idempotent,
+        )
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None,
+        body: Any,
+        timeout: float | None,
     ) -> Any:
         url = self.base_url + path
         try:
@@ -129,11 +151,21 @@ class RestTransport:
             body["category"] = category
         if kind is not None:
             body["kind"] = kind
-        data = self._call("POST", stream_path(stream_id, "/events"), body=body)
+        data = self._call(
+            "POST",
+            stream_path(stream_id, "/events"),
+            body=body,
+            idempotent=events_have_ids(events),
+        )
         return AppendResult.from_json(data)
 
     def commit(self, appends: list[Append]) -> CommitResult:
-        data = self._call("POST", "commits", body={"streams": [a.as_json() for a in appends]})
+        data = self._call(
+            "POST",
+            "commits",
+            body={"streams": [a.as_json() for a in appends]},
+            idempotent=all(events_have_ids(a.new_events()) for a in appends),
+        )
         return CommitResult.from_json(data)
 
     def read_page(
@@ -217,7 +249,8 @@ class RestTransport:
             body["timestamp"] = iso(timestamp)
         if ttl is not None:
             body["ttl"] = ttl
-        data = self._call("PUT", stream_path(stream_id, "/snapshots"), body=body)
+        # Setting the same snapshot again replaces it with itself: safe to repeat.
+        data = self._call("PUT", stream_path(stream_id, "/snapshots"), body=body, idempotent=True)
         return Snapshot.from_json(data)
 
     def get_snapshot(
@@ -254,11 +287,17 @@ class RestTransport:
             _subscription_path(name, "/next"),
             params=_query(max=max, wait=_wait_param(wait)),
             timeout=self.timeout + wait,
+            idempotent=True,  # unacknowledged events are delivered again anyway
         )
         return Batch([Event.from_json(e) for e in data["events"]], data["checkpoint"])
 
     def ack(self, name: str, position: int) -> Subscription:
-        data = self._call("POST", _subscription_path(name, "/ack"), body={"position": position})
+        data = self._call(
+            "POST",
+            _subscription_path(name, "/ack"),
+            body={"position": position},
+            idempotent=True,  # cumulative, never moves the checkpoint back
+        )
         return Subscription.from_json(data)
 
     def nack(self, name: str, position: int, error: str) -> NackResult:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from flipbook_client.retry import RetryPolicy
 from flipbook_client.types import (
     Append,
     AppendResult,
@@ -36,6 +37,9 @@ class Client:
     ``url`` is the HTTP base (``http://127.0.0.1:8000``) for ``transport="rest"``, or
     ``host:port`` / ``grpc://host:port`` / ``grpcs://host:port`` for ``transport="grpc"``.
     Every method raises a ``flipbook_client.errors.FlipbookError`` subclass on refusal.
+    Calls that are safe to repeat are retried with backoff and jitter while the server is
+    unavailable (``retry``: a ``RetryPolicy``, default ``RetryPolicy()``; ``NO_RETRY``
+    turns it off); appends and commits only when every event carries an ``id``.
     Use it as a context manager, or call ``close()``."""
 
     def __init__(
@@ -45,16 +49,19 @@ class Client:
         transport: Transport = "rest",
         *,
         timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
         **options: Any,
     ) -> None:
         if transport == "rest":
             from flipbook_client._rest import RestTransport
 
-            self._transport: Any = RestTransport(url, api_key, timeout=timeout, **options)
+            self._transport: Any = RestTransport(
+                url, api_key, timeout=timeout, retry=retry, **options
+            )
         elif transport == "grpc":
             from flipbook_client._grpc import GrpcTransport
 
-            self._transport = GrpcTransport(url, api_key, timeout=timeout, **options)
+            self._transport = GrpcTransport(url, api_key, timeout=timeout, retry=retry, **options)
         else:
             raise ValueError(f"transport must be 'rest' or 'grpc', not {transport!r}")
         self.transport: Transport = transport
