@@ -11,8 +11,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# The server imports the gRPC code generated into the Python SDK (one copy), so `run`
+# installs both packages.
+$(VENV)/.run-installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e . -e "./clients/python[grpc]"
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/python

@@ -63,8 +63,8 @@ class Grpc:
     def __init__(self, key: str, grpc_port: int) -> None:
         import grpc
 
-        from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-        from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
+        from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
+        from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 
         self.pb = pb
         self.channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")

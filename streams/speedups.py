@@ -7,8 +7,9 @@ API changes, so a Python, Django or psycopg upgrade cannot turn one into a silen
   much as scanning a small payload).
 - ``receivers_plan``: a Signal's receivers read from Django's internal list once per change
   (Django's per-send lookup was a measurable share of a one-event append).
-- ``libpq_exec_available``: psycopg's Transformer and PGconn.exec_prepared, which the
-  PostgreSQL dialect uses for one-event appends (streams/backends/database/postgresql.py)."""
+The fourth, psycopg's Transformer and PGconn.exec_prepared for one-event appends, stays in
+the PostgreSQL dialect (``libpq_exec_available`` in streams/backends/database/postgresql.py)
+because only backends import a driver; its canary is in the same test module."""
 
 from __future__ import annotations
 
@@ -72,25 +73,3 @@ def receivers_plan(signal: Any, none_id: Any) -> tuple[tuple[Any, bool], ...] | 
                 return None
             plan.append((receiver, isinstance(receiver, weakref.ReferenceType)))
         return tuple(plan)
-
-
-def libpq_exec_available() -> bool:
-    """Whether psycopg still offers what the direct libpq path of one-event appends needs;
-    when it does not, appends take psycopg's cursor (the ``prepare=False`` path)."""
-    try:
-        from psycopg import pq
-        from psycopg.adapt import PyFormat, Transformer
-
-        return all(
-            hasattr(x, name)
-            for x, name in (
-                (pq.PGconn, "exec_prepared"),
-                (pq.PGconn, "prepare"),
-                (Transformer, "dump_sequence"),
-                (Transformer, "load_rows"),
-                (Transformer, "set_pgresult"),
-                (PyFormat, "AUTO"),
-            )
-        )
-    except ImportError:
-        return False

@@ -1,14 +1,14 @@
-"""Generate the gRPC Python code in api/grpc/gen/ from proto/ (``make proto``; ``--check`` in CI).
+"""Generate the gRPC Python code from proto/ (``make proto``; ``--check`` in CI).
 
-protoc names imports after the proto package (``from flipbook.v1 import ...``); the generated
-modules are rewritten to import from ``api.grpc.gen`` so they work from the repository root
-without touching ``sys.path``. The Python SDK (clients/python, installable on its own) gets
-its own copy under ``flipbook_client._gen``, made the same way. The output depends only on
-the .proto files and the pinned grpcio-tools version, so a fresh generation must equal the
-checked-in copy byte for byte.
+One copy, in the Python SDK (``flipbook_client._gen``, clients/python): the SDK must install
+on its own, and the server imports the same modules (the Makefile and the container install
+both packages). protoc names imports after the proto package (``from flipbook.v1 import
+...``); the generated modules are rewritten to import from ``flipbook_client._gen``. The
+output depends only on the .proto files and the pinned grpcio-tools version, so a fresh
+generation must equal the checked-in copy byte for byte.
 
-Usage: ``python -m api.grpc.generate`` (rewrite both copies) or ``--check`` (exit 1 when
-a checked-in copy is stale)."""
+Usage: ``python -m api.grpc.generate`` (rewrite the copy) or ``--check`` (exit 1 when the
+checked-in copy is stale)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,10 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PROTO_DIR = BASE_DIR / "proto"
-GEN_DIR = BASE_DIR / "api" / "grpc" / "gen"
-GEN_PACKAGE = "api.grpc.gen"
-CLIENT_GEN_DIR = BASE_DIR / "clients" / "python" / "flipbook_client" / "_gen"
-CLIENT_GEN_PACKAGE = "flipbook_client._gen"
-# Every checked-in copy of the generated code: (directory, the package it is imported as).
-TARGETS = ((GEN_DIR, GEN_PACKAGE), (CLIENT_GEN_DIR, CLIENT_GEN_PACKAGE))
+GEN_DIR = BASE_DIR / "clients" / "python" / "flipbook_client" / "_gen"
+GEN_PACKAGE = "flipbook_client._gen"
+# The checked-in copy of the generated code: (directory, the package it is imported as).
+TARGETS = ((GEN_DIR, GEN_PACKAGE),)
 # Top-level proto packages whose generated modules live under GEN_PACKAGE.
 OWN_PACKAGES = ("flipbook",)
 

@@ -13,7 +13,7 @@ from typing import Any
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from snapshots.records import Snapshot
 from snapshots.services import CLIENT_REVISION
 from snapshots.state import State

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import grpc
 
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.grpc.messages import event_message
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 from streams.records import RecordedEvent
 from subscriptions.push import Outcome, Transport
 from subscriptions.records import PushTarget

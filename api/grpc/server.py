@@ -11,10 +11,10 @@ from django.core.exceptions import ImproperlyConfigured
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from api.grpc.gen.flipbook.v1 import eventstore_pb2, eventstore_pb2_grpc
 from api.grpc.interceptors import default_interceptors
 from api.grpc.servicers import EventStoreServicer, SnapshotStoreServicer
 from api.grpc.subscriptions import SubscriptionsServicer
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2, eventstore_pb2_grpc
 from streams.conf import flipbook_settings
 
 EVENT_STORE_SERVICE = eventstore_pb2.DESCRIPTOR.services_by_name["EventStore"].full_name

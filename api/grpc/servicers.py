@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from api.grpc import messages
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.grpc.interceptors import TRANSPORT, principal_of
 from api.metrics import observe_commit
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 from snapshots import services as snapshots
 from snapshots.state import state_at_time, state_at_version
 from streams import services

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from api.grpc import messages
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.grpc.interceptors import principal_of
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 from streams.exceptions import Unavailable, ValidationError
 from subscriptions import services as subscriptions
 

@@ -12,11 +12,11 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.grpc.interceptors import ERROR_METADATA_KEY
 from api.grpc.server import build_server
 from api.models import ApiKey
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 
 WAIT = 10  # seconds a test call may take before it is a failure
 

@@ -8,9 +8,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.models import ApiKey
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 from tests.api.grpc_helpers import WAIT, bearer, error_of, issue_keys, new_event, running_server
 
 MINE, OTHERS = "tenant-a/1", "tenant-b/1"

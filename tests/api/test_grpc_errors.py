@@ -14,8 +14,8 @@ from django.db import connections, transaction
 from prometheus_client import REGISTRY
 
 from api.grpc import messages
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
 from api.logs import JsonFormatter
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from streams import services
 from tests.api.grpc_helpers import (
     WAIT,

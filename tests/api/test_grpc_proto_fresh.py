@@ -1,4 +1,5 @@
-"""The checked-in gRPC code (api/grpc/gen/) is what `make proto` makes from proto/ now."""
+"""The checked-in gRPC code (clients/python/flipbook_client/_gen/, the one copy the server and
+the Python SDK share) is what `make proto` makes from proto/ now."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from api.grpc import generate
 def test_generated_code_is_fresh(tmp_path):
     generate.generate(tmp_path)
     stale = generate.differences(tmp_path, generate.GEN_DIR)
-    assert not stale, f"api/grpc/gen/ is stale ({', '.join(stale)}): run `make proto`"
+    assert not stale, f"{generate.GEN_DIR} is stale ({', '.join(stale)}): run `make proto`"
 
 
 def test_a_changed_proto_is_detected(tmp_path):
@@ -23,8 +24,8 @@ def test_a_changed_proto_is_detected(tmp_path):
 
 
 def test_generated_modules_import_from_the_repository_root():
-    from api.grpc.gen.flipbook.v1 import eventstore_pb2, eventstore_pb2_grpc
+    from flipbook_client._gen.flipbook.v1 import eventstore_pb2, eventstore_pb2_grpc
 
-    assert eventstore_pb2.Event.__module__ == "api.grpc.gen.flipbook.v1.eventstore_pb2"
+    assert eventstore_pb2.Event.__module__ == "flipbook_client._gen.flipbook.v1.eventstore_pb2"
     assert eventstore_pb2_grpc.EventStoreStub
     assert eventstore_pb2.DESCRIPTOR.name == "flipbook/v1/eventstore.proto"

@@ -11,9 +11,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.grpc.server import build_server, max_receive_message_bytes
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 from tests.api.conftest import django_alias
 from tests.api.grpc_helpers import (
     WAIT,

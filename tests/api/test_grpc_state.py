@@ -9,7 +9,7 @@ import json
 import grpc
 import pytest
 
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from snapshots.models import Category
 from tests.api.grpc_helpers import (
     WAIT,

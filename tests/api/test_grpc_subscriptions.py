@@ -10,8 +10,8 @@ import time
 import grpc
 import pytest
 
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 from tests.api.grpc_helpers import WAIT, bearer, error_of, issue_keys, new_event, running_server
 
 

@@ -16,9 +16,9 @@ import grpc
 import pytest
 from django.db import connections
 
-from api.grpc.gen.flipbook.v1 import eventstore_pb2 as pb
-from api.grpc.gen.flipbook.v1 import eventstore_pb2_grpc
 from api.models import ApiKey
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
+from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 from streams import services
 from tests.processes import free_port
 

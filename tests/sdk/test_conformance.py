@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from flipbook_client import Client, FlipbookError, VersionConflict
 
 VECTORS = Path(__file__).resolve().parents[2] / "clients" / "conformance" / "vectors"

@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from flipbook_client import Client, RetryPolicy, Unavailable
 
+from flipbook_client import Client, RetryPolicy, Unavailable
 from tests.processes import free_port, manage
 from tests.sdk.conftest import ROOT, Server, server_env, wait_until_serving
 

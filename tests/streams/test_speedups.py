@@ -80,4 +80,6 @@ def test_the_commit_signal_takes_its_fast_path_and_djangos_alike():
 
 
 def test_psycopg_offers_the_direct_libpq_path():
-    assert speedups.libpq_exec_available(), "psycopg's Transformer or PGconn changed"
+    from streams.backends.database.postgresql import libpq_exec_available
+
+    assert libpq_exec_available(), "psycopg's Transformer or PGconn changed"

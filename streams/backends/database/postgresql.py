@@ -19,7 +19,6 @@ from streams.backends.database.features import DatabaseFeatures
 from streams.backends.database.sql import Refused, head_shape, head_sql
 from streams.exceptions import Unavailable
 from streams.records import CommitResult, PreparedAppend, PreparedEvent
-from streams.speedups import libpq_exec_available
 from streams.validation import compact_json
 
 if TYPE_CHECKING:
@@ -203,6 +202,28 @@ class SessionStatements:
             raise self.error_from_result(result, encoding=self.raw.info.encoding)
         self.names[key] = name
         return name
+
+
+def libpq_exec_available() -> bool:
+    """Whether psycopg still offers what the direct libpq path of one-event appends needs;
+    when it does not, appends take psycopg's cursor (the ``prepare=False`` path)."""
+    try:
+        from psycopg import pq
+        from psycopg.adapt import PyFormat, Transformer
+
+        return all(
+            hasattr(x, name)
+            for x, name in (
+                (pq.PGconn, "exec_prepared"),
+                (pq.PGconn, "prepare"),
+                (Transformer, "dump_sequence"),
+                (Transformer, "load_rows"),
+                (Transformer, "set_pgresult"),
+                (PyFormat, "AUTO"),
+            )
+        )
+    except ImportError:
+        return False
 
 
 class PostgreSQLOperations:
