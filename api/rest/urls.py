@@ -11,8 +11,11 @@ register_converter(StreamIdConverter, "stream_id")
 
 urlpatterns = [
     path("streams/", views.StreamListView.as_view(), name="stream-list"),
-    # The stream routes below are what the schema documents; api/rest/routing.py reads the
-    # stream id and operation from the raw path when it can (ids may hold "/").
+    # Every path under streams/<id> has this one route: a stream id may hold "/", so the id
+    # and the operation are read from the raw path (api/rest/routing.py), not by patterns.
+    path("streams/<stream_id:path>", views.stream_route_view, name="stream-route"),
+    # What the OpenAPI schema documents, one path per operation. The route above takes every
+    # request first, so these never route; they exist for the schema generator and reverse().
     path(
         "streams/<stream_id:stream_id>/events/latest",
         views.LatestEventView.as_view(),

@@ -7,6 +7,7 @@ from itertools import islice
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.renderers import JSONRenderer
@@ -123,16 +124,15 @@ class StreamListView(ApiView):
 
 
 class StreamRoutedView(ApiView):
-    """A view under ``streams/<id>``: the route (stream id and operation) is read by
-    api/rest/routing.py, which may hand the request to the view of another operation."""
+    # A view of one operation under streams/<id>. Requests reach it only through
+    # stream_route_view, which has read the stream id and operation (api/rest/routing.py).
+    # (A comment, not a docstring: the schema would show it as each operation's description.)
 
     route_operation = ""
     stream_route: StreamRoute
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        route = resolve_stream_route(request)
-        if route.operation != self.route_operation:
-            return stream_views()[route.operation](request, stream_id=route.stream_id)
+        route = kwargs.pop("route")
         self.stream_route = route
         kwargs["stream_id"] = route.stream_id
         return super().dispatch(request, *args, **kwargs)
@@ -144,6 +144,9 @@ class StreamRoutedView(ApiView):
 
 
 class StreamView(StreamRoutedView):
+    """A stream's head ("version 0"): its kind, category, version, event count and the store
+    times of its first and last events."""
+
     route_operation = "stream"
     operations = {"get": "stream_head"}
 
@@ -282,6 +285,8 @@ class StreamEventsView(StreamRoutedView):
 
 
 class LatestEventView(StreamRoutedView):
+    """The last event of a stream (404 when it has none)."""
+
     route_operation = "latest"
     operations = {"get": "latest_event"}
 
@@ -447,7 +452,7 @@ class LatestSnapshotView(StreamRoutedView):
 
 
 def stream_views() -> dict[str, Any]:
-    """The view of each operation under ``streams/<id>``, for StreamRoutedView.dispatch."""
+    """The view of each operation under ``streams/<id>``."""
     global _STREAM_VIEWS
     if _STREAM_VIEWS is None:
         _STREAM_VIEWS = {
@@ -462,6 +467,15 @@ def stream_views() -> dict[str, Any]:
 
 
 _STREAM_VIEWS: dict[str, Any] | None = None
+
+
+@csrf_exempt  # as every DRF view: session-authenticated requests are checked by DRF itself
+def stream_route_view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    """The one route of every path under ``streams/<id>``: the stream id and operation are
+    read once, from the raw path when the server passes it (ids may hold "/"), and the
+    request goes to that operation's view."""
+    route = resolve_stream_route(request)
+    return stream_views()[route.operation](request, route=route)
 
 
 class CommitView(ApiView):
