@@ -151,8 +151,7 @@ def render(fds: Any) -> str:
     out = [
         "# gRPC API reference",
         "",
-        "<!-- Generated at build time from proto/ (docs/hooks/grpc_reference.py). "
-        "Do not edit. -->",
+        "<!-- Generated at build time from proto/ (docs/hooks/grpc_reference.py). Do not edit. -->",
         "",
     ]
     for file_proto in fds.file:
@@ -177,12 +176,15 @@ def render(fds: Any) -> str:
             if described:
                 out += [described, ""]
             out += ["| method | request | response |", "| --- | --- | --- |"]
-            for m_index, method in enumerate(service.method):
-                request = ("stream " if method.client_streaming else "") + type_link(method.input_type)
-                response = ("stream " if method.server_streaming else "") + type_link(method.output_type)
-                out.append(
-                    f"| [`{method.name}`](#{anchor(full + '.' + method.name)}) | {request} | {response} |"
+            for method in service.method:
+                request = ("stream " if method.client_streaming else "") + type_link(
+                    method.input_type
                 )
+                response = ("stream " if method.server_streaming else "") + type_link(
+                    method.output_type
+                )
+                link = f"[`{method.name}`](#{anchor(full + '.' + method.name)})"
+                out.append(f"| {link} | {request} | {response} |")
             out.append("")
             for m_index, method in enumerate(service.method):
                 out += [
@@ -201,13 +203,17 @@ def render(fds: Any) -> str:
         out += ["## Messages", ""]
         for index, message in enumerate(file_proto.message_type):
             out += render_message(
-                message, f"{file_proto.package}.{message.name}", (FILE_MESSAGE, index),
-                comments, field_type,
+                message,
+                f"{file_proto.package}.{message.name}",
+                (FILE_MESSAGE, index),
+                comments,
+                field_type,
             )
 
         out += ["## Enums", ""]
         for index, enum in enumerate(file_proto.enum_type):
-            out += render_enum(enum, f"{file_proto.package}.{enum.name}", (FILE_ENUM, index), comments)
+            full = f"{file_proto.package}.{enum.name}"
+            out += render_enum(enum, full, (FILE_ENUM, index), comments)
     return "\n".join(out)
 
 
@@ -216,10 +222,10 @@ def render_message(message, full, path, comments, field_type) -> list[str]:
     described = comments.of(*path)
     if described:
         out += [described, ""]
+    # proto3 `optional` fields sit in synthetic oneofs of their own; only real ones are named.
+    synthetic = {f.oneof_index for f in message.field if f.proto3_optional}
     real_oneofs = {
-        i: oneof.name
-        for i, oneof in enumerate(message.oneof_decl)
-        if not any(f.proto3_optional and f.oneof_index == i and f.HasField("oneof_index") for f in message.field)
+        i: oneof.name for i, oneof in enumerate(message.oneof_decl) if i not in synthetic
     }
     if not message.field:
         out += ["No fields.", ""]
@@ -229,9 +235,7 @@ def render_message(message, full, path, comments, field_type) -> list[str]:
             note = comments.of(*path, MESSAGE_FIELD, f_index)
             if field.HasField("oneof_index") and field.oneof_index in real_oneofs:
                 note = f"One of `{real_oneofs[field.oneof_index]}`. {note}".strip()
-            out.append(
-                f"| `{field.name}` | {field.number} | {field_type(field)} | {cell(note)} |"
-            )
+            out.append(f"| `{field.name}` | {field.number} | {field_type(field)} | {cell(note)} |")
         out.append("")
     for n_index, nested in enumerate(message.nested_type):
         if nested.options.map_entry:

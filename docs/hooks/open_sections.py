@@ -34,7 +34,8 @@ def on_config(config: Any) -> Any:
     docs_dir = Path(config.docs_dir)
     listed = listed_pages(nav)
     for title, folder in OPEN_SECTIONS.items():
-        section = next((item[title] for item in nav if isinstance(item, dict) and title in item), None)
+        sections = [item[title] for item in nav if isinstance(item, dict) and title in item]
+        section = sections[0] if sections else None
         if not isinstance(section, list):
             raise PluginError(f"mkdocs.yml: the nav needs a section {title!r} (a list of pages)")
         for page in sorted((docs_dir / folder).glob("*.md")):

@@ -45,9 +45,7 @@ def openapi_schema() -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "openapi.json"
-        call_command(
-            "spectacular", "--format", "openapi-json", "--validate", "--file", str(path)
-        )
+        call_command("spectacular", "--format", "openapi-json", "--validate", "--file", str(path))
         return json.loads(path.read_text())
 
 

@@ -61,9 +61,7 @@ def on_files(files: Files, config: Any) -> Files:
     facts = server_facts()
     schema = facts["openapi"]
     files.append(File.generated(config, REST_PAGE, content=render_rest(schema)))
-    files.append(
-        File.generated(config, SCHEMA_FILE, content=json.dumps(schema, indent=2) + "\n")
-    )
+    files.append(File.generated(config, SCHEMA_FILE, content=json.dumps(schema, indent=2) + "\n"))
     files.append(File.generated(config, CLI_PAGE, content=render_cli(facts["commands"])))
     return files
 
@@ -153,13 +151,16 @@ def render_operation(path: str, method: str, op: dict[str, Any]) -> list[str]:
         out += [op["description"], ""]
     params = op.get("parameters", [])
     if params:
-        out += ["| parameter | in | type | required | description |", "| --- | --- | --- | --- | --- |"]
+        out += [
+            "| parameter | in | type | required | description |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for p in sorted(params, key=lambda p: (p["in"] != "path", p["name"])):
             schema = p.get("schema", {})
-            out.append(
-                f"| `{p['name']}` | {p['in']} | {cell(type_of(schema))} | "
-                f"{'yes' if p.get('required') else 'no'} | {describe(schema, p.get('description', ''))} |"
-            )
+            required = "yes" if p.get("required") else "no"
+            description = describe(schema, p.get("description", ""))
+            kind = cell(type_of(schema))
+            out.append(f"| `{p['name']}` | {p['in']} | {kind} | {required} | {description} |")
         out.append("")
     body = op.get("requestBody")
     if body:
@@ -225,7 +226,9 @@ def render_rest(schema: dict[str, Any]) -> str:
     if schemes:
         out += ["## Authentication", ""]
         for name, scheme in schemes.items():
-            kind = f"HTTP `{scheme.get('scheme', '')}`" if scheme.get("type") == "http" else scheme.get("type")
+            kind = scheme.get("type")
+            if kind == "http":
+                kind = f"HTTP `{scheme.get('scheme', '')}`"
             out += [f"- `{name}`: {kind}. {scheme.get('description', '')}"]
         out.append("")
 
@@ -241,9 +244,8 @@ def render_rest(schema: dict[str, Any]) -> str:
     out += ["## Operations", "", "| method and path | does |", "| --- | --- |"]
     for tag in tags:
         for path, method, op in by_tag[tag]:
-            out.append(
-                f"| [`{method.upper()} {path}`](#{op['operationId']}) | {cell(op.get('summary', ''))} |"
-            )
+            link = f"[`{method.upper()} {path}`](#{op['operationId']})"
+            out.append(f"| {link} | {cell(op.get('summary', ''))} |")
     out.append("")
     for tag in tags:
         out += [f"## {TAG_TITLES.get(tag, tag.title())}", ""]

@@ -35,8 +35,9 @@ def isolation_prefix() -> list[str]:
 def build(config_dir: Path, site_dir: Path, prefix: list[str]) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLIPBOOK_")}
     env["NO_MKDOCS_2_WARNING"] = "1"
+    config = ["--config-file", str(config_dir / "mkdocs.yml"), "--site-dir", str(site_dir)]
     return subprocess.run(
-        [*prefix, *BUILD, "--config-file", str(config_dir / "mkdocs.yml"), "--site-dir", str(site_dir)],
+        [*prefix, *BUILD, *config],
         cwd=config_dir,
         env=env,
         capture_output=True,
@@ -190,6 +191,15 @@ def test_readme_and_pages_show_the_screenshots_that_exist(site: Path) -> None:
     assert len(shown) >= 5
     for url in shown:
         assert (site / "console" / url).resolve().is_file(), url
+
+
+def test_readme_links_point_at_files_that_exist() -> None:
+    readme = (ROOT / "README.md").read_text()
+    targets = [t for t in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme) if "://" not in t]
+    assert "docs/getting-started.md" in targets
+    missing = [t for t in targets if not (ROOT / t).exists()]
+    assert missing == []
+    assert len(readme.splitlines()) < 250
 
 
 def test_a_page_added_to_an_open_section_joins_the_nav(tmp_path: Path, offline) -> None:
