@@ -237,6 +237,10 @@ def render_message(message, full, path, comments, field_type) -> list[str]:
                 note = f"One of `{real_oneofs[field.oneof_index]}`. {note}".strip()
             out.append(f"| `{field.name}` | {field.number} | {field_type(field)} | {cell(note)} |")
         out.append("")
+        for o_index, name in real_oneofs.items():
+            described = comments.of(*path, MESSAGE_ONEOF, o_index)
+            if described:
+                out += [f"`{name}` (one of the fields above): {described}", ""]
     for n_index, nested in enumerate(message.nested_type):
         if nested.options.map_entry:
             continue
