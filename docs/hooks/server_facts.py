@@ -73,6 +73,20 @@ def command_help(name: str) -> dict:
     }
 
 
+def flipbook_settings_table() -> dict:
+    """Every FLIPBOOK_* Django setting with its default and description (streams/conf.py)."""
+    from streams.conf import BACKEND_SETTINGS, DICT_SETTINGS, PLAIN_SETTINGS
+
+    return {
+        "dicts": {
+            name: [[key, repr(default), text] for key, (default, text) in keys.items()]
+            for name, keys in DICT_SETTINGS.items()
+        },
+        "backends": {name: repr(default) for name, default in BACKEND_SETTINGS.items()},
+        "plain": [[name, repr(default), text] for name, (default, text) in PLAIN_SETTINGS.items()],
+    }
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
@@ -86,6 +100,7 @@ def main() -> None:
         facts = {
             "openapi": openapi_schema(),
             "commands": {name: command_help(name) for name in COMMANDS},
+            "settings": flipbook_settings_table(),
         }
     finally:
         sys.stdout = real_stdout

@@ -22,6 +22,7 @@ from mkdocs.structure.files import File, Files
 HERE = Path(__file__).resolve().parent
 REST_PAGE = "reference/rest.md"
 CLI_PAGE = "reference/cli.md"
+SETTINGS_PAGE = "reference/settings.md"
 SCHEMA_FILE = "reference/openapi.json"
 # Tag order on the page; tags the schema adds later are appended in their own order.
 TAG_ORDER = ("streams", "events", "state", "snapshots", "subscriptions")
@@ -63,7 +64,41 @@ def on_files(files: Files, config: Any) -> Files:
     files.append(File.generated(config, REST_PAGE, content=render_rest(schema)))
     files.append(File.generated(config, SCHEMA_FILE, content=json.dumps(schema, indent=2) + "\n"))
     files.append(File.generated(config, CLI_PAGE, content=render_cli(facts["commands"])))
+    files.append(File.generated(config, SETTINGS_PAGE, content=render_settings(facts["settings"])))
     return files
+
+
+def render_settings(table: dict[str, Any]) -> str:
+    """The Django settings reference, from the one settings object (streams/conf.py)."""
+    lines = [
+        "# Django settings",
+        "",
+        "Every `FLIPBOOK_*` Django setting, generated from `streams/conf.py` when the site is",
+        "built. Most deployments set them through environment variables "
+        "([Settings](../operations/settings.md)); a settings module of your own may set them",
+        "directly. A dict setting is merged key by key over its defaults, so give only the keys",
+        "to change; an unknown key or a value of the wrong type fails `manage.py check` with",
+        "the id `flipbook.E00x` and a hint.",
+        "",
+        "## Plain settings",
+        "",
+        "| setting | default | meaning |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{n}` | `{d}` | {cell(t)} |" for n, d, t in table["plain"]]
+    lines += [
+        "",
+        "## Backends",
+        "",
+        "Shaped like Django's `CACHES`: a dotted `BACKEND` path and "
+        "`OPTIONS` passed to its constructor; an option it does not take is refused.",
+        "",
+    ]
+    lines += [f"- `{name}`, default `{default}`" for name, default in table["backends"].items()]
+    for name, rows in table["dicts"].items():
+        lines += ["", f"## {name}", "", "| key | default | meaning |", "| --- | --- | --- |"]
+        lines += [f"| `{k}` | `{d}` | {cell(t)} |" for k, d, t in rows]
+    return "\n".join(lines) + "\n"
 
 
 # -- REST ---------------------------------------------------------------------------------------

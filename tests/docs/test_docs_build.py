@@ -145,7 +145,7 @@ def test_rest_reference_covers_every_operation_and_schema(site: Path) -> None:
 
 
 def test_grpc_reference_covers_every_rpc_message_and_enum(site: Path) -> None:
-    from api.grpc.gen.flipbook.v1 import eventstore_pb2
+    from flipbook_client._gen.flipbook.v1 import eventstore_pb2
 
     page = site / "reference" / "grpc" / "index.html"
     ids = parse(page).ids
