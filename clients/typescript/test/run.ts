@@ -22,6 +22,7 @@ try {
         FLIPBOOK_TEST_HTTP_URL: server.httpUrl,
         FLIPBOOK_TEST_GRPC_TARGET: server.grpcTarget,
         FLIPBOOK_TEST_KEY: server.key,
+        FLIPBOOK_TEST_SERVER_ENV: JSON.stringify(server.env),
       },
     });
     child.on("exit", (status) => done(status ?? 1));

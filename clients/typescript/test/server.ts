@@ -36,6 +36,8 @@ export interface RunningServer {
   grpcTarget: string;
   key: string;
   database: string;
+  /** The server's environment, for management commands against the same database. */
+  env: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +112,9 @@ export async function startServer(): Promise<RunningServer> {
     grpcTarget: `127.0.0.1:${grpcPort}`,
     key,
     database,
+    env: Object.fromEntries(
+      ["DJANGO_SETTINGS_MODULE", "FLIPBOOK_VAR_DIR", "FLIPBOOK_DATABASE_URL", "FLIPBOOK_SECRET_KEY"].map((name) => [name, String(env[name])]),
+    ),
     async stop() {
       if (server.exitCode === null) {
         const exited = new Promise((done) => server.once("exit", done));
