@@ -36,9 +36,9 @@ export async function main(url: string, apiKey: string, suffix = String(Date.now
   const [alice, bob] = [`wallet-alice-${suffix}`, `wallet-bob-${suffix}`];
   await wallets.execute(alice, (wallet) => wallet.deposit(100), { retries: 5 });
   // One atomic commit of both wallets' events, retried on a conflict.
-  await wallets.execute([alice, bob], (from, to) => {
-    from?.send(30, bob);
-    to?.receive(30, alice);
+  await wallets.execute([alice, bob], (from: Wallet, to: Wallet) => {
+    from.send(30, bob);
+    to.receive(30, alice);
   }, { retries: 5 });
   for await (const event of client.read(alice)) console.log(`${event.streamId} v${event.version} ${event.name}`, event.payload);
   const balances = { alice: (await wallets.load(alice)).balance, bob: (await wallets.load(bob)).balance };

@@ -20,7 +20,7 @@ export class FlipbookError extends Error {
   constructor(message: string, options: FlipbookErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    this.code = options.code ?? (new.target as typeof FlipbookError).code;
+    this.code = options.code ?? new.target.code;
     this.details = { ...(options.details ?? {}) };
     this.status = options.status;
   }

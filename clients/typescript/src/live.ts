@@ -47,10 +47,10 @@ export interface LiveOptions {
   onCaughtUp?: (position: number) => void;
 }
 
-const FATAL_CLOSE: ReadonlyMap<number, (message: string) => FlipbookError> = new Map([
-  [4400, (message: string) => new ValidationError(message)],
-  [4401, (message: string) => new Unauthenticated(message)],
-  [4403, (message: string) => new PermissionDenied(message)],
+const FATAL_CLOSE = new Map<number, (message: string) => FlipbookError>([
+  [4400, (message) => new ValidationError(message)],
+  [4401, (message) => new Unauthenticated(message)],
+  [4403, (message) => new PermissionDenied(message)],
 ]);
 
 /** The WebSocket URL of a target on the server at `url`. */
@@ -101,7 +101,7 @@ export class LiveSubscription implements AsyncIterable<Event> {
   private readonly url: string;
   private readonly queue: Event[] = [];
   private waiters: Waiter[] = [];
-  private failure: unknown = undefined;
+  private failure: Error | undefined = undefined;
   private closed = false;
   private neutral = false;
   private socket: WebSocketLike | null = null;
@@ -145,6 +145,8 @@ export class LiveSubscription implements AsyncIterable<Event> {
       } catch (error) {
         outcome = { caughtUp: false, fatal: error instanceof FlipbookError ? error : new FlipbookError(String(error), { cause: error }) };
       }
+      // close() may have run while the socket was open.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
       if (this.closed) break;
       if (outcome.fatal && FATAL_CLOSE.has(Number(outcome.fatal.status))) {
         this.fail(outcome.fatal);
@@ -227,7 +229,7 @@ export class LiveSubscription implements AsyncIterable<Event> {
     else this.queue.push(event);
   }
 
-  private fail(error: unknown): void {
+  private fail(error: Error): void {
     this.failure = error;
     this.closed = true;
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
@@ -287,7 +289,8 @@ interface BusMessage {
 
 function parse(data: unknown): BusMessage | undefined {
   try {
-    const text = typeof data === "string" ? data : new TextDecoder().decode(data as ArrayBuffer);
+    if (typeof data !== "string" && !(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) return undefined;
+    const text = typeof data === "string" ? data : new TextDecoder().decode(data);
     const value: unknown = JSON.parse(text);
     return typeof value === "object" && value !== null ? (value as BusMessage) : undefined;
   } catch {

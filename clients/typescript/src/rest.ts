@@ -82,16 +82,16 @@ export function apiBase(url: string): string {
   return base;
 }
 
-function fillPath(template: string, params: Record<string, string | number> | undefined): string {
+function fillPath(template: string, params: object | undefined): string {
   return template.replace(/\{(\w+)\}/g, (_, name: string) => {
-    const value = params?.[name];
+    const value = (params as Record<string, string | number> | undefined)?.[name];
     if (value === undefined) throw new Error(`missing path parameter ${name}`);
     // Ids may hold "/": one percent-encoded segment each (api/rest/routing.py).
     return encodeURIComponent(String(value));
   });
 }
 
-function queryString(query: Record<string, unknown> | undefined): string {
+function queryString(query: object | undefined): string {
   if (query === undefined) return "";
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
@@ -129,8 +129,8 @@ export class RestTransport implements Transport {
   ): Promise<OkOf<Operation<P, M>>> {
     const url =
       this.baseUrl +
-      fillPath(path.slice(API_PREFIX.length), args.path as Record<string, string | number> | undefined) +
-      queryString(args.query as Record<string, unknown> | undefined);
+      fillPath(path.slice(API_PREFIX.length), args.path) +
+      queryString(args.query);
     const timeout = AbortSignal.timeout(this.timeoutMs + (args.extraSeconds ?? 0) * 1000);
     const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
     const headers = { ...this.headers };

@@ -43,8 +43,8 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
-  await new Promise((done) => server?.close(done));
+  await browser.close();
+  await new Promise((done) => server.close(done));
 });
 
 async function versions(page: Page): Promise<string[]> {

@@ -64,8 +64,8 @@ function newEvents(value: unknown): NewEvent[] {
   return value.map((raw: Record<string, unknown>) => {
     const event: NewEvent = { name: String(raw["name"]), payload: raw["payload"] ?? null };
     if (raw["metadata"] !== undefined) event.metadata = raw["metadata"] as Record<string, unknown>;
-    if (raw["timestamp"] !== undefined && raw["timestamp"] !== null) event.timestamp = String(raw["timestamp"]);
-    if (raw["id"] !== undefined) event.id = String(raw["id"]);
+    if (raw["timestamp"] !== undefined && raw["timestamp"] !== null) event.timestamp = raw["timestamp"] as string;
+    if (raw["id"] !== undefined) event.id = raw["id"] as string;
     if (raw["version"] !== undefined) event.version = Number(raw["version"]);
     return event;
   });
@@ -176,6 +176,10 @@ async function perform(client: Client, step: Step): Promise<Record<string, unkno
   }
 }
 
+function describe_(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : JSON.stringify(error);
+}
+
 async function runVector(client: Client, file: string, vector: Vector): Promise<void> {
   const run = unique("v");
   const ids = new Map<string, string>();
@@ -190,7 +194,7 @@ async function runVector(client: Client, file: string, vector: Vector): Promise<
       failure = error;
     }
     if (step.expect_error !== undefined) {
-      assert.ok(failure instanceof FlipbookError, `${where}: expected error ${JSON.stringify(step.expect_error)}, got ${failure === undefined ? "success" : String(failure)}`);
+      assert.ok(failure instanceof FlipbookError, `${where}: expected error ${JSON.stringify(step.expect_error)}, got ${failure === undefined ? "success" : describe_(failure)}`);
       assert.equal(failure.code, step.expect_error["code"], `${where}: error code`);
       if (step.expect_error["current_version"] !== undefined) {
         assert.ok(failure instanceof VersionConflict, `${where}: a VersionConflict`);
@@ -198,7 +202,7 @@ async function runVector(client: Client, file: string, vector: Vector): Promise<
       }
       continue;
     }
-    if (failure !== undefined) throw new Error(`${where}: ${String(failure)}`, { cause: failure });
+    if (failure !== undefined) throw new Error(`${where}: ${describe_(failure)}`, { cause: failure });
     for (const [key, want] of Object.entries(step.expect ?? {})) {
       assert.ok(result !== undefined && key in result, `${where}: the runner has no result field ${key}`);
       assert.deepStrictEqual(result[key], want, `${where}: ${key}`);

@@ -12,7 +12,7 @@ const files = readdirSync(import.meta.dirname)
   .filter((name) => name.endsWith(".test.js"))
   .filter((name) => process.argv.length <= 2 || process.argv.slice(2).some((want) => name.includes(want)))
   .map((name) => join(import.meta.dirname, name));
-let code = 1;
+let code: number;
 try {
   code = await new Promise<number>((done) => {
     const child = spawn(process.execPath, ["--test", "--test-concurrency=1", ...files], {

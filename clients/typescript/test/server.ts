@@ -86,9 +86,9 @@ export async function startServer(): Promise<RunningServer> {
   } else {
     database = `sqlite:///${join(varDir, "flipbook.sqlite3")}`;
   }
-  const env: NodeJS.ProcessEnv = { ...process.env };
   // The embedded default: no Redis, the database event store.
-  for (const name of ["FLIPBOOK_REDIS_URL", "FLIPBOOK_EVENT_STORE", "FLIPBOOK_SNAPSHOT_STORE"]) delete env[name];
+  const inherited = ["FLIPBOOK_REDIS_URL", "FLIPBOOK_EVENT_STORE", "FLIPBOOK_SNAPSHOT_STORE"];
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !inherited.includes(name)));
   Object.assign(env, {
     DJANGO_SETTINGS_MODULE: "flipbook_site.settings",
     FLIPBOOK_VAR_DIR: varDir,

@@ -23,7 +23,7 @@ export interface DurableSubscribeOptions {
 }
 
 // Errors a reconnect cannot fix.
-const FATAL = new Set([
+const FATAL = new Set<number>([
   grpcStatus.INVALID_ARGUMENT,
   grpcStatus.NOT_FOUND,
   grpcStatus.UNAUTHENTICATED,
@@ -49,7 +49,7 @@ export class DurableSubscription implements AsyncIterable<Event> {
   private readonly queue: Event[] = [];
   private waiters: Waiter[] = [];
   private call: grpc.ClientReadableStream<pb.SubscribeResponse> | null = null;
-  private failure: unknown = undefined;
+  private failure: Error | undefined = undefined;
   private closed = false;
   private resolveCaughtUp!: (position: number) => void;
   private readonly onAbort = (): void => this.close();
@@ -79,6 +79,8 @@ export class DurableSubscription implements AsyncIterable<Event> {
     let failures = 0;
     while (!this.closed) {
       const outcome = await this.streamOnce();
+      // close() may have run while the stream was open.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
       if (this.closed) break;
       if (outcome.error && FATAL.has(outcome.code ?? -1)) {
         this.fail(outcome.error);
@@ -157,7 +159,7 @@ export class DurableSubscription implements AsyncIterable<Event> {
     this.call?.cancel();
   }
 
-  private fail(error: unknown): void {
+  private fail(error: Error): void {
     this.failure = error;
     this.closed = true;
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);

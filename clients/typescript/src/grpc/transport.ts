@@ -85,11 +85,13 @@ const ERRORS_BY_GRPC_STATUS = new Map<number, typeof FlipbookError>([
 
 /** The FlipbookError of a gRPC status: the `flipbook-error-bin` trailer's body when sent. */
 export function errorFromStatus(error: grpc.ServiceError | grpc.StatusObject, signal?: AbortSignal): FlipbookError {
-  const statusName = grpc.status[error.code] ?? String(error.code);
+  const statusName = (grpc.status[error.code] as string | undefined) ?? String(error.code);
   if (error.code === grpc.status.CANCELLED && signal?.aborted) {
     return new Aborted("the call was aborted", { status: statusName, cause: signal.reason });
   }
-  const trailer = error.metadata?.get("flipbook-error-bin")[0];
+  // A status object made by the client itself (a cancelled call) may come without metadata.
+  const metadata = error.metadata as grpc.Metadata | undefined;
+  const trailer = metadata?.get("flipbook-error-bin")[0];
   const fallback = ERRORS_BY_GRPC_STATUS.get(error.code) ?? FlipbookError;
   if (trailer !== undefined) {
     try {
