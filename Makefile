@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= $(or $(FLIPBOOK_HTTP_PORT),8000)
 
-.PHONY: run test services bench lint format proto clean
+.PHONY: run test test-ts services bench lint format proto proto-ts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ run: $(VENV)/.run-installed
 
 test: services $(VENV)/.test-installed lint
 	$(BIN)/pytest
+	$(MAKE) test-ts
+
+# The TypeScript SDK (clients/typescript): install from package-lock.json, build, lint
+# (eslint + tsc --noEmit strict), then its tests against a real `manage.py serve` that they
+# start (SQLite; a fresh PostgreSQL database when CI=true) and Chromium at /usr/bin/chromium.
+test-ts: $(VENV)/.test-installed
+	cd clients/typescript && npm ci --no-audit --no-fund
+	cd clients/typescript && npm run build
+	cd clients/typescript && npm run lint
+	cd clients/typescript && npm test
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
@@ -54,6 +64,10 @@ bench: $(VENV)/.test-installed
 
 proto: $(VENV)/.test-installed
 	$(BIN)/python -m api.grpc.generate
+
+# The TypeScript SDK's generated code (OpenAPI types and gRPC stubs); its tests fail when stale.
+proto-ts: $(VENV)/.test-installed
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -292,7 +292,7 @@ function parse(data: unknown): BusMessage | undefined {
     if (typeof data !== "string" && !(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) return undefined;
     const text = typeof data === "string" ? data : new TextDecoder().decode(data);
     const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null ? (value as BusMessage) : undefined;
+    return typeof value === "object" && value !== null ? value : undefined;
   } catch {
     return undefined;
   }
