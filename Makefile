@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= $(or $(FLIPBOOK_HTTP_PORT),8000)
 DOCS_SITE ?= var/site
 
-.PHONY: run test services bench lint format proto docs clean go-tools proto-go proto-go-check lint-go test-go
+.PHONY: run test test-ts services bench lint format proto proto-ts docs clean go-tools proto-go proto-go-check lint-go test-go
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,16 @@ run: $(VENV)/.run-installed
 test: services $(VENV)/.test-installed lint
 	$(BIN)/pytest
 	$(MAKE) test-go
+	$(MAKE) test-ts
+
+# The TypeScript SDK (clients/typescript): install from package-lock.json, build, lint
+# (eslint + tsc --noEmit strict), then its tests against a real `manage.py serve` that they
+# start (SQLite; a fresh PostgreSQL database when CI=true) and Chromium at /usr/bin/chromium.
+test-ts: $(VENV)/.test-installed
+	cd clients/typescript && npm ci --no-audit --no-fund
+	cd clients/typescript && npm run build
+	cd clients/typescript && npm run lint
+	cd clients/typescript && npm test
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
@@ -119,6 +129,9 @@ test-go: $(VENV)/.test-installed proto-go-check lint-go
 # a failure. Open var/site/index.html, or `$(BIN)/mkdocs serve` while writing.
 docs: $(VENV)/.docs-installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(DOCS_SITE)
+# The TypeScript SDK's generated code (OpenAPI types and gRPC stubs); its tests fail when stale.
+proto-ts: $(VENV)/.test-installed
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
