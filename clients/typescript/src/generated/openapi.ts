@@ -70,8 +70,8 @@ export interface paths {
         };
         /**
          * Stream info (its head, version 0)
-         * @description A view under ``streams/<id>``: the route (stream id and operation) is read by
-         *     api/rest/routing.py, which may hand the request to the view of another operation.
+         * @description A stream's head ("version 0"): its kind, category, version, event count and the store
+         *     times of its first and last events.
          */
         get: operations["retrieve_stream"];
         put?: never;
@@ -115,8 +115,7 @@ export interface paths {
         };
         /**
          * The last event of a stream
-         * @description A view under ``streams/<id>``: the route (stream id and operation) is read by
-         *     api/rest/routing.py, which may hand the request to the view of another operation.
+         * @description The last event of a stream (404 when it has none).
          */
         get: operations["latest_event"];
         put?: never;
