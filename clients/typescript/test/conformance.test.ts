@@ -28,33 +28,20 @@ function vectors(): { file: string; vector: Vector }[] {
   );
 }
 
-/** Event ids are unique store-wide, so a vector's literal ids are mapped to fresh UUIDs per
- * run (the same literal to the same UUID within the run): vectors can then run again, and
- * over each transport, on one server. */
-function remapIds(step: Step, ids: Map<string, string>): Step {
-  const remapEvents = (events: unknown): unknown =>
-    Array.isArray(events)
-      ? events.map((event: Record<string, unknown>) => {
-          if (typeof event["id"] !== "string") return event;
-          const literal = event["id"];
-          if (!ids.has(literal)) ids.set(literal, globalThis.crypto.randomUUID());
-          return { ...event, id: ids.get(literal) };
-        })
-      : events;
-  const out: Step = { ...step };
-  if (step["events"] !== undefined) out["events"] = remapEvents(step["events"]);
-  if (Array.isArray(step["appends"])) {
-    out["appends"] = step["appends"].map((append: Record<string, unknown>) => ({ ...append, events: remapEvents(append["events"]) }));
+/** Replace {run} and {uuid:LABEL} (a random UUID made once per run and label, see
+ * clients/conformance/README.md) in every string of a JSON value. */
+function substitute<T>(value: T, run: string, ids: Map<string, string>): T {
+  if (typeof value === "string") {
+    return value
+      .replaceAll("{run}", run)
+      .replace(/\{uuid:([A-Za-z0-9_-]+)\}/g, (_whole, label: string) => {
+        if (!ids.has(label)) ids.set(label, globalThis.crypto.randomUUID());
+        return ids.get(label) as string;
+      }) as T;
   }
-  return out;
-}
-
-/** Replace {run} in every string of a JSON value. */
-function substitute<T>(value: T, run: string): T {
-  if (typeof value === "string") return value.replaceAll("{run}", run) as T;
-  if (Array.isArray(value)) return value.map((item: unknown) => substitute(item, run)) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => substitute(item, run, ids)) as T;
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substitute(item, run)])) as T;
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substitute(item, run, ids)])) as T;
   }
   return value;
 }
@@ -184,7 +171,7 @@ async function runVector(client: Client, file: string, vector: Vector): Promise<
   const run = unique("v");
   const ids = new Map<string, string>();
   for (const [index, raw] of vector.steps.entries()) {
-    const step = remapIds(substitute(raw, run), ids);
+    const step = substitute(raw, run, ids);
     const where = `${file} step ${index} (${step.op})`;
     let result: Record<string, unknown> | undefined;
     let failure: unknown;
