@@ -15,11 +15,12 @@ rootfs=var/image/rootfs
 
 sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v "$engine" >/dev/null; then
+# buildah: image-smoke.sh runs the image with it where no container runtime can start.
+if ! command -v "$engine" >/dev/null || { [ "$engine" = podman ] && ! command -v buildah >/dev/null; }; then
   if [ "$engine" = podman ]; then
-    echo "image: installing podman and debootstrap from Debian's packages"
+    echo "image: installing podman, buildah and debootstrap from Debian's packages"
     sudo_if_needed apt-get update -q >/dev/null
-    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman debootstrap >/dev/null
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman buildah debootstrap >/dev/null
   else
     echo "image: $engine is not installed" >&2
     exit 1
