@@ -69,8 +69,9 @@ resource "aws_elasticache_replication_group" "this" {
   subnet_group_name    = aws_elasticache_subnet_group.this.name
   security_group_ids   = [aws_security_group.this.id]
 
+  # Cluster mode sizes node groups; otherwise one primary plus its replicas.
   num_node_groups         = var.cluster_mode ? var.shards : null
-  replicas_per_node_group = var.replicas_per_shard
+  replicas_per_node_group = var.cluster_mode ? var.replicas_per_shard : null
   num_cache_clusters      = var.cluster_mode ? null : var.replicas_per_shard + 1
 
   automatic_failover_enabled = true
