@@ -118,4 +118,7 @@ if exec_in sh -c 'command -v gcc || command -v cc || command -v g++ || command -
   fail "a compiler is in the final image"
 fi
 echo "image-smoke: no compiler"
+if exec_in sh -c 'test -e /run/host-ca.crt || test -e /var/lib/flipbook/secret_key' >/dev/null 2>&1; then
+  fail "build-time files were left in the image"
+fi
 echo "image-smoke: passed"

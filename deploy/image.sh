@@ -54,10 +54,12 @@ if [ "$engine" = podman ]; then
   # docker format keeps HEALTHCHECK; chroot isolation runs RUN steps without an OCI runtime
   # (none can start here: no CAP_SYS_RESOURCE for its rlimits) on the host's network.
   extra=(--format docker --isolation chroot)
-  # Behind a TLS-inspecting proxy pip needs the host's CA bundle to reach PyPI.
+  # Behind a TLS-inspecting proxy pip needs the host's CA bundle to reach PyPI. It is mounted
+  # over the base's own bundle during RUN steps only: no file is added to the image.
   cert=${PIP_CERT:-$(pip3 config get global.cert 2>/dev/null || true)}
+  bundle=/etc/ssl/certs/ca-certificates.crt
   if [ -n "$cert" ] && [ -f "$cert" ]; then
-    extra+=(--volume "$cert:/run/host-ca.crt:ro" --build-arg PIP_CERT=/run/host-ca.crt)
+    extra+=(--volume "$cert:$bundle:ro" --build-arg "PIP_CERT=$bundle")
   fi
 fi
 "$engine" build "${extra[@]}" --build-arg "BASE_IMAGE=$base" -f deploy/Containerfile -t "$tag" .
