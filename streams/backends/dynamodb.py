@@ -692,53 +692,11 @@ class DynamoDBEventStore(BaseEventStore):
         """Create the table (on-demand capacity) unless it exists; return the names created."""
         from botocore.exceptions import ClientError
 
-        keys_only = {"ProjectionType": "KEYS_ONLY"}
         try:
             self._call(
                 "create_table",
                 passthrough=frozenset({"ResourceInUseException"}),
-                TableName=self.table,
-                BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "N"},
-                    {"AttributeName": "ts", "AttributeType": "S"},
-                    {"AttributeName": "lp", "AttributeType": "S"},
-                    {"AttributeName": "cp", "AttributeType": "S"},
-                    {"AttributeName": "sid", "AttributeType": "S"},
-                ],
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                LocalSecondaryIndexes=[
-                    {
-                        "IndexName": TIME_INDEX,
-                        "KeySchema": [
-                            {"AttributeName": "pk", "KeyType": "HASH"},
-                            {"AttributeName": "ts", "KeyType": "RANGE"},
-                        ],
-                        "Projection": keys_only,
-                    }
-                ],
-                GlobalSecondaryIndexes=[
-                    {
-                        "IndexName": ID_INDEX,
-                        "KeySchema": [
-                            {"AttributeName": "lp", "KeyType": "HASH"},
-                            {"AttributeName": "sid", "KeyType": "RANGE"},
-                        ],
-                        "Projection": keys_only,
-                    },
-                    {
-                        "IndexName": CATEGORY_INDEX,
-                        "KeySchema": [
-                            {"AttributeName": "cp", "KeyType": "HASH"},
-                            {"AttributeName": "sid", "KeyType": "RANGE"},
-                        ],
-                        "Projection": keys_only,
-                    },
-                ],
+                **table_definition(self.table),
             )
         except ClientError:
             return []  # ResourceInUseException: it exists already
@@ -792,6 +750,54 @@ class DynamoDBEventStore(BaseEventStore):
 
 
 # -- helpers ------------------------------------------------------------------------------------
+def table_definition(table: str) -> dict[str, Any]:
+    """CreateTable's arguments for the event store's table: keys, indexes, on-demand capacity.
+    The Terraform module deploy/terraform/modules/dynamodb is tested against this."""
+    keys_only = {"ProjectionType": "KEYS_ONLY"}
+    return {
+        "TableName": table,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+            {"AttributeName": "ts", "AttributeType": "S"},
+            {"AttributeName": "lp", "AttributeType": "S"},
+            {"AttributeName": "cp", "AttributeType": "S"},
+            {"AttributeName": "sid", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "LocalSecondaryIndexes": [
+            {
+                "IndexName": TIME_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "ts", "KeyType": "RANGE"},
+                ],
+                "Projection": keys_only,
+            }
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": ID_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "lp", "KeyType": "HASH"},
+                    {"AttributeName": "sid", "KeyType": "RANGE"},
+                ],
+                "Projection": keys_only,
+            },
+            {
+                "IndexName": CATEGORY_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "cp", "KeyType": "HASH"},
+                    {"AttributeName": "sid", "KeyType": "RANGE"},
+                ],
+                "Projection": keys_only,
+            },
+        ],
+    }
 
 
 def _make_client(endpoint_url, region_name, access_key, secret_key):
