@@ -1,0 +1,448 @@
+"""DynamoDBEventStore: the event store on Amazon DynamoDB (boto3), one table; see the README.
+
+Every item lives in one table keyed by ``pk`` (string) and ``sk`` (number):
+
+* ``s#<stream id>`` / 0: the stream's head ("version 0"): kind, category, version, counts.
+* ``s#<stream id>`` / version (position on version-neutral streams): one event.
+* ``id#<event id>`` / 0: the claim of an event id (store-wide uniqueness, idempotent re-sends).
+* ``f#<shard>#<bucket>`` / position: one commit in the all-feed (refs of its events).
+* ``shard#<n>`` / 0: a feed shard's position counter (``last``) and reader fence (``fence``).
+
+A commit is one TransactWriteItems: each head conditioned on the event count it was read
+at, every event and id claim conditioned on not existing, the feed item, and the feed shard
+conditioned on ``fence < p`` and ``last < p``. A reader of the all-feed raises each shard's
+fence to the horizon it reads up to, so no commit can later appear at or below it."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from streams.backends.base import BaseEventStore, effective_kind, refusal_error
+from streams.backends.dynamodb.items import (
+    BUCKET_TICKS,
+    CLOCK_UNIT,
+    EPOCH,
+    ITEM_OVERHEAD_BYTES,
+    MAX_ITEM_BYTES,
+    MAX_TRANSACT_BYTES,
+    MAX_TRANSACT_ITEMS,
+    METERED,
+    RETRYABLE,
+    RETRYABLE_CANCEL,
+    SLOTS,
+    capacity_units,
+    describe_error,
+    error_code,
+    item_key,
+    make_client,
+    num_attr,
+    put_item,
+    shard_key,
+    str_attr,
+    stream_key,
+    time_key,
+    time_text,
+    translate_error,
+)
+from streams.backends.dynamodb.reads import DynamoDBReads
+from streams.backends.dynamodb.tables import TableManagement
+from streams.exceptions import TooLarge, Unavailable, ValidationError, VersionConflict
+from streams.records import (
+    NEUTRAL,
+    AppendResult,
+    CommitResult,
+    PreparedAppend,
+)
+
+
+class DynamoDBEventStore(DynamoDBReads, TableManagement, BaseEventStore):
+    """Event store on one DynamoDB table named ``<table_prefix>events``.
+
+    OPTIONS: ``table_prefix``, ``endpoint_url`` (DynamoDB Local), ``region_name`` (default
+    us-east-1), ``aws_access_key_id``/``aws_secret_access_key`` (dummy values are used for a
+    local endpoint when none are given), ``feed_shards`` (feed counters, default 8; fixed
+    once data exists), ``listing_shards`` (stream-listing index partitions, default 4; fixed
+    once data exists), ``max_attempts`` (throttling/unavailable retries, default 5),
+    ``backoff_seconds`` (first pause, doubled each retry, default 0.05), ``conflict_attempts``
+    (commit retries after a racing write, default 20), ``client`` (a ready boto3 client),
+    ``capacity_meter`` (off by default: a callable ``(operation, capacity_units)`` called
+    once per DynamoDB request, which then asks for ReturnConsumedCapacity=TOTAL; units are 0
+    for a request that failed, whose cost DynamoDB does not report; for benchmarks)."""
+
+    def __init__(
+        self,
+        *,
+        table_prefix: str = "flipbook_",
+        endpoint_url: str | None = None,
+        region_name: str = "us-east-1",
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        feed_shards: int = 8,
+        listing_shards: int = 4,
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.05,
+        conflict_attempts: int = 20,
+        client: Any = None,
+        capacity_meter: Callable[[str, float], None] | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.table = f"{table_prefix}events"
+        self.feed_shards = int(feed_shards)
+        self.bucket_span = SLOTS * self.feed_shards * BUCKET_TICKS  # positions per partition
+        self.listing_shards = int(listing_shards)
+        self.max_attempts = max(1, int(max_attempts))
+        self.backoff_seconds = float(backoff_seconds)
+        self.conflict_attempts = max(1, int(conflict_attempts))
+        self.capacity_meter = capacity_meter
+        self._owns_client = client is None
+        if client is None:
+            client = make_client(
+                endpoint_url, region_name, aws_access_key_id, aws_secret_access_key
+            )
+        self.client = client
+
+    # -- driver calls and error translation ---------------------------------------------------
+
+    def _call(self, operation: str, passthrough: frozenset[str] = frozenset(), **kwargs):
+        """Call a DynamoDB operation with bounded retries on throttling and unavailability.
+
+        Error codes in ``passthrough`` are re-raised as the driver's ClientError for the
+        caller to interpret; every other failure becomes a Flipbook error here."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        meter = self.capacity_meter if operation in METERED else None
+        if meter is not None:
+            kwargs = {**kwargs, "ReturnConsumedCapacity": "TOTAL"}
+        delay = self.backoff_seconds
+        last: Exception | None = None
+        for attempt in range(self.max_attempts):
+            try:
+                answer = getattr(self.client, operation)(**kwargs)
+                if meter is not None:
+                    meter(operation, capacity_units(answer))
+                return answer
+            except ClientError as exc:
+                if meter is not None:
+                    meter(operation, 0.0)
+                code = error_code(exc)
+                if code in passthrough:
+                    raise
+                if code not in RETRYABLE:
+                    raise translate_error(exc, self.table) from exc
+                last = exc
+            except BotoCoreError as exc:  # connection refused, timeouts, bad endpoint
+                if meter is not None:
+                    meter(operation, 0.0)
+                last = exc
+            if attempt < self.max_attempts - 1:
+                time.sleep(delay * (0.5 + random.random()))
+                delay *= 2
+        raise Unavailable(
+            f"DynamoDB is throttling or unavailable ({describe_error(last)}) after "
+            f"{self.max_attempts} attempts; retry later"
+        ) from last
+
+    def _batch_get(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], dict]:
+        """Strongly consistent BatchGetItem of ``keys``, in chunks, following unprocessed keys."""
+        found: dict[tuple[str, int], dict] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 100):
+            request = {
+                self.table: {
+                    "Keys": [item_key(pk, sk) for pk, sk in unique[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(self.max_attempts + 1):
+                answer = self._call("batch_get_item", RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table, []):
+                    found[(item["pk"]["S"], int(item["sk"]["N"]))] = item
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                if attempt == self.max_attempts:
+                    raise Unavailable("DynamoDB kept keys unprocessed (throttling); retry later")
+                time.sleep(self.backoff_seconds * (2**attempt))
+        return found
+
+    def _query(self, **kwargs) -> Iterator[dict]:
+        """Yield the items of a Query, page after page."""
+        while True:
+            answer = self._call("query", TableName=self.table, **kwargs)
+            yield from answer.get("Items", [])
+            last = answer.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    # -- append -------------------------------------------------------------------------------
+
+    def append(self, appends: Sequence[PreparedAppend]) -> CommitResult:
+        from botocore.exceptions import ClientError
+
+        self._check_capacity(appends)
+        shard = zlib.crc32(appends[0].stream_id.encode()) % self.feed_shards
+        delay = self.backoff_seconds
+        reasons: list[str | None] = []
+        last_refused = 0  # the stream to name when conflicts never end
+        for _attempt in range(self.conflict_attempts):
+            keys = [stream_key(a.stream_id) for a in appends] + [shard_key(shard)]
+            items = self._batch_get(keys)
+            heads = [items.get(stream_key(a.stream_id)) for a in appends]
+            for a, head in zip(appends, heads, strict=True):
+                if head is None:
+                    error = refusal_error(a, None, None, 0)
+                else:
+                    error = refusal_error(
+                        a,
+                        str_attr(head, "kind"),
+                        str_attr(head, "category"),
+                        num_attr(head, "version"),
+                    )
+                if error is not None:
+                    duplicate = self.resolve_resend(appends)
+                    if duplicate is not None:
+                        return duplicate
+                    raise error
+            now = datetime.now(UTC)
+            position = self._next_position(shard, items.get(shard_key(shard)), heads, now)
+            transaction, result = self._transaction(appends, heads, shard, position, now)
+            try:
+                self._call(
+                    "transact_write_items",
+                    passthrough=frozenset({"TransactionCanceledException"}),
+                    TransactItems=[
+                        {k: v for k, v in item.items() if not k.startswith("_")}
+                        for item in transaction
+                    ],
+                    ClientRequestToken=str(uuid.uuid4()),
+                )
+                return result
+            except ClientError as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if "ValidationError" in reasons:
+                    raise ValidationError(
+                        "events", "DynamoDB refused the commit as invalid (item or key too large)"
+                    ) from exc
+                failed = [
+                    item
+                    for code, item in zip(reasons, transaction, strict=False)
+                    if code == "ConditionalCheckFailed"
+                ]
+                claims_failed = any(item["_kind"] == "claim" for item in failed)
+                refused = [item["_index"] for item in failed if item["_kind"] == "head"]
+                if refused:
+                    last_refused = refused[0]
+                if claims_failed:
+                    duplicate = self.resolve_resend(appends)
+                    if duplicate is not None:
+                        return duplicate
+                # A head or the shard moved, or a racing transaction touched an item: read
+                # the heads again; their check either names the conflict or passes now.
+                if refused and all(isinstance(appends[i].expected_version, int) for i in refused):
+                    continue  # the next read of the heads names the conflict: no pause
+                # Jittered backoff, so racing writers do not collide again in lockstep.
+                time.sleep(delay * random.random())
+                delay = min(delay * 2, 0.5)
+        if any(code in RETRYABLE_CANCEL - {"TransactionConflict"} for code in reasons):
+            raise Unavailable(
+                f"DynamoDB kept throttling the commit ({self.conflict_attempts} attempts); "
+                "retry later"
+            )
+        a = appends[last_refused]
+        head = self.head(a.stream_id)
+        raise VersionConflict(a.stream_id, a.expected_version, (head.version or 0) if head else 0)
+
+    def _check_capacity(self, appends: Sequence[PreparedAppend]) -> None:
+        events = sum(len(a.events) for a in appends)
+        needed = 2 * events + len(appends) + 2
+        if needed > MAX_TRANSACT_ITEMS:
+            most = (MAX_TRANSACT_ITEMS - 2 - len(appends)) // 2
+            raise ValidationError(
+                "events",
+                f"a DynamoDB commit is one transaction of at most {MAX_TRANSACT_ITEMS} items "
+                f"(2 per event, 1 per stream, 2 per commit): {events} events on "
+                f"{len(appends)} stream(s) need {needed}; send at most {most} events at once",
+                max_events=most,
+            )
+        total = 0
+        for k, a in enumerate(appends):
+            base = f"streams[{k}]." if len(appends) > 1 else ""
+            for i, e in enumerate(a.events):
+                size = (
+                    len(e.payload_json.encode())
+                    + len(e.metadata_json.encode())
+                    + len(a.stream_id.encode())
+                    + ITEM_OVERHEAD_BYTES
+                )
+                total += size
+                if size > MAX_ITEM_BYTES:
+                    raise TooLarge(
+                        f"{base}events[{i}].payload",
+                        len(e.payload_json.encode()),
+                        MAX_ITEM_BYTES - ITEM_OVERHEAD_BYTES - len(e.metadata_json.encode()),
+                    )
+
+        if total > MAX_TRANSACT_BYTES:
+            # DynamoDB refuses a transaction over 4 MB as a whole.
+            raise TooLarge("events", total, MAX_TRANSACT_BYTES)
+
+    def _next_position(
+        self, shard: int, counter: dict | None, heads: list[dict | None], now: datetime
+    ) -> int:
+        """The first position of the commit: the first block of ``shard`` past the clock, the
+        shard's last position and fence, and each stream's last position (so a stream's
+        positions grow with it)."""
+        floor = ((now - EPOCH) // CLOCK_UNIT) * self.feed_shards * SLOTS
+        if counter is not None:
+            floor = max(floor, num_attr(counter, "last") + 1, num_attr(counter, "fence") + 1)
+        for head in heads:
+            if head is not None:
+                floor = max(floor, num_attr(head, "last_position") + 1)
+        block = -(-floor // SLOTS)
+        block += (shard - block) % self.feed_shards
+        return block * SLOTS
+
+    def _transaction(
+        self,
+        appends: Sequence[PreparedAppend],
+        heads: list[dict | None],
+        shard: int,
+        position: int,
+        now: datetime,
+    ) -> tuple[list[dict], CommitResult]:
+        recorded = time_text(now)
+        items: list[dict] = []
+        refs: list[dict] = []
+        results: list[AppendResult] = []
+        next_position = position
+        for index, (a, head) in enumerate(zip(appends, heads, strict=True)):
+            kind = str_attr(head, "kind") if head is not None else effective_kind(a)
+            category = (str_attr(head, "category") if head is not None else None) or a.category
+            version = num_attr(head, "version") if head is not None else 0
+            count = num_attr(head, "event_count") if head is not None else 0
+            n = len(a.events)
+            recorded_events = []
+            for i, e in enumerate(a.events):
+                pos = next_position
+                next_position += 1
+                ev_version = None if kind == NEUTRAL else version + i + 1
+                ordinal = pos if ev_version is None else ev_version
+                item = {
+                    "pk": {"S": "s#" + a.stream_id},
+                    "sk": {"N": str(ordinal)},
+                    "id": {"S": str(e.id)},
+                    "n": {"S": e.name},
+                    "p": {"S": e.payload_json},
+                    "m": {"S": e.metadata_json},
+                    "pos": {"N": str(pos)},
+                    "ra": {"S": recorded},
+                }
+                if ev_version is not None:
+                    item["v"] = {"N": str(ev_version)}
+                if e.timestamp is not None:
+                    item["ts"] = {"S": time_key(e.timestamp, ordinal)}
+                items.append(put_item(self.table, item, "event"))
+                claim = {
+                    "pk": {"S": f"id#{e.id}"},
+                    "sk": {"N": "0"},
+                    "cs": {"S": a.stream_id},
+                    "o": {"N": str(ordinal)},
+                }
+                items.append(put_item(self.table, claim, "claim"))
+                ref = {"s": {"S": a.stream_id}, "o": {"N": str(ordinal)}, "n": {"S": e.name}}
+                if category:
+                    ref["c"] = {"S": category}
+                refs.append({"M": ref})
+                recorded_events.append(e.recorded(a.stream_id, ev_version, pos, now))
+            last = next_position - 1
+            new_version = 0 if kind == NEUTRAL else version + n
+            listing = zlib.crc32(a.stream_id.encode()) % self.listing_shards
+            if head is None:
+                item = {
+                    "pk": {"S": "s#" + a.stream_id},
+                    "sk": {"N": "0"},
+                    "sid": {"S": a.stream_id},
+                    "lp": {"S": f"l#{listing}"},
+                    "kind": {"S": kind},
+                    "version": {"N": str(new_version)},
+                    "event_count": {"N": str(n)},
+                    "created_at": {"S": recorded},
+                    "updated_at": {"S": recorded},
+                    "last_position": {"N": str(last)},
+                    "metadata": {"S": "{}"},
+                }
+                if category:
+                    item["category"] = {"S": category}
+                    item["cp"] = {"S": f"c#{category}#{listing}"}
+                items.insert(0, {**put_item(self.table, item, "head"), "_index": index})
+            else:
+                update = "SET version = :v, event_count = :c, updated_at = :u, last_position = :lp"
+                values = {
+                    ":v": {"N": str(new_version)},
+                    ":c": {"N": str(count + n)},
+                    ":u": {"S": recorded},
+                    ":lp": {"N": str(last)},
+                    ":old": {"N": str(count)},
+                }
+                if category and str_attr(head, "category") is None:
+                    update += ", category = :cat, cp = :cp"
+                    values[":cat"] = {"S": category}
+                    values[":cp"] = {"S": f"c#{category}#{listing}"}
+                items.insert(
+                    0,
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": item_key("s#" + a.stream_id, 0),
+                            "UpdateExpression": update,
+                            "ConditionExpression": "event_count = :old",
+                            "ExpressionAttributeValues": values,
+                        },
+                        "_kind": "head",
+                        "_index": index,
+                    },
+                )
+            results.append(
+                AppendResult(
+                    a.stream_id,
+                    None if kind == NEUTRAL else new_version,
+                    tuple(recorded_events),
+                    category=category,
+                )
+            )
+        feed = {
+            "pk": {"S": f"f#{shard}#{position // self.bucket_span}"},
+            "sk": {"N": str(position)},
+            "e": {"L": refs},
+        }
+        items.append(put_item(self.table, feed, "feed"))
+        items.append(
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": item_key(f"shard#{shard}", 0),
+                    "UpdateExpression": "SET #last = :last, #first = if_not_exists(#first, :p)",
+                    "ConditionExpression": "(attribute_not_exists(#fence) OR #fence < :p) AND "
+                    "(attribute_not_exists(#last) OR #last < :p)",
+                    "ExpressionAttributeNames": {
+                        "#last": "last",
+                        "#first": "first",
+                        "#fence": "fence",
+                    },
+                    "ExpressionAttributeValues": {
+                        ":last": {"N": str(next_position - 1)},
+                        ":p": {"N": str(position)},
+                    },
+                },
+                "_kind": "shard",
+            }
+        )
+        return items, CommitResult(tuple(results))
