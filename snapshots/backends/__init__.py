@@ -4,6 +4,7 @@ CACHES)."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -17,7 +18,7 @@ _store: BaseSnapshotStore | None = None
 DEFAULT = {"BACKEND": "snapshots.backends.database.DatabaseSnapshotStore", "OPTIONS": {}}
 
 
-def create_snapshot_store(config: dict) -> BaseSnapshotStore:
+def create_snapshot_store(config: dict[str, Any]) -> BaseSnapshotStore:
     """Build a backend from a ``{"BACKEND": dotted path, "OPTIONS": {...}}`` dict."""
     try:
         backend_path = config["BACKEND"]
@@ -27,7 +28,7 @@ def create_snapshot_store(config: dict) -> BaseSnapshotStore:
             "{'BACKEND': 'snapshots.backends.database.DatabaseSnapshotStore', 'OPTIONS': {}}."
         ) from exc
     try:
-        backend_class = import_string(backend_path)
+        backend_class: type[BaseSnapshotStore] = import_string(backend_path)
     except ImportError as exc:
         raise ImproperlyConfigured(
             f"FLIPBOOK_SNAPSHOT_STORE BACKEND {backend_path!r} cannot be imported: {exc}"
@@ -52,7 +53,7 @@ def get_snapshot_store() -> BaseSnapshotStore:
     return _store
 
 
-def _reset(*, setting: str, **kwargs) -> None:
+def _reset(*, setting: str, **kwargs: object) -> None:
     global _store
     if setting in {"FLIPBOOK_SNAPSHOT_STORE", "DATABASES", "FLIPBOOK_REDIS_URL"}:
         with _lock:

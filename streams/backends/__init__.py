@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -15,7 +16,7 @@ _lock = threading.Lock()
 _store: BaseEventStore | None = None
 
 
-def create_event_store(config: dict) -> BaseEventStore:
+def create_event_store(config: dict[str, Any]) -> BaseEventStore:
     """Build a backend from a ``{"BACKEND": dotted path, "OPTIONS": {...}}`` dict."""
     try:
         backend_path = config["BACKEND"]
@@ -25,7 +26,7 @@ def create_event_store(config: dict) -> BaseEventStore:
             "{'BACKEND': 'streams.backends.database.DatabaseEventStore', 'OPTIONS': {}}."
         ) from exc
     try:
-        backend_class = import_string(backend_path)
+        backend_class: type[BaseEventStore] = import_string(backend_path)
     except ImportError as exc:
         raise ImproperlyConfigured(
             f"FLIPBOOK_EVENT_STORE BACKEND {backend_path!r} cannot be imported: {exc}"
@@ -43,7 +44,7 @@ def get_event_store() -> BaseEventStore:
     return _store
 
 
-def _reset(*, setting: str, **kwargs) -> None:
+def _reset(*, setting: str, **kwargs: object) -> None:
     global _store
     if setting in {"FLIPBOOK_EVENT_STORE", "DATABASES"}:
         with _lock:

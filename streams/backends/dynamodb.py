@@ -24,7 +24,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from streams.backends.base import BaseEventStore, effective_kind, refusal_error
@@ -40,6 +40,13 @@ from streams.records import (
     StreamInfo,
     StreamQuery,
 )
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# An item, key or request in DynamoDB's attribute-value JSON ({"S": ...}, {"N": ...}, ...).
+Item = dict[str, Any]
 
 MAX_TRANSACT_ITEMS = 100  # DynamoDB's limit on one TransactWriteItems
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's limit on one item
@@ -128,7 +135,9 @@ class DynamoDBEventStore(BaseEventStore):
 
     # -- driver calls and error translation ---------------------------------------------------
 
-    def _call(self, operation: str, passthrough: frozenset[str] = frozenset(), **kwargs):
+    def _call(
+        self, operation: str, passthrough: frozenset[str] = frozenset(), **kwargs: Any
+    ) -> Any:
         """Call a DynamoDB operation with bounded retries on throttling and unavailability.
 
         Error codes in ``passthrough`` are re-raised as the driver's ClientError for the
@@ -167,9 +176,9 @@ class DynamoDBEventStore(BaseEventStore):
             f"{self.max_attempts} attempts; retry later"
         ) from last
 
-    def _batch_get(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], dict]:
+    def _batch_get(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Item]:
         """Strongly consistent BatchGetItem of ``keys``, in chunks, following unprocessed keys."""
-        found: dict[tuple[str, int], dict] = {}
+        found: dict[tuple[str, int], Item] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), 100):
             request = {
@@ -190,7 +199,7 @@ class DynamoDBEventStore(BaseEventStore):
                 time.sleep(self.backoff_seconds * (2**attempt))
         return found
 
-    def _query(self, **kwargs) -> Iterator[dict]:
+    def _query(self, **kwargs: Any) -> Iterator[Item]:
         """Yield the items of a Query, page after page."""
         while True:
             answer = self._call("query", TableName=self.table, **kwargs)
@@ -272,8 +281,9 @@ class DynamoDBEventStore(BaseEventStore):
                 "retry later"
             )
         a = appends[last_refused]
-        head = self.head(a.stream_id)
-        raise VersionConflict(a.stream_id, a.expected_version, (head.version or 0) if head else 0)
+        current = self.head(a.stream_id)
+        version = (current.version or 0) if current else 0
+        raise VersionConflict(a.stream_id, a.expected_version, version)
 
     def _check_capacity(self, appends: Sequence[PreparedAppend]) -> None:
         events = sum(len(a.events) for a in appends)
@@ -310,7 +320,7 @@ class DynamoDBEventStore(BaseEventStore):
             raise TooLarge("events", total, MAX_TRANSACT_BYTES)
 
     def _next_position(
-        self, shard: int, counter: dict | None, heads: list[dict | None], now: datetime
+        self, shard: int, counter: Item | None, heads: list[Item | None], now: datetime
     ) -> int:
         """The first position of the commit: the first block of ``shard`` past the clock, the
         shard's last position and fence, and each stream's last position (so a stream's
@@ -328,14 +338,14 @@ class DynamoDBEventStore(BaseEventStore):
     def _transaction(
         self,
         appends: Sequence[PreparedAppend],
-        heads: list[dict | None],
+        heads: list[Item | None],
         shard: int,
         position: int,
         now: datetime,
-    ) -> tuple[list[dict], CommitResult]:
+    ) -> tuple[list[Item], CommitResult]:
         recorded = _time_text(now)
-        items: list[dict] = []
-        refs: list[dict] = []
+        items: list[Item] = []
+        refs: list[Item] = []
         results: list[AppendResult] = []
         next_position = position
         for index, (a, head) in enumerate(zip(appends, heads, strict=True)):
@@ -344,13 +354,13 @@ class DynamoDBEventStore(BaseEventStore):
             version = _n(head, "version") if head is not None else 0
             count = _n(head, "event_count") if head is not None else 0
             n = len(a.events)
-            recorded_events = []
+            recorded_events: list[RecordedEvent] = []
             for i, e in enumerate(a.events):
                 pos = next_position
                 next_position += 1
                 ev_version = None if kind == NEUTRAL else version + i + 1
                 ordinal = pos if ev_version is None else ev_version
-                item = {
+                item: Item = {
                     "pk": {"S": "s#" + a.stream_id},
                     "sk": {"N": str(ordinal)},
                     "id": {"S": str(e.id)},
@@ -372,7 +382,11 @@ class DynamoDBEventStore(BaseEventStore):
                     "o": {"N": str(ordinal)},
                 }
                 items.append(_put(self.table, claim, "claim"))
-                ref = {"s": {"S": a.stream_id}, "o": {"N": str(ordinal)}, "n": {"S": e.name}}
+                ref: Item = {
+                    "s": {"S": a.stream_id},
+                    "o": {"N": str(ordinal)},
+                    "n": {"S": e.name},
+                }
                 if category:
                     ref["c"] = {"S": category}
                 refs.append({"M": ref})
@@ -400,7 +414,7 @@ class DynamoDBEventStore(BaseEventStore):
                 items.insert(0, {**_put(self.table, item, "head"), "_index": index})
             else:
                 update = "SET version = :v, event_count = :c, updated_at = :u, last_position = :lp"
-                values = {
+                values: Item = {
                     ":v": {"N": str(new_version)},
                     ":c": {"N": str(count + n)},
                     ":u": {"S": recorded},
@@ -496,21 +510,21 @@ class DynamoDBEventStore(BaseEventStore):
                 Limit=min(query.limit + 1, 1000) if not versions else 1000,
             )
         else:
-            lo = max(1, query.from_version or 1)
-            hi = min(2**63 - 1, query.to_version or 2**63 - 1)
+            first = max(1, query.from_version or 1)
+            last = min(2**63 - 1, query.to_version or 2**63 - 1)
             if query.after is not None:
                 if forward:
-                    lo = max(lo, int(query.after[0]) + 1)
+                    first = max(first, int(query.after[0]) + 1)
                 else:
-                    hi = min(hi, int(query.after[0]) - 1)
-            if lo > hi:
+                    last = min(last, int(query.after[0]) - 1)
+            if first > last:
                 return []
             pages = self._query(
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
                 ExpressionAttributeValues={
                     ":pk": pk,
-                    ":lo": {"N": str(lo)},
-                    ":hi": {"N": str(hi)},
+                    ":lo": {"N": str(first)},
+                    ":hi": {"N": str(last)},
                 },
                 ScanIndexForward=forward,
                 ConsistentRead=True,
@@ -520,18 +534,21 @@ class DynamoDBEventStore(BaseEventStore):
         for item in pages:
             event = _event(item)
             if query.by_time and versions:
-                if query.from_version is not None and event.version < query.from_version:
+                version = event.version
+                assert version is not None  # the stream is versioned (checked above)
+                if query.from_version is not None and version < query.from_version:
                     continue
-                if query.to_version is not None and event.version > query.to_version:
+                if query.to_version is not None and version > query.to_version:
                     continue
             events.append(event)
             if len(events) == query.limit:
                 break
         return events
 
-    def _get(self, key: tuple[str, int]) -> dict | None:
+    def _get(self, key: tuple[str, int]) -> Item | None:
         answer = self._call("get_item", TableName=self.table, Key=_key(*key), ConsistentRead=True)
-        return answer.get("Item")
+        item: Item | None = answer.get("Item")
+        return item
 
     def head(self, stream_id: str) -> StreamInfo | None:
         item = self._get(_stream_key(stream_id))
@@ -633,7 +650,7 @@ class DynamoDBEventStore(BaseEventStore):
             next_after = horizon
         return FeedPage(events, next_after)
 
-    def _fence(self, shards: dict[tuple[str, int], dict], horizon: int) -> bool:
+    def _fence(self, shards: dict[tuple[str, int], Item], horizon: int) -> bool:
         """Raise every feed shard's fence to ``horizon``: a commit drawing a position at or
         below it fails its condition afterwards, and every commit that got in first is
         visible to the strongly consistent reads that follow. Returns whether any fence moved."""
@@ -660,7 +677,7 @@ class DynamoDBEventStore(BaseEventStore):
                 pass  # another reader fenced at or above the horizon already
         return moved
 
-    def _feed_partition(self, shard: int, bucket: int, start: int, horizon: int) -> Iterator[dict]:
+    def _feed_partition(self, shard: int, bucket: int, start: int, horizon: int) -> Iterator[Item]:
         lo = max(start, bucket * self.bucket_span)
         hi = min(horizon, (bucket + 1) * self.bucket_span - 1)
         if lo > hi:
@@ -794,7 +811,9 @@ class DynamoDBEventStore(BaseEventStore):
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _make_client(endpoint_url, region_name, access_key, secret_key):
+def _make_client(
+    endpoint_url: str | None, region_name: str, access_key: str | None, secret_key: str | None
+) -> DynamoDBClient:
     import boto3  # the driver stays an import of this backend only
     from botocore.config import Config
 
@@ -816,7 +835,7 @@ def _make_client(endpoint_url, region_name, access_key, secret_key):
     )
 
 
-def _capacity_units(answer: dict) -> float:
+def _capacity_units(answer: Item) -> float:
     """The capacity units of a response's ConsumedCapacity (one entry, or one per table)."""
     consumed = answer.get("ConsumedCapacity") or []
     if isinstance(consumed, dict):
@@ -824,7 +843,7 @@ def _capacity_units(answer: dict) -> float:
     return float(sum(c.get("CapacityUnits", 0.0) for c in consumed))
 
 
-def _code(exc) -> str:
+def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
@@ -832,12 +851,12 @@ def _describe(exc: Exception | None) -> str:
     if exc is None:
         return "no answer"
     response = getattr(exc, "response", None)
-    if response is not None:
-        return _code(exc) or type(exc).__name__
+    if response is not None:  # a ClientError
+        return _code(cast("ClientError", exc)) or type(exc).__name__
     return type(exc).__name__
 
 
-def _translate(exc, table: str) -> Exception:
+def _translate(exc: ClientError, table: str) -> Exception:
     """The Flipbook error for a DynamoDB ClientError that is not worth retrying."""
     code = _code(exc)
     if code == "ValidationException":
@@ -854,7 +873,7 @@ def _translate(exc, table: str) -> Exception:
     return Unavailable(f"DynamoDB refused the operation ({code or 'unknown error'}); retry later")
 
 
-def _key(pk: str, sk: int) -> dict:
+def _key(pk: str, sk: int) -> Item:
     return {"pk": {"S": pk}, "sk": {"N": str(sk)}}
 
 
@@ -866,7 +885,7 @@ def _shard_key(shard: int) -> tuple[str, int]:
     return (f"shard#{shard}", 0)
 
 
-def _put(table: str, item: dict, kind: str) -> dict:
+def _put(table: str, item: Item, kind: str) -> Item:
     return {
         "Put": {
             "TableName": table,
@@ -877,12 +896,12 @@ def _put(table: str, item: dict, kind: str) -> dict:
     }
 
 
-def _s(item: dict, name: str) -> str | None:
+def _s(item: Item, name: str) -> str | None:
     value = item.get(name)
     return None if value is None else value["S"]
 
 
-def _n(item: dict, name: str) -> int:
+def _n(item: Item, name: str) -> int:
     value = item.get(name)
     return 0 if value is None else int(value["N"])
 
@@ -896,7 +915,7 @@ def _time_key(value: datetime, ordinal: int) -> str:
     return f"{_time_text(value)}#{ordinal:020d}"
 
 
-def _event(item: dict) -> RecordedEvent:
+def _event(item: Item) -> RecordedEvent:
     ts = item.get("ts")
     return RecordedEvent(
         stream_id=item["pk"]["S"][2:],
@@ -913,7 +932,7 @@ def _event(item: dict) -> RecordedEvent:
     )
 
 
-def _stream(item: dict) -> StreamInfo:
+def _stream(item: Item) -> StreamInfo:
     kind = item["kind"]["S"]
     return StreamInfo(
         stream_id=item["sid"]["S"],
