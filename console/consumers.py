@@ -103,6 +103,7 @@ class FeedTail:
             if len(self.events) > 2 * self.KEEP:
                 self.low = self.positions[-self.KEEP - 1]
                 del self.positions[: -self.KEEP], self.events[: -self.KEEP]
+            assert self.low is not None  # set with high
             if after < self.low:
                 return None
             start = bisect.bisect_right(self.positions, after)

@@ -304,7 +304,7 @@ def _as_list(values: Iterable[str] | str) -> list[str]:
 def _category_filter(value: Any, field: str) -> str:
     # validate_category lets None through (a stream without category); as a filter it would
     # match nothing on the database backend and uncategorized streams on DynamoDB.
-    category = validate_category(value, field)
+    category: str | None = validate_category(value, field)
     if category is None:
         raise ValidationError(field, "must be a non-empty string")
     return category

@@ -14,7 +14,7 @@ from json.encoder import (  # type: ignore[attr-defined]  # typeshed omits the C
     c_make_encoder,
     encode_basestring,
 )
-from typing import Any, TypeGuard
+from typing import Any, TypeGuard, overload
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -111,6 +111,10 @@ def validate_name(value: Any, field: str) -> str:
     return value
 
 
+@overload
+def validate_category(value: str, field: str = "category") -> str: ...
+@overload
+def validate_category(value: Any, field: str = "category") -> str | None: ...
 def validate_category(value: Any, field: str = "category") -> str | None:
     if value is None or _plain(value, MAX_CATEGORY):
         return value
@@ -141,6 +145,12 @@ def validate_int(value: Any, field: str, *, minimum: int, maximum: int = MAX_VER
     return value
 
 
+@overload
+def validate_timestamp(value: None, field: str) -> None: ...
+@overload
+def validate_timestamp(value: datetime | str, field: str) -> datetime: ...
+@overload
+def validate_timestamp(value: object, field: str) -> datetime | None: ...
 def validate_timestamp(value: object, field: str) -> datetime | None:
     """Return an aware UTC datetime, or None for a time-neutral event."""
     if value is None:
