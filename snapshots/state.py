@@ -95,7 +95,7 @@ def state_at_version(
 
 def state_at_time(
     stream_id: str,
-    at: datetime | str,
+    at: datetime | str | None,
     known_at: datetime | str | None = None,
     *,
     use_snapshots: bool = True,
@@ -105,7 +105,8 @@ def state_at_time(
     <= ``at``. With ``known_at`` (bitemporal) only events recorded <= ``known_at`` count:
     the state as of ``at`` as the store knew it then. Starts from the newest snapshot that
     holds only such events. A stream with no such events has its reducer's initial state at
-    version 0. Raises NotFound, ValidationError or ReducerError as :func:`state_at_version`."""
+    version 0. Raises NotFound, ValidationError (``at`` None too) or ReducerError as
+    :func:`state_at_version`."""
     stream_id = validate_stream_id(stream_id)
     moment = validate_timestamp(at, "at")
     if moment is None:

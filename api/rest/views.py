@@ -6,7 +6,8 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.renderers import JSONRenderer
@@ -74,7 +75,8 @@ class ApiView(APIView):
     operations: dict[str, str] = {}
 
     def initial(self, request: Request, *args, **kwargs) -> None:
-        name_operation(request._request, self.operations.get(request.method.lower(), "other"))
+        method = (request.method or "").lower()
+        name_operation(request._request, self.operations.get(method, "other"))
         super().initial(request, *args, **kwargs)
 
 
@@ -129,7 +131,7 @@ class StreamRoutedView(ApiView):
     route_operation = ""
     stream_route: StreamRoute
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         route = resolve_stream_route(request)
         if route.operation != self.route_operation:
             return stream_views()[route.operation](request, stream_id=route.stream_id)
@@ -199,9 +201,9 @@ class StreamEventsView(StreamRoutedView):
         },
         tags=["events"],
     )
-    def get(self, request: Request, stream_id: str) -> HttpResponse:
+    def get(self, request: Request, stream_id: str) -> HttpResponseBase:
         principal_of(request).require("read", [stream_id])
-        query = {
+        query: dict[str, Any] = {
             "from_version": int_param(request, "from_version"),
             "to_version": int_param(request, "to_version"),
             "since": time_param(request, "since"),
@@ -270,9 +272,10 @@ class StreamEventsView(StreamRoutedView):
     def post(self, request: Request, stream_id: str) -> Response:
         principal_of(request).require("write", [stream_id])
         body = json_object(request, APPEND_FIELDS, "an append")
+        events: Any = body.get("events")  # JSON as sent: the service validates it
         result = services.append_to_stream(
             stream_id,
-            body.get("events"),
+            events,
             expected_version=body.get("expected_version", "any"),
             category=body.get("category"),
             kind=body.get("kind"),
@@ -485,7 +488,7 @@ class CommitView(ApiView):
     def post(self, request: Request) -> Response:
         principal = principal_of(request)
         body = json_object(request, COMMIT_FIELDS, "a commit")
-        appends = body.get("streams")
+        appends: Any = body.get("streams")  # JSON as sent: the service validates it
         stream_ids = []
         if isinstance(appends, list):
             stream_ids = [
@@ -530,7 +533,7 @@ class AllEventsView(ApiView):
         },
         tags=["events"],
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: Request) -> HttpResponseBase:
         principal_of(request).require_unrestricted("read", "the all-feed")
         after = int_param(request, "after", 0)
         categories = request.query_params.getlist("category")
