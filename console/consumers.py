@@ -171,7 +171,8 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
 
     def principal(self):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        raw = (query.get("key") or [None])[0]
+        keys = query.get("key")
+        raw = keys[0] if keys else None
         if raw is None:
             headers = dict(self.scope.get("headers", ()))
             header = headers.get(b"authorization")
