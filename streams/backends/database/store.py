@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, overload
 from uuid import UUID
 
 from django.core.exceptions import ImproperlyConfigured
@@ -57,6 +57,12 @@ from streams.records import (
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
+    class _PerThread(Protocol):
+        """What a store keeps per thread (on a threading.local)."""
+
+        connection: BaseDatabaseWrapper
+
+
 DIALECTS: dict[str, Callable[[DatabaseEventStore], DatabaseOperations]] = {
     "sqlite": SQLiteOperations,
     "postgresql": PostgreSQLOperations,
@@ -90,7 +96,7 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
                 f"the database event store runs on SQLite or PostgreSQL, not {vendor!r}: set "
                 "FLIPBOOK_DATABASE_URL (or FLIPBOOK_EVENT_STORE's 'using') to one of them"
             )
-        self._local = threading.local()
+        self._local: _PerThread = threading.local()
         self.ops = DIALECTS[vendor](self)
         self.features = self.ops.features
         self._db_time = self.ops.db_time
@@ -103,8 +109,7 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
         thread's life (closing it only drops its database session), and a change of
         DATABASES replaces this store (streams.backends._reset)."""
         try:
-            held: BaseDatabaseWrapper = self._local.connection
-            return held
+            return self._local.connection
         except AttributeError:
             conn = self._local.connection = connections[self.using]
             return conn
