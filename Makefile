@@ -58,4 +58,4 @@ proto: $(VENV)/.test-installed
 	$(BIN)/python -m api.grpc.generate
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .hypothesis
