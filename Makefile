@@ -59,6 +59,7 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix .
@@ -137,7 +138,7 @@ proto-ts: $(VENV)/.test-installed
 	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .hypothesis
 
 # -- deployment (deploy/, tests/deploy/) ------------------------------------------------------
 # Linters and validators for the image, compose file, Terraform, Helm chart and workflows,

@@ -103,6 +103,7 @@ class FeedTail:
             if len(self.events) > 2 * self.KEEP:
                 self.low = self.positions[-self.KEEP - 1]
                 del self.positions[: -self.KEEP], self.events[: -self.KEEP]
+            assert self.low is not None  # set with high
             if after < self.low:
                 return None
             start = bisect.bisect_right(self.positions, after)
@@ -170,7 +171,8 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
 
     def principal(self):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        raw = (query.get("key") or [None])[0]
+        keys = query.get("key")
+        raw = keys[0] if keys else None
         if raw is None:
             headers = dict(self.scope.get("headers", ()))
             header = headers.get(b"authorization")

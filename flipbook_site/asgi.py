@@ -17,7 +17,8 @@ from console.routing import websocket_urlpatterns  # noqa: E402
 
 
 def _websocket_application():
-    app = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+    # types-channels wants its own route types; Channels routes Django's re_path patterns.
+    app = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
     # Browsers send an Origin, and a session cookie must not be usable from another site:
     # such sockets are checked against ALLOWED_HOSTS. API clients (no Origin header) pass,
     # since they authenticate with a key, not an ambient cookie.

@@ -80,7 +80,8 @@ def serve(
 
         push_worker, push_thread = start_in_thread()
 
-    app = ASGIStaticFilesHandler(application) if serve_static else application
+    # django-stubs wants an ASGIHandler; any ASGI application is served.
+    app = ASGIStaticFilesHandler(application) if serve_static else application  # type: ignore[arg-type]
     server = _Server(
         application=app,
         endpoints=[f"tcp:port={http_port}:interface={host}"],
@@ -107,18 +108,20 @@ def serve(
         grpc_done = grpc_server.stop(grace) if grpc_server is not None else None
         deadline = time.monotonic() + grace
 
+        # twisted types its reactor by zope interfaces, which mypy reads only with the
+        # mypy-zope plugin: the calls below look like unbound interface methods to it.
         def wait_then_stop() -> None:
             http_busy = server.in_flight()
             grpc_busy = grpc_done is not None and not grpc_done.is_set()
             if (http_busy or grpc_busy) and time.monotonic() < deadline:
-                reactor.callLater(0.05, wait_then_stop)
+                reactor.callLater(0.05, wait_then_stop)  # type: ignore[arg-type]
                 return
             pushing = push_thread is not None and push_thread.is_alive()
             if pushing and time.monotonic() < deadline:
-                reactor.callLater(0.05, wait_then_stop)
+                reactor.callLater(0.05, wait_then_stop)  # type: ignore[arg-type]
                 return
             logger.info("stopped", extra={"unfinished_http": http_busy})
-            reactor.stop()
+            reactor.stop()  # type: ignore[misc]
 
         wait_then_stop()
 

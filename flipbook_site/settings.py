@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -112,7 +113,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FLIPBOOK_DYNAMODB_ENDPOINT = os.environ.get("FLIPBOOK_DYNAMODB_ENDPOINT", "")
 FLIPBOOK_DYNAMODB_TABLE_PREFIX = os.environ.get("FLIPBOOK_DYNAMODB_TABLE_PREFIX", "flipbook_")
 FLIPBOOK_DYNAMODB_REGION = os.environ.get("FLIPBOOK_DYNAMODB_REGION", "us-east-1")
-EVENT_STORE_PRESETS = {
+EVENT_STORE_PRESETS: dict[str, dict[str, Any]] = {
     "db": {"BACKEND": "streams.backends.database.DatabaseEventStore", "OPTIONS": {}},
     "dynamodb": {
         "BACKEND": "streams.backends.dynamodb.DynamoDBEventStore",

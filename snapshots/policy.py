@@ -84,6 +84,7 @@ def make_due_snapshot(stream_id: str) -> Snapshot | None:
     every = snapshot_every(head.category)
     if not every:
         return None
+    assert head.version is not None  # a versioned stream has one
     target = head.version - head.version % every
     if target == 0:
         return None
@@ -92,6 +93,7 @@ def make_due_snapshot(stream_id: str) -> Snapshot | None:
     if latest is not None and latest.version >= target:
         return None
     state = fold_at_version(head, reducer, target, need_times=True)
+    assert state.version is not None  # target, or fold_at_version raises
     return store_state(
         stream_id,
         state.version,

@@ -141,7 +141,7 @@ LIST = Reducer("list", "list:1", _list, list, "the built-in list reducer")
 
 OPS = ("set", "increment", "decrement", "append", "remove", "merge")
 RULE_KEYS = {"op", "path", "from", "value", "default"}
-EVENT_FIELDS = {
+EVENT_FIELDS: dict[str, Callable[[RecordedEvent], Any]] = {
     "name": lambda e: e.name,
     "version": lambda e: e.version,
     "position": lambda e: e.position,
@@ -249,7 +249,7 @@ class Rule:
             parent[keys[-1]] = result
         return state
 
-    def _apply_at(self, parent, key, current, value) -> Any:
+    def _apply_at(self, parent: Any, key: str | None, current: Any, value: Any) -> Any:
         """The new value at the rule's path (``_MISSING``: delete the key there)."""
         op = self.op
         if op == "set":
@@ -500,7 +500,7 @@ def python_reducer(func_or_path: ReduceFunction | str) -> Reducer:
 @lru_cache(maxsize=256)
 def _import_reducer(path: str) -> ReduceFunction:
     try:
-        func = import_string(path)
+        func: ReduceFunction = import_string(path)
     except ImportError as exc:
         raise ImproperlyConfigured(f"reducer {path!r} cannot be imported: {exc}") from exc
     if not callable(func):

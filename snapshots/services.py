@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from snapshots.backends import get_snapshot_store
+from snapshots.backends.base import BaseSnapshotStore
 from snapshots.records import Snapshot
 from snapshots.reducers import Reducer, describe_exception, reducer_error, reducer_for_category
 from snapshots.state import READ_BATCH, fold_at_version
 from streams import services
 from streams.conf import flipbook_settings
 from streams.exceptions import NotFound, ReducerError, ValidationError
-from streams.records import NEUTRAL
+from streams.records import NEUTRAL, StreamInfo
 from streams.validation import (
     encode_json,
     validate_int,
@@ -131,6 +132,7 @@ def take_snapshot(
         )
     reducer = reducer_for_category(head.category)
     state = fold_at_version(head, reducer, version, need_times=True)
+    assert state.version is not None  # the stream is versioned
     return store_state(
         state.stream_id,
         state.version,
@@ -272,7 +274,14 @@ def check_snapshots(
     return report
 
 
-def _check_stream(stream_id, store, report, rebuild, progress, total) -> None:
+def _check_stream(
+    stream_id: str,
+    store: BaseSnapshotStore,
+    report: DriftReport,
+    rebuild: bool,
+    progress: Callable[[DriftProgress], None] | None,
+    total: int | None,
+) -> None:
     snapshots = store.list(stream_id)
     if not snapshots:
         return
@@ -343,7 +352,14 @@ def _check_stream(stream_id, store, report, rebuild, progress, total) -> None:
             add(DriftFinding(stream_id, version, s.revision, problem, detail, action))
 
 
-def _fold_checkpoints(stream_id, reducer, versions, report, progress, total) -> dict:
+def _fold_checkpoints(
+    stream_id: str,
+    reducer: Reducer,
+    versions: list[int],
+    report: DriftReport,
+    progress: Callable[[DriftProgress], None] | None,
+    total: int | None,
+) -> dict[int, tuple[Any, datetime | None, datetime | None]]:
     """One pass over events 1..max(versions); the state and times at each of ``versions``."""
     states: dict[int, tuple[Any, datetime | None, datetime | None]] = {}
     wanted = set(versions)
@@ -398,7 +414,7 @@ def _max_bytes() -> int:
     return flipbook_settings.LIMITS["MAX_SNAPSHOT_BYTES"]
 
 
-def _check_version(head, version: int) -> None:
+def _check_version(head: StreamInfo, version: int) -> None:
     if head.kind == NEUTRAL:
         raise ValidationError(
             "version", f"stream {head.stream_id!r} is version-neutral and has no snapshots"

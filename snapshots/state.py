@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from snapshots.backends import get_snapshot_store
+from snapshots.backends.base import BaseSnapshotStore
 from snapshots.records import Snapshot
 from snapshots.reducers import (
     Reducer,
@@ -94,7 +95,7 @@ def state_at_version(
 
 def state_at_time(
     stream_id: str,
-    at: datetime | str,
+    at: datetime | str | None,
     known_at: datetime | str | None = None,
     *,
     use_snapshots: bool = True,
@@ -104,24 +105,25 @@ def state_at_time(
     <= ``at``. With ``known_at`` (bitemporal) only events recorded <= ``known_at`` count:
     the state as of ``at`` as the store knew it then. Starts from the newest snapshot that
     holds only such events. A stream with no such events has its reducer's initial state at
-    version 0. Raises NotFound, ValidationError or ReducerError as :func:`state_at_version`."""
+    version 0. Raises NotFound, ValidationError (``at`` None too) or ReducerError as
+    :func:`state_at_version`."""
     stream_id = validate_stream_id(stream_id)
-    at = validate_timestamp(at, "at")
-    if at is None:
+    moment = validate_timestamp(at, "at")
+    if moment is None:
         raise ValidationError("at", "is required: an ISO 8601 date-time")
-    known_at = validate_timestamp(known_at, "known_at")
+    known = validate_timestamp(known_at, "known_at")
     head = services.stream_head(stream_id)
     reducer = reducer_for_category(head.category)
 
     def included(event: RecordedEvent) -> bool:
         natural = event.timestamp if event.timestamp is not None else event.recorded_at
-        return natural <= at and (known_at is None or event.recorded_at <= known_at)
+        return natural <= moment and (known is None or event.recorded_at <= known)
 
     snapshot = None
     if use_snapshots and head.kind != NEUTRAL:
         snapshot = _find_snapshot(
             lambda store: store.latest_for_time(
-                stream_id, revision=reducer.revision, at=at, known_at=known_at
+                stream_id, revision=reducer.revision, at=moment, known_at=known
             )
         )
 
@@ -132,7 +134,7 @@ def state_at_time(
             stream_id, from_version=snapshot.version + 1, batch_size=READ_BATCH
         )
 
-    return _fold(head, reducer, snapshot, events, included, at=at, known_at=known_at)
+    return _fold(head, reducer, snapshot, events, included, at=moment, known_at=known)
 
 
 def reducer_for_stream(stream_id: str) -> Reducer:
@@ -167,6 +169,7 @@ def fold_at_version(
         return _fold(
             head, reducer, None, lambda: services.iter_stream(stream_id, batch_size=READ_BATCH)
         )
+    assert head.version is not None  # a versioned stream has one
     target = version or head.version
     if target > head.version:
         raise NotFound(
@@ -211,7 +214,7 @@ def fold_at_version(
     return state
 
 
-def _find_snapshot(lookup: Callable) -> Snapshot | None:
+def _find_snapshot(lookup: Callable[[BaseSnapshotStore], Snapshot | None]) -> Snapshot | None:
     """A snapshot from the store, or None when the store is unavailable: snapshots only make
     a fold shorter, so the state is still served, from the first event."""
     try:
@@ -292,7 +295,14 @@ def _fold(
     )
 
 
-def _normalise(state, reducer, last_event, snapshot, events, included) -> Any:
+def _normalise(
+    state: Any,
+    reducer: Reducer,
+    last_event: RecordedEvent | None,
+    snapshot: Snapshot | None,
+    events: Callable[[], Iterable[RecordedEvent]],
+    included: Callable[[RecordedEvent], bool] | None,
+) -> Any:
     """The state as JSON would read it back; a state that is not JSON is a ReducerError
     naming the first event after which it was not (found by folding again, checking each
     step: the slow path runs only on failure)."""

@@ -140,6 +140,7 @@ def _publish(result: CommitResult) -> None:
     categories = {s.stream_id: s.category for s in result.streams}
     pairs = messages_for(result, categories)
     if in_memory:
+        assert loop is not None  # checked above
         if _running_loop() is loop:
             loop.create_task(_send_all(layer, pairs))
         else:

@@ -9,10 +9,12 @@ is measurable on a one-event append."""
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.signals import setting_changed
+
+_Backend = TypeVar("_Backend")
 
 # Every dict-valued FLIPBOOK_* setting and its defaults. The docs' settings reference is
 # generated from this table (docs/gen_settings.py), so each key carries its description.
@@ -92,6 +94,25 @@ class FlipbookSettings:
     ``SUBSCRIPTIONS``, ``BUS``, ``SNAPSHOT_POLICY`` (dicts merged over their defaults),
     ``EVENT_STORE``, ``SNAPSHOT_STORE`` and the plain ones (``REDIS_URL``, ...)."""
 
+    # For the type checker only: the values are read on first access (``__getattr__``).
+    LIMITS: dict[str, int]
+    SUBSCRIPTIONS: dict[str, Any]
+    BUS: dict[str, Any]
+    SNAPSHOT_POLICY: dict[str, Any]
+    EVENT_STORE: dict[str, Any]
+    SNAPSHOT_STORE: dict[str, Any]
+    REDIS_URL: str
+    REDUCERS: dict[str, str]
+    HOST: str
+    HTTP_PORT: int
+    GRPC_PORT: int
+    GRPC_TLS_CERT: str | None
+    GRPC_TLS_KEY: str | None
+    PUSH_IN_SERVE: str
+    BUS_PREFIX: str
+    SECRET_KEY_GENERATED: bool
+    SINGLE_SERVER: bool
+
     def __getattr__(self, name: str) -> Any:
         # Only called for what is not read yet: the value is then kept as an attribute of
         # the instance, so later reads are plain attribute reads (hot paths ask per append).
@@ -147,7 +168,9 @@ def backend_options(backend_class: type) -> set[str]:
     return names
 
 
-def backend_class(setting: str, config: Any) -> tuple[type, dict[str, Any]]:
+def backend_class(
+    setting: str, config: Any, base: type | None = None
+) -> tuple[type, dict[str, Any]]:
     """The class and options a CACHES-shaped setting names, refusing what would otherwise be
     swallowed silently: a malformed dict, a class that cannot be imported, an option it does
     not take. Raises ImproperlyConfigured naming the setting and the fix."""
@@ -169,6 +192,10 @@ def backend_class(setting: str, config: Any) -> tuple[type, dict[str, Any]]:
         klass = import_string(path)
     except ImportError as exc:
         raise ImproperlyConfigured(f"{setting} BACKEND {path!r} cannot be imported: {exc}") from exc
+    if base is not None and not (isinstance(klass, type) and issubclass(klass, base)):
+        raise ImproperlyConfigured(
+            f"{setting} BACKEND {path!r} is not a {base.__name__}: name a backend class."
+        )
     options = config.get("OPTIONS") or {}
     if not isinstance(options, dict):
         raise ImproperlyConfigured(f"{setting} OPTIONS must be a dict of keyword options.")
@@ -182,7 +209,8 @@ def backend_class(setting: str, config: Any) -> tuple[type, dict[str, Any]]:
     return klass, options
 
 
-def load_backend(setting: str, config: Any) -> Any:
-    """Build the backend a CACHES-shaped setting names (see ``backend_class``)."""
-    klass, options = backend_class(setting, config)
-    return klass(**options)
+def load_backend(setting: str, config: Any, base: type[_Backend]) -> _Backend:
+    """Build the backend a CACHES-shaped setting names, a ``base`` (see ``backend_class``)."""
+    klass, options = backend_class(setting, config, base)
+    backend: _Backend = klass(**options)
+    return backend

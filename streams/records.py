@@ -15,6 +15,8 @@ ExpectedVersion = int | Literal["any", "exists"]
 StreamKind = Literal["versioned", "neutral"]
 VERSIONED: StreamKind = "versioned"
 NEUTRAL: StreamKind = "neutral"
+# Where a read of one stream resumes: (version or position,), or (natural time ISO, ordinal).
+CursorKey = tuple[Any, ...]
 
 T = TypeVar("T")
 
@@ -176,7 +178,7 @@ class StreamQuery:
     until: datetime | None = None
     backwards: bool = False
     limit: int = 100
-    after: tuple | None = None
+    after: CursorKey | None = None
 
     @property
     def by_time(self) -> bool:

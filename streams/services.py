@@ -20,11 +20,13 @@ from streams.exceptions import FlipbookError, NotFound, ValidationError
 from streams.records import (
     AppendResult,
     CommitResult,
+    CursorKey,
     ExpectedVersion,
     FeedPage,
     FeedQuery,
     NewEvent,
     Page,
+    PreparedAppend,
     RecordedEvent,
     StreamAppend,
     StreamInfo,
@@ -69,7 +71,7 @@ def commit(appends: Sequence[StreamAppend | dict[str, Any]]) -> CommitResult:
     return _commit(prepare_commit(appends))
 
 
-def _commit(prepared: tuple) -> CommitResult:
+def _commit(prepared: tuple[PreparedAppend, ...]) -> CommitResult:
     store = get_event_store()
     result = store.append(prepared)
     if not result.duplicate and events_committed.receivers:
@@ -186,11 +188,14 @@ def read_all(
     follows it sees every event exactly once, in position order."""
     after = validate_int(after, "after", minimum=0)
     limit = validate_limit(limit)
-    categories = tuple(
-        validate_category(c, f"categories[{i}]") for i, c in enumerate(_as_list(categories))
+    query = FeedQuery(
+        after=after,
+        limit=limit,
+        categories=tuple(
+            _category_filter(c, f"categories[{i}]") for i, c in enumerate(_as_list(categories))
+        ),
+        names=tuple(validate_name(n, f"names[{i}]") for i, n in enumerate(_as_list(names))),
     )
-    names = tuple(validate_name(n, f"names[{i}]") for i, n in enumerate(_as_list(names)))
-    query = FeedQuery(after=after, limit=limit, categories=categories, names=names)
     return get_event_store().read_all(query)
 
 
@@ -247,16 +252,18 @@ def store_totals() -> dict[str, int]:
     return get_event_store().totals()
 
 
-def events_per_minute(since: datetime | str, until: datetime | str | None = None) -> list:
+def events_per_minute(
+    since: datetime | str, until: datetime | str | None = None
+) -> list[tuple[datetime, int]]:
     """Return ``[(minute, count), ...]``: events recorded in each UTC minute from the minute of
     ``since`` to the minute of ``until`` (default: now), oldest first, zeros included.
     Raises ValidationError for bad times or a window over 24 hours."""
-    since = validate_timestamp(since, "since")
-    until = validate_timestamp(until, "until") or datetime.now(UTC)
-    if since is None:
+    start = validate_timestamp(since, "since")
+    end = validate_timestamp(until, "until") or datetime.now(UTC)
+    if start is None:
         raise ValidationError("since", "is required")
-    first = since.astimezone(UTC).replace(second=0, microsecond=0)
-    last = until.astimezone(UTC).replace(second=0, microsecond=0)
+    first = start.astimezone(UTC).replace(second=0, microsecond=0)
+    last = end.astimezone(UTC).replace(second=0, microsecond=0)
     if last < first:
         raise ValidationError("until", "must not be before since")
     if last - first > timedelta(hours=24):
@@ -287,14 +294,29 @@ def check_ready() -> dict[str, str]:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _as_list(values: Iterable[str] | str) -> list:
+def _as_list(values: Iterable[str] | str) -> list[str]:
     if isinstance(values, str):
         return [values]
     return list(values)
 
 
+def _category_filter(value: Any, field: str) -> str:
+    # validate_category lets None through (a stream without category); as a filter it would
+    # match nothing on the database backend and uncategorized streams on DynamoDB.
+    category: str | None = validate_category(value, field)
+    if category is None:
+        raise ValidationError(field, "must be a non-empty string")
+    return category
+
+
 def _stream_query(
-    stream_id, from_version, to_version, since, until, direction, limit
+    stream_id: str,
+    from_version: int | None,
+    to_version: int | None,
+    since: datetime | str | None,
+    until: datetime | str | None,
+    direction: Direction,
+    limit: int,
 ) -> StreamQuery:
     stream_id = validate_stream_id(stream_id)
     if from_version is not None:
@@ -303,9 +325,9 @@ def _stream_query(
         to_version = validate_int(to_version, "to_version", minimum=1)
     if from_version is not None and to_version is not None and to_version < from_version:
         raise ValidationError("to_version", "must not be below from_version")
-    since = validate_timestamp(since, "since")
-    until = validate_timestamp(until, "until")
-    if since is not None and until is not None and until < since:
+    start = validate_timestamp(since, "since")
+    end = validate_timestamp(until, "until")
+    if start is not None and end is not None and end < start:
         raise ValidationError("until", "must not be before since")
     if direction not in ("forwards", "backwards"):
         raise ValidationError("direction", "must be 'forwards' or 'backwards'")
@@ -313,8 +335,8 @@ def _stream_query(
         stream_id=stream_id,
         from_version=from_version,
         to_version=to_version,
-        since=since,
-        until=until,
+        since=start,
+        until=end,
         backwards=direction == "backwards",
         limit=validate_limit(limit),
     )
@@ -328,7 +350,7 @@ def _stream_tag(stream_id: str) -> str:
     return hashlib.sha256(stream_id.encode()).hexdigest()[:12]
 
 
-def _encode_cursor(query: StreamQuery, key: tuple) -> str:
+def _encode_cursor(query: StreamQuery, key: CursorKey) -> str:
     return _b64({"o": _query_shape(query), "s": _stream_tag(query.stream_id), "k": list(key)})
 
 
@@ -361,12 +383,12 @@ def _fields(query: StreamQuery) -> dict[str, Any]:
     return {name: getattr(query, name) for name in StreamQuery.__dataclass_fields__}
 
 
-def _b64(data: dict) -> str:
+def _b64(data: dict[str, Any]) -> str:
     raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: Any) -> dict:
+def _decode_cursor(cursor: Any) -> dict[str, Any]:
     if not isinstance(cursor, str) or len(cursor) > 2048:
         raise ValidationError("cursor", "is not a cursor this store issued")
     try:

@@ -33,8 +33,10 @@ class CommitSignal(Signal):
         self._generation += 1
         return disconnected
 
+    # _remove_receiver, _clear_dead_receivers and _log_robust_failure are Signal's private
+    # methods (Django 5.2), which django-stubs leaves out.
     def _remove_receiver(self, receiver=None) -> None:
-        super()._remove_receiver(receiver)
+        super()._remove_receiver(receiver)  # type: ignore[misc]
         self._generation += 1
 
     def _make_plan(self) -> tuple[tuple[Any, bool], ...] | None:
@@ -59,7 +61,7 @@ class CommitSignal(Signal):
             try:
                 receiver(signal=self, sender=sender, result=result)
             except Exception as err:
-                self._log_robust_failure(receiver, err)
+                self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
 
     def send_robust(self, sender, **named) -> list[tuple[Any, Any]]:
         plan = self._current_plan()
@@ -70,7 +72,7 @@ class CommitSignal(Signal):
             try:
                 response = receiver(signal=self, sender=sender, **named)
             except Exception as err:
-                self._log_robust_failure(receiver, err)
+                self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
                 responses.append((receiver, err))
             else:
                 responses.append((receiver, response))

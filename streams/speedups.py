@@ -19,7 +19,10 @@ from collections.abc import Callable
 from typing import Any
 
 try:
-    from json.encoder import c_make_encoder, encode_basestring
+    from json.encoder import (  # type: ignore[attr-defined]  # typeshed omits the C encoder
+        c_make_encoder,
+        encode_basestring,
+    )
 except ImportError:  # pragma: no cover - CPython always has the accelerator
     c_make_encoder = None
 
@@ -50,7 +53,8 @@ def json_scanner() -> Callable[[str, int], tuple[Any, int]]:
     its accelerator, the pure-Python scanner otherwise: same answers)."""
     from json.scanner import make_scanner
 
-    return make_scanner(json.JSONDecoder())
+    # typeshed types make_scanner's argument as the scanner class itself, not the decoder.
+    return make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 def receivers_plan(signal: Any, none_id: Any) -> tuple[tuple[Any, bool], ...] | None:

@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard, overload
 
 from django.utils.dateparse import parse_datetime
 
@@ -18,6 +18,7 @@ from streams.exceptions import TooLarge, ValidationError
 from streams.records import (
     NEUTRAL,
     VERSIONED,
+    ExpectedVersion,
     NewEvent,
     PreparedAppend,
     PreparedEvent,
@@ -52,7 +53,7 @@ def _has_control(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
-def _plain(value: Any, longest: int) -> bool:
+def _plain(value: Any, longest: int) -> TypeGuard[str]:
     """Whether ``value`` is 1..``longest`` printable ASCII characters: valid as a stream id,
     name or category with no further check (isascii and isprintable are C loops, cheaper
     than the control-character search and the UTF-8 check they stand for)."""
@@ -90,6 +91,10 @@ def validate_name(value: Any, field: str) -> str:
     return value
 
 
+@overload
+def validate_category(value: str, field: str = "category") -> str: ...
+@overload
+def validate_category(value: Any, field: str = "category") -> str | None: ...
 def validate_category(value: Any, field: str = "category") -> str | None:
     if value is None or _plain(value, MAX_CATEGORY):
         return value
@@ -120,7 +125,13 @@ def validate_int(value: Any, field: str, *, minimum: int, maximum: int = MAX_VER
     return value
 
 
-def validate_timestamp(value: Any, field: str) -> datetime | None:
+@overload
+def validate_timestamp(value: None, field: str) -> None: ...
+@overload
+def validate_timestamp(value: datetime | str, field: str) -> datetime: ...
+@overload
+def validate_timestamp(value: object, field: str) -> datetime | None: ...
+def validate_timestamp(value: object, field: str) -> datetime | None:
     """Return an aware UTC datetime, or None for a time-neutral event."""
     if value is None:
         return None
@@ -279,13 +290,13 @@ def prepare_event(event: Any, field: str, limits: Mapping[str, int] | None = Non
     )
 
 
-def validate_expected_version(value: Any, field: str) -> int | str:
+def validate_expected_version(value: Any, field: str) -> ExpectedVersion:
     if type(value) is int and 0 <= value <= MAX_VERSION:
         return value
-    if value is None:
+    if value is None or value == "any":
         return "any"
-    if value in ("any", "exists"):
-        return value
+    if value == "exists":
+        return "exists"
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -374,6 +385,7 @@ def prepare_stream_append(
                 f"{prefix}events[0].version", "a version-neutral stream takes no versions"
             )
         first = events[0].version
+        assert first is not None  # every event has one, checked above
         for i, e in enumerate(events):
             if e.version != first + i:
                 raise ValidationError(

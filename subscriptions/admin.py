@@ -72,9 +72,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
         from subscriptions import services as subscriptions
 
         # Computed once per row of a page (the row object lives for one request).
-        if not hasattr(obj, "_flipbook_info"):
-            obj._flipbook_info = subscriptions.get_subscription(obj.name)
-        return obj._flipbook_info
+        cache = obj.__dict__
+        if "_flipbook_info" not in cache:
+            cache["_flipbook_info"] = subscriptions.get_subscription(obj.name)
+        return cache["_flipbook_info"]
 
     @admin.display(description="lag")
     def lag(self, obj: Subscription) -> str:

@@ -95,9 +95,9 @@ class PushWorker:
                 subscriptions.release_push_leases(self.owner)
             except Exception:  # the database may be gone at shutdown; leases then expire
                 logger.exception("could not release push leases")
-            for channel in self._channels.values():
-                channel.close()
-            self._channels.clear()
+            # The transports hold their connections (the gRPC one its channels), closed as
+            # they are collected.
+            self._transports.clear()
             subscriptions.release_connections()
             logger.info("push worker stopped", extra={"owner": self.owner})
 

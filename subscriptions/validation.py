@@ -66,13 +66,7 @@ def validate_push(value: Any, field: str = "push") -> dict[str, str] | None:
         if set(value) - {"kind", "url"}:
             raise ValidationError(field, "a webhook takes only kind and url")
         url = value.get("url")
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if (
-            parts is None
-            or len(url) > 1000
-            or parts.scheme not in ("http", "https")
-            or not parts.netloc
-        ):
+        if not isinstance(url, str) or len(url) > 1000 or not _is_http_url(url):
             raise ValidationError(f"{field}.url", "must be an http:// or https:// URL")
         return {"kind": "webhook", "url": url}
     if kind == "grpc":
@@ -83,6 +77,14 @@ def validate_push(value: Any, field: str = "push") -> dict[str, str] | None:
             raise ValidationError(f"{field}.target", "must be host:port of an EventHandler")
         return {"kind": "grpc", "target": target}
     raise ValidationError(f"{field}.kind", "must be 'webhook' or 'grpc'")
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # urlsplit refuses some malformed URLs, such as "http://["
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def validate_start_position(value: Any, field: str) -> int:

@@ -72,15 +72,15 @@ def generate(out_dir: Path, proto_dir: Path = PROTO_DIR, package: str = GEN_PACK
         text = _MODULE_NAME.sub(rf"\1{package}.\2", text)
         path.write_text(HEADER + text)
         written.append(path)
-    for package in sorted({p.parent for p in written} | {out_dir}):
+    for directory in sorted({p.parent for p in written} | {out_dir}):
         while True:
-            init = package / "__init__.py"
+            init = directory / "__init__.py"
             if not init.exists():
                 init.write_text(HEADER)
                 written.append(init)
-            if package == out_dir:
+            if directory == out_dir:
                 break
-            package = package.parent
+            directory = directory.parent
     return sorted(written)
 
 

@@ -96,14 +96,16 @@ class CallInterceptor(grpc.ServerInterceptor):
 
 def metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
     """The first value of an invocation metadata ``key`` (lower case), or None."""
+    # grpc yields (key, value) namedtuples; types-grpcio types them as plain tuples.
     for item in context.invocation_metadata() or ():
-        if item.key == key:
-            return item.value
+        if item.key == key:  # type: ignore[attr-defined]
+            return item.value  # type: ignore[attr-defined]
     return None
 
 
+# ServicerContext.code() (grpc 1.38+) is missing from types-grpcio.
 def _code_name(context: grpc.ServicerContext) -> str | None:
-    code = context.code()
+    code = context.code()  # type: ignore[attr-defined]
     return code.name if isinstance(code, grpc.StatusCode) else None
 
 
@@ -180,7 +182,7 @@ class ErrorMappingInterceptor(CallInterceptor):
         except FlipbookError as error:
             abort_with_error(context, error)
         except Exception as error:
-            if context.code() is not None:  # already ended with a status further in
+            if context.code() is not None:  # type: ignore[attr-defined]  # ended further in
                 raise
             logger.exception("grpc %s failed unexpectedly", method, extra={"transport": TRANSPORT})
             abort_with_error(context, error)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -33,6 +33,9 @@ from streams.records import (
 from streams.speedups import json_scanner
 from streams.validation import compact_json
 
+if TYPE_CHECKING:
+    from streams.services import Direction
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The range google.protobuf.Timestamp allows: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
 MIN_SECONDS = -62_135_596_800
@@ -49,7 +52,7 @@ EXPECTED_STATES: dict[int, ExpectedVersion] = {
     pb.EXPECTED_STATE_ANY: "any",
     pb.EXPECTED_STATE_EXISTS: "exists",
 }
-DIRECTIONS = {
+DIRECTIONS: dict[int, Direction] = {
     pb.DIRECTION_UNSPECIFIED: "forwards",
     pb.DIRECTION_FORWARDS: "forwards",
     pb.DIRECTION_BACKWARDS: "backwards",

@@ -112,6 +112,7 @@ def build_server(
     reflection.enable_server_reflection(SERVICE_NAMES, server)
 
     address = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+    reason: RuntimeError | None
     try:
         if credentials is None:
             bound = server.add_insecure_port(address)

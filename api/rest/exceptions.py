@@ -67,7 +67,9 @@ def as_flipbook_error(exc: BaseException, request: HttpRequest | None = None) ->
             415,
         )
     if isinstance(exc, drf.Throttled):
-        return ProtocolError("throttled", _text(exc.detail), 429, retry_after=exc.wait)
+        # DRF sets Throttled.wait in __init__; its stubs leave the attribute out.
+        wait = exc.wait  # type: ignore[attr-defined]
+        return ProtocolError("throttled", _text(exc.detail), 429, retry_after=wait)
     if isinstance(exc, drf.APIException):
         return ProtocolError(exc.default_code, _text(exc.detail), exc.status_code)
     return exc

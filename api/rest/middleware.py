@@ -12,6 +12,7 @@ from api.metrics import observe_latency
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _OPERATION_ATTR = "flipbook_operation"
+_REQUEST_ID_ATTR = "request_id"  # for views and handlers further in
 
 
 def name_operation(request: HttpRequest, operation: str) -> None:
@@ -30,7 +31,7 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
-        request.request_id = request_id
+        setattr(request, _REQUEST_ID_ATTR, request_id)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         operation = getattr(request, _OPERATION_ATTR, None)

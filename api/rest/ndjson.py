@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, StreamingHttpResponse
@@ -57,7 +57,9 @@ def _line(value) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 
 
-def _chunks(first: RecordedEvent | None, rest: Iterator[RecordedEvent]) -> Iterator[bytes]:
+def _chunks(
+    first: RecordedEvent | None, rest: Iterator[RecordedEvent]
+) -> Generator[bytes, None, None]:
     if first is None:
         return
     buffer = bytearray(_line(first.as_dict()))
@@ -76,12 +78,13 @@ def _chunks(first: RecordedEvent | None, rest: Iterator[RecordedEvent]) -> Itera
         yield bytes(buffer)
 
 
-async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def _async_chunks(chunks: Generator[bytes, None, None]) -> AsyncIterator[bytes]:
     # Django's ASGI handler would read a sync iterator into a list first; pull one chunk at a
     # time on the thread that holds the request's database connection instead.
     pull = sync_to_async(next, thread_sensitive=True)
     try:
-        while (chunk := await pull(chunks, None)) is not None:
+        # asgiref types the wrapper by next's first overload, which takes no default.
+        while (chunk := await pull(chunks, None)) is not None:  # type: ignore[call-arg]
             yield chunk
     finally:
         await sync_to_async(chunks.close, thread_sensitive=True)()

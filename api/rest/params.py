@@ -4,7 +4,7 @@ the service validates the values themselves."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, overload
 
 from rest_framework.request import Request
 
@@ -13,6 +13,10 @@ from streams.exceptions import ValidationError
 _OFFSET_SPACE = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
 
 
+@overload
+def int_param(request: Request, name: str, default: int) -> int: ...
+@overload
+def int_param(request: Request, name: str, default: None = None) -> int | None: ...
 def int_param(request: Request, name: str, default: int | None = None) -> int | None:
     """A whole-number query parameter (absent or empty: ``default``)."""
     value = request.query_params.get(name)

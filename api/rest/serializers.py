@@ -17,7 +17,13 @@ KINDS = ("versioned", "neutral")
 # Ids, names and categories: printable text, no control characters (streams/validation.py).
 NO_CONTROL_CHARACTERS = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
 # Request bodies take no other fields than these components name (api/rest/schema.py).
-REQUEST_COMPONENTS = ("NewEvent", "Append", "StreamAppend", "Commit", "SetSnapshot")
+REQUEST_COMPONENTS: tuple[str, ...] = (
+    "NewEvent",
+    "Append",
+    "StreamAppend",
+    "Commit",
+    "SetSnapshot",
+)
 # Snapshot labels and revisions (snapshots/services.py): text without control characters.
 MAX_SNAPSHOT_LABEL = 200
 MAX_SNAPSHOT_REVISION = 200
@@ -147,7 +153,8 @@ class SetSnapshotSerializer(serializers.Serializer):
     payload = serializers.JSONField(
         allow_null=True, help_text="The state: any JSON value (limit 16 MiB by default)."
     )
-    label = serializers.CharField(
+    # A field named "label" shadows Field.label, which the DRF stubs type as text.
+    label = serializers.CharField(  # type: ignore[assignment]
         required=False,
         allow_blank=True,
         max_length=MAX_SNAPSHOT_LABEL,
@@ -246,7 +253,7 @@ class SnapshotInfoSerializer(serializers.Serializer):
     timestamp = serializers.DateTimeField(
         allow_null=True, help_text="The natural time of the state; null: unknown."
     )
-    label = serializers.CharField(allow_blank=True)
+    label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]  # as above
     recorded_at = serializers.DateTimeField(
         allow_null=True,
         help_text="The newest store time of its events; null on snapshots set by clients.",

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from api.rest import serializers as s
 from api.rest.authentication import principal_of
@@ -116,8 +117,9 @@ class SubscriptionListView(SubscriptionView):
         body = json_object(
             request, {"name", "filter", "start", "max_attempts", "push"}, "a subscription"
         )
+        name: Any = body.get("name")  # JSON as sent: the service validates it
         info = subscriptions.create_subscription(
-            body.get("name"),
+            name,
             filter=body.get("filter"),
             start=body.get("start", "beginning"),
             max_attempts=body.get("max_attempts"),
@@ -209,7 +211,8 @@ class SubscriptionAckView(SubscriptionView):
     def post(self, request: Request, name: str) -> Response:
         self.require(request, "read")
         body = json_object(request, {"position"}, "an ack")
-        return Response(subscriptions.ack(name, body.get("position")).as_dict())
+        position: Any = body.get("position")  # JSON as sent: the service validates it
+        return Response(subscriptions.ack(name, position).as_dict())
 
 
 class SubscriptionNackView(SubscriptionView):
@@ -231,7 +234,8 @@ class SubscriptionNackView(SubscriptionView):
     def post(self, request: Request, name: str) -> Response:
         self.require(request, "read")
         body = json_object(request, {"position", "error"}, "a nack")
-        result = subscriptions.nack(name, body.get("position"), body.get("error", ""))
+        position: Any = body.get("position")  # JSON as sent: the service validates it
+        result = subscriptions.nack(name, position, body.get("error", ""))
         return Response(result.as_dict())
 
 
@@ -285,7 +289,9 @@ class ParkedListView(SubscriptionView):
         return Response({"items": items, "next_cursor": page.next_cursor})
 
 
-def _parked_action(action: str, summary: str, description: str, response) -> type:
+def _parked_action(
+    action: str, summary: str, description: str, response: type[Serializer]
+) -> type[SubscriptionView]:
     operation = f"{action}_parked"
 
     class ParkedActionView(SubscriptionView):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from itertools import islice
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -75,7 +76,8 @@ class ApiView(APIView):
     operations: dict[str, str] = {}
 
     def initial(self, request: Request, *args, **kwargs) -> None:
-        name_operation(request._request, self.operations.get(request.method.lower(), "other"))
+        method = (request.method or "").lower()
+        name_operation(request._request, self.operations.get(method, "other"))
         super().initial(request, *args, **kwargs)
 
 
@@ -131,7 +133,7 @@ class StreamRoutedView(ApiView):
     route_operation = ""
     stream_route: StreamRoute
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         route = kwargs.pop("route")
         self.stream_route = route
         kwargs["stream_id"] = route.stream_id
@@ -202,9 +204,9 @@ class StreamEventsView(StreamRoutedView):
         },
         tags=["events"],
     )
-    def get(self, request: Request, stream_id: str) -> HttpResponse:
+    def get(self, request: Request, stream_id: str) -> HttpResponseBase:
         principal_of(request).require("read", [stream_id])
-        query = {
+        query: dict[str, Any] = {
             "from_version": int_param(request, "from_version"),
             "to_version": int_param(request, "to_version"),
             "since": time_param(request, "since"),
@@ -273,9 +275,10 @@ class StreamEventsView(StreamRoutedView):
     def post(self, request: Request, stream_id: str) -> Response:
         principal_of(request).require("write", [stream_id])
         body = json_object(request, APPEND_FIELDS, "an append")
+        events: Any = body.get("events")  # JSON as sent: the service validates it
         result = services.append_to_stream(
             stream_id,
-            body.get("events"),
+            events,
             expected_version=body.get("expected_version", "any"),
             category=body.get("category"),
             kind=body.get("kind"),
@@ -470,7 +473,7 @@ _STREAM_VIEWS: dict[str, Any] | None = None
 
 
 @csrf_exempt  # as every DRF view: session-authenticated requests are checked by DRF itself
-def stream_route_view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+def stream_route_view(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
     """The one route of every path under ``streams/<id>``: the stream id and operation are
     read once, from the raw path when the server passes it (ids may hold "/"), and the
     request goes to that operation's view."""
@@ -499,7 +502,7 @@ class CommitView(ApiView):
     def post(self, request: Request) -> Response:
         principal = principal_of(request)
         body = json_object(request, COMMIT_FIELDS, "a commit")
-        appends = body.get("streams")
+        appends: Any = body.get("streams")  # JSON as sent: the service validates it
         stream_ids = []
         if isinstance(appends, list):
             stream_ids = [
@@ -544,7 +547,7 @@ class AllEventsView(ApiView):
         },
         tags=["events"],
     )
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: Request) -> HttpResponseBase:
         principal_of(request).require_unrestricted("read", "the all-feed")
         after = int_param(request, "after", 0)
         categories = request.query_params.getlist("category")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -57,6 +57,24 @@ def stream_id_param(request: HttpRequest, name: str = "stream") -> str:
     return validate_stream_id(stream_id, name)
 
 
+@overload
+def int_param(
+    request: HttpRequest,
+    name: str,
+    default: int,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int: ...
+@overload
+def int_param(
+    request: HttpRequest,
+    name: str,
+    default: None = None,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None: ...
 def int_param(
     request: HttpRequest,
     name: str,

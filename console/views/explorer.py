@@ -48,7 +48,7 @@ def streams_data(request: HttpRequest) -> dict[str, Any]:
     limit = int_param(request, "limit", PAGE_SIZE)
     if not 1 <= limit <= 200:
         raise ValidationError("limit", "must be between 1 and 200")
-    arguments = {
+    arguments: dict[str, Any] = {
         "prefix": request.GET.get("prefix") or None,
         "category": request.GET.get("category") or None,
         "limit": limit,

@@ -70,6 +70,7 @@ def replay_data(request: HttpRequest) -> dict[str, Any]:
             f"stream {stream_id!r} is version-neutral: its events have no versions to step "
             "through; read it in the timeline, or ask for its latest state",
         )
+    assert head.version is not None  # a versioned stream has one
     reducer = reducer_for_category(head.category)
     overview = int_param(request, "overview", 1, minimum=0, maximum=1) == 1
     at_raw = request.GET.get("at", "")
@@ -136,7 +137,7 @@ def replay_window(
         start = fold_at_version(head, reducer, low - 1)
         state = start.payload  # normalised JSON, owned by this fold
         reached = start.timestamp
-        folded = {
+        folded: dict[str, Any] = {
             "snapshot_version": start.snapshot.version if start.snapshot else None,
             "events_read": start.events_read,
         }
@@ -305,5 +306,6 @@ def version_at_time(stream_id: str, at: datetime, snapshots: list[Snapshot]) -> 
     for event in services.iter_stream(stream_id, from_version=version + 1, batch_size=500):
         if _natural(event) > at:
             break
+        assert event.version is not None  # a versioned stream's events have one
         version = event.version
     return version

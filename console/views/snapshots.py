@@ -11,6 +11,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
@@ -88,7 +89,7 @@ def snapshots(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def drift(request: HttpRequest) -> HttpResponse:
+def drift(request: HttpRequest) -> HttpResponseBase:
     """GET checks the stream's snapshots against its events, POST (CSRF) rebuilds the
     drifted ones, through the snapshot service. The answer is NDJSON, one line at a time:
     ``{"type": "progress", ...}`` (at least every second), then ``{"type": "result", ...}``
@@ -105,6 +106,7 @@ def drift(request: HttpRequest) -> HttpResponse:
             )
     except FlipbookError as exc:
         return JsonResponse(error_body(exc), status=status_for(exc)[0])
+    assert head.version is not None  # a versioned stream has one
     rebuild = request.method == "POST"
     response = StreamingHttpResponse(
         _drift_lines(stream_id, rebuild, head.version), content_type="application/x-ndjson"

@@ -4,6 +4,7 @@ CACHES)."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from django.core.signals import setting_changed
 
@@ -14,10 +15,10 @@ _lock = threading.Lock()
 _store: BaseSnapshotStore | None = None
 
 
-def create_snapshot_store(config: dict) -> BaseSnapshotStore:
+def create_snapshot_store(config: dict[str, Any]) -> BaseSnapshotStore:
     """Build a backend from a ``{"BACKEND": dotted path, "OPTIONS": {...}}`` dict (see
     ``streams.conf.load_backend``)."""
-    return load_backend("FLIPBOOK_SNAPSHOT_STORE", config)
+    return load_backend("FLIPBOOK_SNAPSHOT_STORE", config, BaseSnapshotStore)
 
 
 def get_snapshot_store() -> BaseSnapshotStore:
@@ -30,7 +31,7 @@ def get_snapshot_store() -> BaseSnapshotStore:
     return _store
 
 
-def _reset(*, setting: str, **kwargs) -> None:
+def _reset(*, setting: str, **kwargs: object) -> None:
     global _store
     if setting in {"FLIPBOOK_SNAPSHOT_STORE", "DATABASES", "FLIPBOOK_REDIS_URL"}:
         with _lock:

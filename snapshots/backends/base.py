@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,7 @@ class BaseSnapshotStore:
         newest created wins a tie); None when there is none. Raises Unavailable."""
         raise NotImplementedError("subclasses of BaseSnapshotStore must provide a latest() method")
 
-    def list(self, stream_id: str, *, revision: str | None = None) -> list[Snapshot]:
+    def list(self, stream_id: str, *, revision: str | None = None) -> builtins.list[Snapshot]:
         """Return the stream's snapshots (of ``revision`` when given) ordered by version, then
         revision. Raises Unavailable."""
         raise NotImplementedError("subclasses of BaseSnapshotStore must provide a list() method")
@@ -56,7 +57,7 @@ class BaseSnapshotStore:
         when given. Returns how many were deleted. Raises Unavailable."""
         raise NotImplementedError("subclasses of BaseSnapshotStore must provide a delete() method")
 
-    def stream_ids(self, *, after: str | None = None, limit: int = 1000) -> list[str]:
+    def stream_ids(self, *, after: str | None = None, limit: int = 1000) -> builtins.list[str]:
         """Return up to ``limit`` ids of streams that have snapshots, in id order, after the
         id ``after``. Raises Unavailable."""
         raise NotImplementedError(

@@ -6,15 +6,22 @@ Reads and writes are plain SQL: a state read pays one indexed query, not an ORM 
 
 from __future__ import annotations
 
+import builtins
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from snapshots.backends.base import BaseSnapshotStore, encode_payload
 from snapshots.records import Snapshot
 from streams.exceptions import Unavailable
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
+T = TypeVar("T")
 
 TABLE = "flipbook_snapshot"
 COLUMNS = (
@@ -28,7 +35,7 @@ class DatabaseSnapshotStore(BaseSnapshotStore):
     "default"), ``ttl`` (seconds; expired rows are hidden at once and deleted by
     ``purge_expired``, which ``manage.py flipbook_snapshots purge`` runs)."""
 
-    def __init__(self, *, using: str = "default", **options) -> None:
+    def __init__(self, *, using: str = "default", **options: Any) -> None:
         super().__init__(**options)
         self.using = using
 
@@ -85,7 +92,7 @@ class DatabaseSnapshotStore(BaseSnapshotStore):
         rows = self._select(f"{where} ORDER BY version DESC LIMIT 1", params)
         return rows[0] if rows else None
 
-    def list(self, stream_id: str, *, revision: str | None = None) -> list[Snapshot]:
+    def list(self, stream_id: str, *, revision: str | None = None) -> builtins.list[Snapshot]:
         where, params = self._where(stream_id, revision=revision)
         return self._select(f"{where} ORDER BY version, revision", params)
 
@@ -97,9 +104,9 @@ class DatabaseSnapshotStore(BaseSnapshotStore):
             where += " AND version = %s"
             params.append(version)
 
-        def run(cursor) -> int:
+        def run(cursor: CursorWrapper) -> int:
             cursor.execute(f"DELETE FROM {TABLE} WHERE {where}", params)
-            deleted = cursor.rowcount
+            deleted: int = cursor.rowcount
             # The stream's expired rows go too: they are invisible already.
             cursor.execute(
                 f"DELETE FROM {TABLE} WHERE stream_id = %s AND expires_at <= %s",
@@ -109,8 +116,9 @@ class DatabaseSnapshotStore(BaseSnapshotStore):
 
         return self._run(run)
 
-    def stream_ids(self, *, after: str | None = None, limit: int = 1000) -> list[str]:
-        where, params = f"WHERE {LIVE}", [self._db_time(self.now())]
+    def stream_ids(self, *, after: str | None = None, limit: int = 1000) -> builtins.list[str]:
+        where = f"WHERE {LIVE}"
+        params: builtins.list[Any] = [self._db_time(self.now())]
         if after is not None:
             where += " AND stream_id > %s"
             params.append(after)
@@ -125,7 +133,8 @@ class DatabaseSnapshotStore(BaseSnapshotStore):
             f"SELECT count(DISTINCT stream_id) FROM {TABLE} WHERE {LIVE}",
             [self._db_time(self.now())],
         )
-        return rows[0][0]
+        count: int = rows[0][0]
+        return count
 
     def purge_expired(self) -> int:
         return self._execute(
@@ -138,9 +147,9 @@ class DatabaseSnapshotStore(BaseSnapshotStore):
     def _is_postgres(self) -> bool:
         return connections[self.using].vendor == "postgresql"
 
-    def _where(self, stream_id: str, **filters: Any) -> tuple[str, list[Any]]:
+    def _where(self, stream_id: str, **filters: Any) -> tuple[str, builtins.list[Any]]:
         where = f"stream_id = %s AND {LIVE}"
-        params: list[Any] = [stream_id, self._db_time(self.now())]
+        params: builtins.list[Any] = [stream_id, self._db_time(self.now())]
         if filters.get("revision") is not None:
             where += " AND revision = %s"
             params.append(filters["revision"])
@@ -149,25 +158,27 @@ class DatabaseSnapshotStore(BaseSnapshotStore):
             params.append(filters["at_or_before"])
         return where, params
 
-    def _select(self, where_and_order: str, params: list[Any]) -> list[Snapshot]:
+    def _select(self, where_and_order: str, params: builtins.list[Any]) -> builtins.list[Snapshot]:
         rows = self._fetch(f"SELECT {COLUMNS} FROM {TABLE} WHERE {where_and_order}", params)
         return [self._snapshot(row) for row in rows]
 
-    def _fetch(self, sql: str, params: list[Any]) -> list[tuple]:
-        def run(cursor):
+    def _fetch(self, sql: str, params: builtins.list[Any]) -> builtins.list[tuple[Any, ...]]:
+        def run(cursor: CursorWrapper) -> builtins.list[tuple[Any, ...]]:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            rows: builtins.list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
 
         return self._run(run)
 
-    def _execute(self, sql: str, params: list[Any]) -> int:
-        def run(cursor):
+    def _execute(self, sql: str, params: builtins.list[Any]) -> int:
+        def run(cursor: CursorWrapper) -> int:
             cursor.execute(sql, params)
-            return cursor.rowcount
+            count: int = cursor.rowcount
+            return count
 
         return self._run(run)
 
-    def _run(self, func):
+    def _run(self, func: Callable[[CursorWrapper], T]) -> T:
         """Run ``func(cursor)``, turning driver errors into Flipbook errors at this boundary."""
         connection = connections[self.using]
         try:
@@ -184,7 +195,7 @@ class DatabaseSnapshotStore(BaseSnapshotStore):
                 "operation; retry later"
             ) from exc
 
-    def _db_time(self, value: datetime | None):
+    def _db_time(self, value: datetime | None) -> datetime | str | None:
         if value is None or self._is_postgres:
             return value
         # Django's SQLite format (naive UTC), always with microseconds so text order is time
@@ -192,14 +203,14 @@ class DatabaseSnapshotStore(BaseSnapshotStore):
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
     @staticmethod
-    def _time(value) -> datetime | None:
+    def _time(value: datetime | str | None) -> datetime | None:
         if value is None:
             return None
         if not isinstance(value, datetime):
             value = datetime.fromisoformat(value)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-    def _snapshot(self, row) -> Snapshot:
+    def _snapshot(self, row: tuple[Any, ...]) -> Snapshot:
         stream_id, version, revision, timestamp, recorded_at, label, payload, created, expires = row
         return Snapshot(
             stream_id=stream_id,

@@ -13,6 +13,7 @@ set of stream ids with snapshots (for ``stream_ids``)."""
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 from collections.abc import Iterator
@@ -105,19 +106,23 @@ class RedisSnapshotStore(BaseSnapshotStore):
             "socket_connect_timeout": socket_timeout,
             **options,
         }
-        self._client = None
+        self._client: redis.Redis | RedisCluster | None = None
         self._scripts: dict[str, Any] = {}
 
     @property
-    def client(self):
+    def client(self) -> Any:
+        """The redis-py client, made on first use. Typed Any: redis-py types every command's
+        result as ``Awaitable | Any`` (its asyncio client shares the signatures)."""
         if self._client is None:
+            client: redis.Redis | RedisCluster
             if self.cluster:
-                self._client = RedisCluster.from_url(self.url, **self.client_options)
+                client = RedisCluster.from_url(self.url, **self.client_options)
             else:
-                self._client = redis.Redis.from_url(self.url, **self.client_options)
+                client = redis.Redis.from_url(self.url, **self.client_options)
+            self._client = client
             self._scripts = {
-                "set": self._client.register_script(SET_SCRIPT),
-                "latest": self._client.register_script(LATEST_SCRIPT),
+                "set": client.register_script(SET_SCRIPT),
+                "latest": client.register_script(LATEST_SCRIPT),
             }
         return self._client
 
@@ -217,7 +222,7 @@ class RedisSnapshotStore(BaseSnapshotStore):
                             return snapshot
                 start += len(versions)
 
-    def list(self, stream_id: str, *, revision: str | None = None) -> list[Snapshot]:
+    def list(self, stream_id: str, *, revision: str | None = None) -> builtins.list[Snapshot]:
         snapshots = []
         with self._translate():
             client = self.client
@@ -272,8 +277,8 @@ class RedisSnapshotStore(BaseSnapshotStore):
                 client.srem(self._streams, stream_id)
         return deleted
 
-    def stream_ids(self, *, after: str | None = None, limit: int = 1000) -> list[str]:
-        found: list[str] = []
+    def stream_ids(self, *, after: str | None = None, limit: int = 1000) -> builtins.list[str]:
+        found: builtins.list[str] = []
         candidates = self._candidates()
         if after is not None:
             candidates = [c for c in candidates if c > after]
@@ -296,12 +301,12 @@ class RedisSnapshotStore(BaseSnapshotStore):
             for start in range(0, len(candidates), 1000)
         )
 
-    def _candidates(self) -> list[str]:
+    def _candidates(self) -> builtins.list[str]:
         with self._translate():
             members = self.client.sscan_iter(self._streams, count=1000)
             return sorted({m.decode() for m in members})
 
-    def _existing(self, stream_ids: list[str]) -> list[str]:
+    def _existing(self, stream_ids: builtins.list[str]) -> builtins.list[str]:
         """Those of ``stream_ids`` that still have snapshots; the others (whose snapshots all
         expired) are taken out of the set of streams."""
         if not stream_ids:
@@ -328,11 +333,11 @@ class RedisSnapshotStore(BaseSnapshotStore):
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _revisions(self, stream_id: str) -> list[str]:
+    def _revisions(self, stream_id: str) -> builtins.list[str]:
         return [k.decode() for k in self.client.hkeys(self._revs(stream_id))]
 
     @contextmanager
-    def _translate(self):
+    def _translate(self) -> Iterator[None]:
         """Turn redis-py errors into Flipbook errors at this boundary."""
         try:
             yield

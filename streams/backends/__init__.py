@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from django.core.signals import setting_changed
 
@@ -13,10 +14,10 @@ _lock = threading.Lock()
 _store: BaseEventStore | None = None
 
 
-def create_event_store(config: dict) -> BaseEventStore:
+def create_event_store(config: dict[str, Any]) -> BaseEventStore:
     """Build a backend from a ``{"BACKEND": dotted path, "OPTIONS": {...}}`` dict (see
     ``streams.conf.load_backend``)."""
-    return load_backend("FLIPBOOK_EVENT_STORE", config)
+    return load_backend("FLIPBOOK_EVENT_STORE", config, BaseEventStore)
 
 
 def get_event_store() -> BaseEventStore:
@@ -29,7 +30,7 @@ def get_event_store() -> BaseEventStore:
     return _store
 
 
-def _reset(*, setting: str, **kwargs) -> None:
+def _reset(*, setting: str, **kwargs: object) -> None:
     global _store
     if setting in {"FLIPBOOK_EVENT_STORE", "DATABASES"}:
         with _lock:

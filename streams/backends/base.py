@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from streams.exceptions import IdConflict, ValidationError, VersionConflict
@@ -15,9 +16,11 @@ from streams.records import (
     VERSIONED,
     AppendResult,
     CommitResult,
+    CursorKey,
     FeedPage,
     FeedQuery,
     PreparedAppend,
+    PreparedEvent,
     RecordedEvent,
     StreamInfo,
     StreamQuery,
@@ -94,11 +97,13 @@ class BaseEventStore:
                 return
             after = self.cursor_key(batch[-1], query)
 
-    def cursor_key(self, event: RecordedEvent, query: StreamQuery) -> tuple:
+    def cursor_key(self, event: RecordedEvent, query: StreamQuery) -> CursorKey:
         """The keyset key of ``event`` in the order of ``query``: natural time then ordinal
         when reading by time, else the version (the position on version-neutral streams)."""
         ordinal = event.version if event.version is not None else event.position
         if query.by_time:
+            # A read by time selects only events that have a natural time.
+            assert event.timestamp is not None
             return (event.timestamp.isoformat(), ordinal)
         return (ordinal,)
 
@@ -110,7 +115,7 @@ class BaseEventStore:
         self, *, prefix: str | None = None, category: str | None = None, batch: int = 500
     ) -> Iterator[StreamInfo]:
         """Yield every stream head (filtered by id prefix and category) in stream id order."""
-        after = None
+        after: str | None = None
         while True:
             heads = self.list_streams(prefix=prefix, category=category, after=after, limit=batch)
             yield from heads
@@ -170,7 +175,7 @@ class BaseEventStore:
                 counts[minute] = counts.get(minute, 0) + 1
         return counts
 
-    def on_durable(self, callback) -> None:
+    def on_durable(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` once what was just appended is durable: now, unless the backend
         is inside a transaction that has yet to commit (then on its commit, or never)."""
         callback()
@@ -253,7 +258,7 @@ def refusal_error(
     return None
 
 
-def _same_event(stream_id: str, new, stored: RecordedEvent) -> bool:
+def _same_event(stream_id: str, new: PreparedEvent, stored: RecordedEvent) -> bool:
     return (
         stored.stream_id == stream_id
         and stored.name == new.name
@@ -264,13 +269,14 @@ def _same_event(stream_id: str, new, stored: RecordedEvent) -> bool:
     )
 
 
-def _same_json(stored, sent_json: str) -> bool:
+def _same_json(stored: Any, sent_json: str) -> bool:
     # Compare numbers as decimals: PostgreSQL's jsonb returns 1.5e300 as a 301-digit integer,
     # which is not equal to the float it was sent as.
-    def load(text: str):
+    def load(text: str) -> Any:
         return json.loads(text, parse_float=Decimal, parse_int=Decimal)
 
-    return load(json.dumps(stored)) == load(sent_json)
+    same: bool = load(json.dumps(stored)) == load(sent_json)
+    return same
 
 
 def effective_kind(append: PreparedAppend) -> str:

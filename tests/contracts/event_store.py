@@ -1345,6 +1345,7 @@ class EventStoreContract:
             ({"limit": 0}, "limit"),
             ({"categories": [""]}, "categories[0]"),
             ({"categories": ["ok", 7]}, "categories[1]"),
+            ({"categories": ["ok", None]}, "categories[1]"),
             ({"names": ["ok", ""]}, "names[1]"),
             ({"names": ["x" * 129]}, "names[0]"),
         ]:

@@ -23,6 +23,7 @@ from streams import services
 from subscriptions import services as subs
 from subscriptions.models import Subscription
 from subscriptions.push import PushWorker
+from subscriptions.records import PushTarget
 from tests.processes import free_port
 
 WAIT = 20
@@ -177,6 +178,15 @@ def test_retries_then_parks_then_a_retry_from_the_api_succeeds(db_backend, kind)
         info = subs.get_subscription("hook")
         assert (info.parked, info.lag, info.last_heartbeat is not None) == (0, 0, True)
         assert sorted(set(handler.delivered())) == first + later
+
+
+def test_a_stopped_worker_shuts_down_without_error(db_backend):
+    worker = PushWorker()
+    closed = f"http://127.0.0.1:{free_port()}/"
+    target = PushTarget("gone", "webhook", closed, None, 0, 0)
+    assert not worker.send(target, []).reached  # the worker now holds a webhook transport
+    worker.stop()
+    worker.run()  # returns: the shutdown releases the leases and the transports
 
 
 def test_an_unreachable_endpoint_parks_nothing_and_shows_stalled(db_backend):

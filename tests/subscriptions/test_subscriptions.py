@@ -62,6 +62,7 @@ def test_create_get_list_delete(db_backend):
         ({"name": "ok", "start": {"after": 10**9}}, "start.after"),
         ({"name": "ok", "max_attempts": 0}, "max_attempts"),
         ({"name": "ok", "push": {"kind": "webhook", "url": "ftp://x"}}, "push.url"),
+        ({"name": "ok", "push": {"kind": "webhook", "url": "http://["}}, "push.url"),
         ({"name": "ok", "push": {"kind": "grpc", "target": "no-port"}}, "push.target"),
         ({"name": "ok", "push": {"kind": "smtp"}}, "push.kind"),
     ],

@@ -30,9 +30,9 @@ class Command(BaseCommand):
                 prefix = key.stream_prefix or "*"
                 self.stdout.write(f"{key.key_id}  {key.scope:<5}  {prefix}  {state}  {key.name}")
         else:
-            key = ApiKey.objects.filter(key_id=options["key_id"]).first()
-            if key is None:
+            found = ApiKey.objects.filter(key_id=options["key_id"]).first()
+            if found is None:
                 raise CommandError(f"no key with id {options['key_id']!r}")
-            key.active = False
-            key.save(update_fields=["active"])  # save() so caches of verified keys forget it
+            found.active = False
+            found.save(update_fields=["active"])  # save() so caches of verified keys forget it
             self.stdout.write(f"revoked {options['key_id']}")

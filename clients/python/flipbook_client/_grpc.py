@@ -48,7 +48,11 @@ from flipbook_client.types import (
 ERROR_METADATA_KEY = "flipbook-error-bin"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-KINDS = {None: pb.STREAM_KIND_UNSPECIFIED, "versioned": 1, "neutral": 2}
+KINDS = {
+    None: pb.STREAM_KIND_UNSPECIFIED,
+    "versioned": pb.STREAM_KIND_VERSIONED,
+    "neutral": pb.STREAM_KIND_NEUTRAL,
+}
 KIND_NAMES = {1: "versioned", 2: "neutral"}
 EXPECTED_STATES = {"any": pb.EXPECTED_STATE_ANY, "exists": pb.EXPECTED_STATE_EXISTS}
 DIRECTIONS = {"forwards": pb.DIRECTION_FORWARDS, "backwards": pb.DIRECTION_BACKWARDS}
@@ -74,8 +78,9 @@ def error_of(error: grpc.RpcError) -> FlipbookError:
     details = error.details() if hasattr(error, "details") else str(error)
     fallback = ERRORS_BY_GRPC_STATUS.get(status or "", FlipbookError)
     trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
-    for key, value in trailing or ():
-        if key == ERROR_METADATA_KEY:
+    for item in trailing or ():  # (key, value) namedtuples
+        if item.key == ERROR_METADATA_KEY:
+            value = item.value
             try:
                 body = json.loads(value if isinstance(value, str) else value.decode("utf-8"))
             except ValueError:
@@ -564,7 +569,7 @@ class GrpcTransport:
         return subscription_of(self._subscription_call(method, request))
 
 
-START = {"beginning": 1, "end": 2}
+START = {"beginning": pb.SUBSCRIPTION_START_BEGINNING, "end": pb.SUBSCRIPTION_START_END}
 
 
 def filter_message(value: dict[str, Any]) -> Any:

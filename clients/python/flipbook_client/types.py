@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, overload
 
 ExpectedVersion = int | Literal["any", "exists"]
 T = TypeVar("T")
@@ -20,6 +20,12 @@ def parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+@overload
+def aware(value: datetime | str) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
+@overload
+def aware(value: datetime | str | None) -> datetime | None: ...
 def aware(value: datetime | str | None) -> datetime | None:
     """A timezone-aware UTC datetime; naive ones are taken as UTC (as the server does)."""
     if value is None:
@@ -81,7 +87,7 @@ class Append:
     """The events for one stream of a commit, with the check to make before storing them."""
 
     stream_id: str
-    events: list[NewEvent | Mapping[str, Any]]
+    events: Sequence[NewEvent | Mapping[str, Any]]
     expected_version: ExpectedVersion = "any"
     category: str | None = None
     kind: Literal["versioned", "neutral"] | None = None

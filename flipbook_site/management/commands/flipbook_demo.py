@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.core.management.base import BaseCommand
 
@@ -160,7 +161,9 @@ class Command(BaseCommand):
             payment = f"payment-{1000 + n}"
             shipment = f"shipment-{1000 + n}"
             when = start + n * day
-            lines = [{"sku": f"SKU-{n}{k}", "qty": k, "price": 5 * k + n} for k in (1, 2)]
+            lines: list[dict[str, Any]] = [
+                {"sku": f"SKU-{n}{k}", "qty": k, "price": 5 * k + n} for k in (1, 2)
+            ]
             total = sum(line["qty"] * line["price"] for line in lines)
 
             def place(order=order, when=when, lines=lines, n=n):

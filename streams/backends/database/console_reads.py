@@ -3,15 +3,31 @@ their last event, stream filters, totals, categories and events per minute."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from streams.backends.database.sql import STREAM_COLUMNS
 from streams.records import StreamInfo
 
+if TYPE_CHECKING:
+    from streams.backends.database.features import DatabaseOperations
+
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
+
 
 class ConsoleReads:
     """Mixed into DatabaseEventStore (it provides ``ops``, ``_translate`` and ``_stream``)."""
+
+    ops: DatabaseOperations
+    _db_time: Callable[[datetime | None], datetime | str | None]
+
+    if TYPE_CHECKING:
+
+        def _translate(self, func: Callable[[*Args], T], *args: *Args) -> T: ...
+
+        def _stream(self, row: Sequence[Any]) -> StreamInfo: ...
 
     # With a filter, at most this many matching streams are sorted by their last event
     # directly; a filter matching more is served by the walk down the events (it finds a
@@ -23,7 +39,9 @@ class ConsoleReads:
     ) -> list[StreamInfo]:
         return self._translate(self._recent_streams, prefix, category, before, limit)
 
-    def _recent_streams(self, prefix, category, before, limit) -> list[StreamInfo]:
+    def _recent_streams(
+        self, prefix: str | None, category: str | None, before: int | None, limit: int
+    ) -> list[StreamInfo]:
         # No index on the head's update time: every append updates the head row, and an
         # index on a changing column would cost each append its HOT update. Instead walk the
         # events down the primary key (position) and keep each stream's last event only: its
@@ -67,7 +85,9 @@ class ConsoleReads:
             )
             return [self._stream(row) for row in cursor.fetchall()]
 
-    def _stream_filters(self, prefix: str | None, category: str | None) -> tuple[list, list]:
+    def _stream_filters(
+        self, prefix: str | None, category: str | None
+    ) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         params: list[Any] = []
         if category is not None:

@@ -3,7 +3,21 @@ database backends declare theirs), so shared code asks a flag instead of a vendo
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
+
+    from streams.backends.database.sql import Refused
+    from streams.records import CommitResult, PreparedAppend, PreparedEvent
+
+#: Parameters of a statement: positional (%s) or named (%(name)s).
+Params = Sequence[Any] | Mapping[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +35,43 @@ class DatabaseFeatures:
     prepared_statements: bool
     # Stream counts above a size are the planner's estimates (exact counts scan the table).
     estimated_totals: bool
+
+
+class DatabaseOperations(Protocol):
+    """The statements each dialect implements (``sqlite.SQLiteOperations``,
+    ``postgresql.PostgreSQLOperations``) for the shared code of ``store.py``."""
+
+    features: DatabaseFeatures
+    # SQL of the UTC minute (seconds since the epoch / 60) of e.recorded_at.
+    minute_bucket: str
+
+    def cursor(self) -> CursorWrapper: ...
+
+    def execute(self, cursor: CursorWrapper, sql: str, params: Params = None) -> None: ...
+
+    def append_one_statement(
+        self, conn: BaseDatabaseWrapper, a: PreparedAppend, now: datetime
+    ) -> CommitResult | Refused:
+        """Only where ``features.one_statement_append``."""
+        ...
+
+    def insert_events(
+        self,
+        cursor: CursorWrapper,
+        pks: list[int],
+        versions: list[int | None],
+        events: Sequence[PreparedEvent],
+        now: datetime,
+    ) -> list[tuple[int, int | None]]: ...
+
+    def prefix_filter(self, prefix: str) -> tuple[str, list[Any]]: ...
+
+    def categories(self, cursor: CursorWrapper) -> list[str]: ...
+
+    def totals(self, cursor: CursorWrapper) -> dict[str, Any]: ...
+
+    def settled_position(self, cursor: CursorWrapper, after: int) -> int: ...
+
+    def db_time(self, value: datetime | None) -> datetime | str | None: ...
+
+    def db_uuid(self, value: UUID) -> UUID | str: ...

@@ -11,18 +11,25 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
 
 from django.db.backends.utils import CursorWrapper
 
-from streams.backends.database.features import DatabaseFeatures
+from streams.backends.database.features import DatabaseFeatures, Params
 from streams.backends.database.sql import Refused, head_shape, head_sql
 from streams.exceptions import Unavailable
 from streams.records import CommitResult, PreparedAppend, PreparedEvent
 from streams.validation import compact_json
 
 if TYPE_CHECKING:
+    import psycopg
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
     from streams.backends.database.store import DatabaseEventStore
+
+# What the statements return: rows of plain tuples.
+Rows = list[tuple[Any, ...]]
 
 features = DatabaseFeatures(
     vendor="postgresql",
@@ -120,9 +127,10 @@ def one_statement_sql(
 REFUSED_SQLSTATE = "FB409"
 
 
-def refusal(detail: str) -> Refused:
+def refusal(detail: str | None) -> Refused:
     """The refusal that flipbook_refuse's error detail describes (a category is never empty,
     so an empty one is NULL; it comes last, so it may hold "|")."""
+    assert detail is not None  # flipbook_refuse always gives one
     version, kind, category = detail.split("|", 2)
     return Refused(0, (int(version), kind, category or None))
 
@@ -133,7 +141,7 @@ def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
     number), and the names in number order."""
     order: list[str] = []
 
-    def number(match: re.Match) -> str:
+    def number(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in order:
             order.append(name)
@@ -153,7 +161,7 @@ class SessionStatements:
     is skipped, about a fifth of a one-event append's client CPU. PQexecPrepared releases
     the GIL while it waits. Only used in autocommit: it sends no BEGIN."""
 
-    def __init__(self, raw) -> None:
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
         from psycopg import errors, pq
         from psycopg.adapt import PyFormat, Transformer
 
@@ -165,16 +173,16 @@ class SessionStatements:
         self.command_ok = pq.ExecStatus.COMMAND_OK
         self.error_from_result = errors.error_from_result
         # (statement text, parameter types) -> the name it is prepared under
-        self.names: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
-        self._append_cursor = None
+        self.names: dict[tuple[bytes, tuple[int, ...] | None], bytes] = {}
+        self._append_cursor: psycopg.Cursor[Any] | None = None
 
-    def append_cursor(self, ops: PostgreSQLOperations):
+    def append_cursor(self, ops: PostgreSQLOperations) -> psycopg.Cursor[Any]:
         """The psycopg cursor appends inside a transaction run on (kept per session)."""
         if self._append_cursor is None:
             self._append_cursor = ops.cursor().cursor
         return self._append_cursor
 
-    def run(self, sql: str, params: dict[str, Any]) -> list[tuple]:
+    def run(self, sql: str, params: dict[str, Any]) -> Rows:
         """Execute ``sql`` (%(name)s parameters from ``params``); return its rows."""
         text, order = _numbered(sql)
         tx = self.transformer
@@ -183,7 +191,12 @@ class SessionStatements:
         with self.raw.lock:
             for attempt in (1, 2):
                 name = self.names.get(key) or self._prepare(key)
-                result = self.pgconn.exec_prepared(name, dumped, param_formats=tx.formats)
+                # psycopg types exec_prepared's values without None, which it sends as NULL.
+                result = self.pgconn.exec_prepared(
+                    name,
+                    dumped,  # type: ignore[arg-type]
+                    param_formats=tx.formats,
+                )
                 if result.status == self.tuples_ok:
                     break
                 error = self.error_from_result(result, encoding=self.raw.info.encoding)
@@ -193,7 +206,7 @@ class SessionStatements:
         tx.set_pgresult(result)
         return tx.load_rows(0, result.ntuples, tuple)
 
-    def _prepare(self, key: tuple[bytes, tuple[int, ...]]) -> bytes:
+    def _prepare(self, key: tuple[bytes, tuple[int, ...] | None]) -> bytes:
         # Unique in the process, so names are never reused on a session: not after a DISCARD
         # ALL, nor by a second store (a settings change) meeting the same session.
         name = f"flipbook_append_{next(_STATEMENT_NUMBERS)}".encode()
@@ -246,14 +259,14 @@ class PostgreSQLOperations:
         # driver's connection object; a new database session gets new statements.
         self._sessions = threading.local()
 
-    def session(self, raw) -> SessionStatements:
+    def session(self, raw: psycopg.Connection[Any]) -> SessionStatements:
         """The prepared statements of the database session ``raw`` (made on first use)."""
         held = getattr(self._sessions, "held", None)
         if held is None or held.raw is not raw:
             held = self._sessions.held = SessionStatements(raw)
         return held
 
-    def cursor(self):
+    def cursor(self) -> CursorWrapper:
         """A cursor on the alias. On PostgreSQL it binds parameters on the server (so the
         store's few statement shapes can be prepared once per connection, see ``_execute``)
         and loads timestamps with psycopg's C loader rather than Django's Python one."""
@@ -271,7 +284,7 @@ class PostgreSQLOperations:
         raw.adapters.register_loader("timestamptz", TimestamptzLoader)
         return CursorWrapper(raw, conn)
 
-    def execute(self, cursor, sql: str, params=None) -> None:
+    def execute(self, cursor: CursorWrapper, sql: str, params: Params = None) -> None:
         """Execute one of the store's statements. On PostgreSQL it is prepared on the server
         (Django turns psycopg's automatic preparing off): planning a one-event append costs
         as much as running it."""
@@ -281,7 +294,7 @@ class PostgreSQLOperations:
             cursor.cursor.execute(sql, params, prepare=self.prepare)
 
     def append_one_statement(
-        self, conn, a: PreparedAppend, now: datetime
+        self, conn: BaseDatabaseWrapper, a: PreparedAppend, now: datetime
     ) -> CommitResult | Refused:
         """PostgreSQL: check the head and insert the events in one statement (one round trip).
 
@@ -317,6 +330,7 @@ class PostgreSQLOperations:
         sql = one_statement_sql(*head_shape(a), own_transaction)
         # A refusal comes back as a _Refused, returned (see ``append``) rather than raised
         # inside the error wrapper, which would test it against every driver error class.
+        rows: Rows | Refused
         with conn.wrap_database_errors:
             if self.libpq and own_transaction:
                 rows = self.session(raw).run(sql, params)
@@ -328,7 +342,7 @@ class PostgreSQLOperations:
                 except Exception as exc:  # psycopg's; this module does not import the driver
                     if getattr(exc, "sqlstate", None) != REFUSED_SQLSTATE:
                         raise
-                    rows = refusal(exc.diag.message_detail)
+                    rows = refusal(cast("psycopg.Error", exc).diag.message_detail)
         if type(rows) is Refused:
             return rows
         if not rows or rows[0][0] is None:
@@ -339,10 +353,10 @@ class PostgreSQLOperations:
 
     def insert_events(
         self,
-        cursor,
+        cursor: CursorWrapper,
         pks: list[int],
         versions: list[int | None],
-        events: list[PreparedEvent],
+        events: Sequence[PreparedEvent],
         now: datetime,
     ) -> list[tuple[int, int | None]]:
         """Insert ``events`` (each with its stream's pk and its version) in one statement;
@@ -363,12 +377,12 @@ class PostgreSQLOperations:
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return "s.stream_id LIKE %s", [escaped + "%"]
 
-    def categories(self, cursor) -> list[str]:
+    def categories(self, cursor: CursorWrapper) -> list[str]:
         # A skip scan of the category index: one probe per category, not per stream.
         self.execute(cursor, f"{CATEGORY_SKIP_SCAN} SELECT name FROM c WHERE name IS NOT NULL")
         return [row[0] for row in cursor.fetchall()]
 
-    def totals(self, cursor) -> dict[str, Any]:
+    def totals(self, cursor: CursorWrapper) -> dict[str, Any]:
         # Distinct categories by a skip scan of the category index: one probe each.
         self.execute(
             cursor,
@@ -394,7 +408,7 @@ class PostgreSQLOperations:
             "approximate": approximate,
         }
 
-    def settled_position(self, cursor, after: int) -> int:
+    def settled_position(self, cursor: CursorWrapper, after: int) -> int:
         """The highest position below which no event can still become visible.
 
         SQLite has one writer at a time, so the highest stored position is settled. On
@@ -411,7 +425,7 @@ class PostgreSQLOperations:
         xid, so a writer holding the newest xid is missing from it while it is still open.)"""
         self.execute(cursor, f"SELECT last_value, is_called FROM {self.sequence(cursor)}")
         last_value, is_called = cursor.fetchone()
-        settled = last_value if is_called else 0
+        settled: int = last_value if is_called else 0
         if settled <= after:
             return settled
         writing = (
@@ -436,14 +450,14 @@ class PostgreSQLOperations:
             writers = cursor.fetchone()[0]
         return settled
 
-    def sequence(self, cursor) -> str:
+    def sequence(self, cursor: CursorWrapper) -> str:
         if self._sequence_name is None:
             cursor.execute("SELECT pg_get_serial_sequence('flipbook_event', 'position')")
             self._sequence_name = cursor.fetchone()[0]
         return self._sequence_name
 
-    def db_time(self, value: datetime | None):
+    def db_time(self, value: datetime | None) -> datetime | None:
         return value
 
-    def db_uuid(self, value):
+    def db_uuid(self, value: UUID) -> UUID:
         return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from typing import Any, final
 
 from streams.records import PreparedAppend
 
@@ -85,17 +86,22 @@ def head_sql(check: str, kind_given: bool, category_given: bool, one: bool) -> s
     )  # fmt: skip
 
 
-def load_json(value):
+def load_json(value: Any) -> Any:
     """A JSON column read as text (or already decoded by the driver)."""
     if value is None or not isinstance(value, (str, bytes, bytearray)):
         return value
     return json.loads(value)
 
 
+# (version, kind, category) of a stream's head row.
+HeadRow = tuple[int, str, str | None]
+
+
+@final  # so that `type(result) is Refused` narrows both ways (it is the hot path's test)
 class Refused(Exception):
     """A stream's head check failed, and nothing of the commit was stored. ``head`` is
     (version, kind, category) of the stream as the statement saw it, when it could."""
 
-    def __init__(self, index: int, head: tuple | None = None) -> None:
+    def __init__(self, index: int, head: HeadRow | None = None) -> None:
         self.index = index
         self.head = head

@@ -6,12 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from streams.backends.database.features import DatabaseFeatures
+from streams.backends.database.features import DatabaseFeatures, Params
 from streams.records import PreparedEvent
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
+
+    from streams.backends.database.sql import Refused
     from streams.backends.database.store import DatabaseEventStore
+    from streams.records import CommitResult, PreparedAppend
 
 features = DatabaseFeatures(
     vendor="sqlite",
@@ -35,15 +41,20 @@ class SQLiteOperations:
     def __init__(self, store: DatabaseEventStore) -> None:
         self.store = store
 
-    def cursor(self):
+    def cursor(self) -> CursorWrapper:
         return self.store.connection.cursor()
 
-    def execute(self, cursor, sql: str, params=None) -> None:
+    def execute(self, cursor: CursorWrapper, sql: str, params: Params = None) -> None:
         cursor.execute(sql, params)
+
+    def append_one_statement(
+        self, conn: BaseDatabaseWrapper, a: PreparedAppend, now: datetime
+    ) -> CommitResult | Refused:
+        raise NotImplementedError("SQLite has no one-statement append (one_statement_append)")
 
     def insert_events(
         self,
-        cursor,
+        cursor: CursorWrapper,
         pks: list[int],
         versions: list[int | None],
         events: Sequence[PreparedEvent],
@@ -70,11 +81,11 @@ class SQLiteOperations:
         # SQLite's LIKE ignores ASCII case; a byte range on BINARY collation does not.
         return "s.stream_id >= %s AND s.stream_id < %s", [prefix, prefix + "\U0010ffff"]
 
-    def categories(self, cursor) -> list[str]:
+    def categories(self, cursor: CursorWrapper) -> list[str]:
         cursor.execute("SELECT DISTINCT category FROM flipbook_stream WHERE category IS NOT NULL")
         return [row[0] for row in cursor.fetchall()]
 
-    def totals(self, cursor) -> dict[str, Any]:
+    def totals(self, cursor: CursorWrapper) -> dict[str, Any]:
         cursor.execute(
             "SELECT count(*), coalesce(sum(event_count), 0), count(DISTINCT category), "
             "(SELECT coalesce(max(position), 0) FROM flipbook_event) FROM flipbook_stream",
@@ -88,17 +99,18 @@ class SQLiteOperations:
             "approximate": False,
         }
 
-    def settled_position(self, cursor, after: int) -> int:
+    def settled_position(self, cursor: CursorWrapper, after: int) -> int:
         """One writer at a time: the highest stored position is settled."""
         cursor.execute("SELECT COALESCE(max(position), 0) FROM flipbook_event")
-        return cursor.fetchone()[0]
+        position: int = cursor.fetchone()[0]
+        return position
 
-    def db_time(self, value: datetime | None):
+    def db_time(self, value: datetime | None) -> str | None:
         if value is None:
             return value
         # Django's SQLite format (naive UTC), always with microseconds so text order is time
         # order. isoformat, not strftime("%Y"): strftime does not zero-pad years before 1000.
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
-    def db_uuid(self, value):
+    def db_uuid(self, value: UUID) -> str:
         return value.hex

@@ -12,10 +12,10 @@ therefore only returns positions up to a *settled* horizon (see
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, overload
 from uuid import UUID
 
 from django.core.exceptions import ImproperlyConfigured
@@ -30,6 +30,7 @@ from django.db import (
 
 from streams.backends.base import BaseEventStore, effective_kind, refusal_error
 from streams.backends.database.console_reads import ConsoleReads
+from streams.backends.database.features import DatabaseOperations
 from streams.backends.database.postgresql import PostgreSQLOperations
 from streams.backends.database.sql import (
     EVENT_COLUMNS,
@@ -53,8 +54,22 @@ from streams.records import (
     StreamQuery,
 )
 
-DIALECTS = {"sqlite": SQLiteOperations, "postgresql": PostgreSQLOperations}
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    class _PerThread(Protocol):
+        """What a store keeps per thread (on a threading.local)."""
+
+        connection: BaseDatabaseWrapper
+
+
+DIALECTS: dict[str, Callable[[DatabaseEventStore], DatabaseOperations]] = {
+    "sqlite": SQLiteOperations,
+    "postgresql": PostgreSQLOperations,
+}
 MAX_ATTEMPTS = 3
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 
 class DatabaseEventStore(ConsoleReads, BaseEventStore):
@@ -68,8 +83,8 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
         using: str = "default",
         feed_wait_seconds: float = 10.0,
         prepare: bool = True,
-        **options,
-    ):
+        **options: object,
+    ) -> None:
         super().__init__(**options)
         self.using = using
         self.feed_wait_seconds = feed_wait_seconds
@@ -81,13 +96,13 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
                 f"the database event store runs on SQLite or PostgreSQL, not {vendor!r}: set "
                 "FLIPBOOK_DATABASE_URL (or FLIPBOOK_EVENT_STORE's 'using') to one of them"
             )
-        self._local = threading.local()
+        self._local: _PerThread = threading.local()
         self.ops = DIALECTS[vendor](self)
         self.features = self.ops.features
         self._db_time = self.ops.db_time
 
     @property
-    def connection(self):
+    def connection(self) -> BaseDatabaseWrapper:
         """This thread's Django connection of the alias. Looked up once per thread: a lookup
         through ``connections`` (an asgiref Local) costs more than a one-event append's
         validation of its stream id. The wrapper object is per thread and kept for the
@@ -103,6 +118,7 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
 
     def append(self, appends: Sequence[PreparedAppend]) -> CommitResult:
         last_refused = 0
+        result: CommitResult | Refused | None
         for attempt in range(MAX_ATTEMPTS):
             # A one-statement append outside a transaction returns its refusal rather than
             # raising it: unwinding frames is a measurable share of a refused attempt's CPU.
@@ -220,7 +236,7 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
         )
         return AppendResult(sid, events[-1].version, events, category=category)
 
-    def on_durable(self, callback) -> None:
+    def on_durable(self, callback: Callable[[], object]) -> None:
         conn = self.connection
         if conn.in_atomic_block or not conn.autocommit:
             transaction.on_commit(callback, using=self.using)
@@ -250,9 +266,12 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
             self.ops.execute(
                 cursor, "SELECT id, kind FROM flipbook_stream WHERE stream_id = %s", [stream_id]
             )
-            return cursor.fetchone()
+            row: tuple[int, str] | None = cursor.fetchone()
+            return row
 
-    def _read(self, query: StreamQuery, stream: tuple[int, str] | None = None):
+    def _read(
+        self, query: StreamQuery, stream: tuple[int, str] | None = None
+    ) -> list[RecordedEvent]:
         if stream is None:
             stream = self._stream_key(query.stream_id)
             if stream is None:
@@ -320,7 +339,9 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
     ) -> list[StreamInfo]:
         return self._translate(self._list_streams, prefix, category, after, limit)
 
-    def _list_streams(self, prefix, category, after, limit) -> list[StreamInfo]:
+    def _list_streams(
+        self, prefix: str | None, category: str | None, after: str | None, limit: int
+    ) -> list[StreamInfo]:
         where, params = self._stream_filters(prefix, category)
         if after is not None:
             where.append("s.stream_id > %s")
@@ -378,14 +399,18 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
 
     # -- conversions --------------------------------------------------------------------------
 
-    def _time(self, value) -> datetime | None:
+    @overload
+    def _time(self, value: None) -> None: ...
+    @overload
+    def _time(self, value: datetime | str) -> datetime: ...
+    def _time(self, value: datetime | str | None) -> datetime | None:
         if value is None:
             return None
         if not isinstance(value, datetime):
             value = datetime.fromisoformat(value)
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
-    def _event(self, row, stream_id: str) -> RecordedEvent:
+    def _event(self, row: Sequence[Any], stream_id: str) -> RecordedEvent:
         position, version, timestamp, name, payload, metadata, event_id, recorded_at = row
         return RecordedEvent(  # positional, in field order (cheaper than keywords)
             stream_id,
@@ -399,7 +424,7 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
             self._time(recorded_at),
         )
 
-    def _stream(self, row) -> StreamInfo:
+    def _stream(self, row: Sequence[Any]) -> StreamInfo:
         stream_id, kind, category, version, count, created, updated, metadata, last = row
         return StreamInfo(
             stream_id=stream_id,
@@ -413,7 +438,7 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
             metadata=load_json(metadata) or {},
         )
 
-    def _translate(self, func, *args):
+    def _translate(self, func: Callable[[*Args], T], *args: *Args) -> T:
         """Call ``func``, turning driver errors into Flipbook errors at this boundary."""
         try:
             return func(*args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from streams.exceptions import TooLarge, Unavailable, ValidationError
@@ -13,6 +14,13 @@ from streams.records import (
     RecordedEvent,
     StreamInfo,
 )
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# An item, key or request in DynamoDB's attribute-value JSON ({"S": ...}, {"N": ...}, ...).
+Item = dict[str, Any]
 
 MAX_TRANSACT_ITEMS = 100  # DynamoDB's limit on one TransactWriteItems
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's limit on one item
@@ -52,7 +60,9 @@ METERED = frozenset(
 )
 
 
-def make_client(endpoint_url, region_name, access_key, secret_key):
+def make_client(
+    endpoint_url: str | None, region_name: str, access_key: str | None, secret_key: str | None
+) -> DynamoDBClient:
     import boto3  # the driver stays an import of this backend only
     from botocore.config import Config
 
@@ -74,7 +84,7 @@ def make_client(endpoint_url, region_name, access_key, secret_key):
     )
 
 
-def capacity_units(answer: dict) -> float:
+def capacity_units(answer: Item) -> float:
     """The capacity units of a response's ConsumedCapacity (one entry, or one per table)."""
     consumed = answer.get("ConsumedCapacity") or []
     if isinstance(consumed, dict):
@@ -82,7 +92,7 @@ def capacity_units(answer: dict) -> float:
     return float(sum(c.get("CapacityUnits", 0.0) for c in consumed))
 
 
-def error_code(exc) -> str:
+def error_code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
@@ -90,12 +100,12 @@ def describe_error(exc: Exception | None) -> str:
     if exc is None:
         return "no answer"
     response = getattr(exc, "response", None)
-    if response is not None:
-        return error_code(exc) or type(exc).__name__
+    if response is not None:  # a ClientError
+        return error_code(cast("ClientError", exc)) or type(exc).__name__
     return type(exc).__name__
 
 
-def translate_error(exc, table: str) -> Exception:
+def translate_error(exc: ClientError, table: str) -> Exception:
     """The Flipbook error for a DynamoDB ClientError that is not worth retrying."""
     code = error_code(exc)
     if code == "ValidationException":
@@ -112,7 +122,7 @@ def translate_error(exc, table: str) -> Exception:
     return Unavailable(f"DynamoDB refused the operation ({code or 'unknown error'}); retry later")
 
 
-def item_key(pk: str, sk: int) -> dict:
+def item_key(pk: str, sk: int) -> Item:
     return {"pk": {"S": pk}, "sk": {"N": str(sk)}}
 
 
@@ -124,7 +134,7 @@ def shard_key(shard: int) -> tuple[str, int]:
     return (f"shard#{shard}", 0)
 
 
-def put_item(table: str, item: dict, kind: str) -> dict:
+def put_item(table: str, item: Item, kind: str) -> Item:
     return {
         "Put": {
             "TableName": table,
@@ -135,12 +145,12 @@ def put_item(table: str, item: dict, kind: str) -> dict:
     }
 
 
-def str_attr(item: dict, name: str) -> str | None:
+def str_attr(item: Item, name: str) -> str | None:
     value = item.get(name)
     return None if value is None else value["S"]
 
 
-def num_attr(item: dict, name: str) -> int:
+def num_attr(item: Item, name: str) -> int:
     value = item.get(name)
     return 0 if value is None else int(value["N"])
 
@@ -154,7 +164,7 @@ def time_key(value: datetime, ordinal: int) -> str:
     return f"{time_text(value)}#{ordinal:020d}"
 
 
-def event_of(item: dict) -> RecordedEvent:
+def event_of(item: Item) -> RecordedEvent:
     ts = item.get("ts")
     return RecordedEvent(
         stream_id=item["pk"]["S"][2:],
@@ -171,7 +181,7 @@ def event_of(item: dict) -> RecordedEvent:
     )
 
 
-def stream_of(item: dict) -> StreamInfo:
+def stream_of(item: Item) -> StreamInfo:
     kind = item["kind"]["S"]
     return StreamInfo(
         stream_id=item["sid"]["S"],

@@ -6,14 +6,16 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from streams.backends.dynamodb.core import DynamoDBCore
 from streams.backends.dynamodb.items import (
     CATEGORY_INDEX,
     ID_INDEX,
     SLOTS,
     TIME_INDEX,
+    Item,
     event_of,
     item_key,
     num_attr,
@@ -33,9 +35,12 @@ from streams.records import (
     StreamQuery,
 )
 
+if TYPE_CHECKING:
+    pass
 
-class DynamoDBReads:
-    """Mixed into DynamoDBEventStore."""
+
+class DynamoDBReads(DynamoDBCore):
+    """The reads of DynamoDBEventStore."""
 
     def read(self, query: StreamQuery) -> list[RecordedEvent]:
         pk = {"S": "s#" + query.stream_id}
@@ -69,21 +74,21 @@ class DynamoDBReads:
                 Limit=min(query.limit + 1, 1000) if not versions else 1000,
             )
         else:
-            lo = max(1, query.from_version or 1)
-            hi = min(2**63 - 1, query.to_version or 2**63 - 1)
+            first = max(1, query.from_version or 1)
+            last = min(2**63 - 1, query.to_version or 2**63 - 1)
             if query.after is not None:
                 if forward:
-                    lo = max(lo, int(query.after[0]) + 1)
+                    first = max(first, int(query.after[0]) + 1)
                 else:
-                    hi = min(hi, int(query.after[0]) - 1)
-            if lo > hi:
+                    last = min(last, int(query.after[0]) - 1)
+            if first > last:
                 return []
             pages = self._query(
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
                 ExpressionAttributeValues={
                     ":pk": pk,
-                    ":lo": {"N": str(lo)},
-                    ":hi": {"N": str(hi)},
+                    ":lo": {"N": str(first)},
+                    ":hi": {"N": str(last)},
                 },
                 ScanIndexForward=forward,
                 ConsistentRead=True,
@@ -93,20 +98,23 @@ class DynamoDBReads:
         for item in pages:
             event = event_of(item)
             if query.by_time and versions:
-                if query.from_version is not None and event.version < query.from_version:
+                version = event.version
+                assert version is not None  # the stream is versioned (checked above)
+                if query.from_version is not None and version < query.from_version:
                     continue
-                if query.to_version is not None and event.version > query.to_version:
+                if query.to_version is not None and version > query.to_version:
                     continue
             events.append(event)
             if len(events) == query.limit:
                 break
         return events
 
-    def _get(self, key: tuple[str, int]) -> dict | None:
+    def _get(self, key: tuple[str, int]) -> Item | None:
         answer = self._call(
             "get_item", TableName=self.table, Key=item_key(*key), ConsistentRead=True
         )
-        return answer.get("Item")
+        item: Item | None = answer.get("Item")
+        return item
 
     def head(self, stream_id: str) -> StreamInfo | None:
         item = self._get(stream_key(stream_id))
@@ -208,7 +216,7 @@ class DynamoDBReads:
             next_after = horizon
         return FeedPage(events, next_after)
 
-    def _fence(self, shards: dict[tuple[str, int], dict], horizon: int) -> bool:
+    def _fence(self, shards: dict[tuple[str, int], Item], horizon: int) -> bool:
         """Raise every feed shard's fence to ``horizon``: a commit drawing a position at or
         below it fails its condition afterwards, and every commit that got in first is
         visible to the strongly consistent reads that follow. Returns whether any fence moved."""
@@ -235,7 +243,7 @@ class DynamoDBReads:
                 pass  # another reader fenced at or above the horizon already
         return moved
 
-    def _feed_partition(self, shard: int, bucket: int, start: int, horizon: int) -> Iterator[dict]:
+    def _feed_partition(self, shard: int, bucket: int, start: int, horizon: int) -> Iterator[Item]:
         lo = max(start, bucket * self.bucket_span)
         hi = min(horizon, (bucket + 1) * self.bucket_span - 1)
         if lo > hi:

@@ -19,28 +19,22 @@ import random
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from streams.backends.base import BaseEventStore, effective_kind, refusal_error
+from streams.backends.base import effective_kind, refusal_error
 from streams.backends.dynamodb.items import (
-    BUCKET_TICKS,
     CLOCK_UNIT,
     EPOCH,
     ITEM_OVERHEAD_BYTES,
     MAX_ITEM_BYTES,
     MAX_TRANSACT_BYTES,
     MAX_TRANSACT_ITEMS,
-    METERED,
-    RETRYABLE,
     RETRYABLE_CANCEL,
     SLOTS,
-    capacity_units,
-    describe_error,
-    error_code,
+    Item,
     item_key,
-    make_client,
     num_attr,
     put_item,
     shard_key,
@@ -48,7 +42,6 @@ from streams.backends.dynamodb.items import (
     stream_key,
     time_key,
     time_text,
-    translate_error,
 )
 from streams.backends.dynamodb.reads import DynamoDBReads
 from streams.backends.dynamodb.tables import TableManagement
@@ -58,10 +51,14 @@ from streams.records import (
     AppendResult,
     CommitResult,
     PreparedAppend,
+    RecordedEvent,
 )
 
+if TYPE_CHECKING:
+    pass
 
-class DynamoDBEventStore(DynamoDBReads, TableManagement, BaseEventStore):
+
+class DynamoDBEventStore(DynamoDBReads, TableManagement):
     """Event store on one DynamoDB table named ``<table_prefix>events``.
 
     OPTIONS: ``table_prefix``, ``endpoint_url`` (DynamoDB Local), ``region_name`` (default
@@ -74,113 +71,6 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement, BaseEventStore):
     ``capacity_meter`` (off by default: a callable ``(operation, capacity_units)`` called
     once per DynamoDB request, which then asks for ReturnConsumedCapacity=TOTAL; units are 0
     for a request that failed, whose cost DynamoDB does not report; for benchmarks)."""
-
-    def __init__(
-        self,
-        *,
-        table_prefix: str = "flipbook_",
-        endpoint_url: str | None = None,
-        region_name: str = "us-east-1",
-        aws_access_key_id: str | None = None,
-        aws_secret_access_key: str | None = None,
-        feed_shards: int = 8,
-        listing_shards: int = 4,
-        max_attempts: int = 5,
-        backoff_seconds: float = 0.05,
-        conflict_attempts: int = 20,
-        client: Any = None,
-        capacity_meter: Callable[[str, float], None] | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.table = f"{table_prefix}events"
-        self.feed_shards = int(feed_shards)
-        self.bucket_span = SLOTS * self.feed_shards * BUCKET_TICKS  # positions per partition
-        self.listing_shards = int(listing_shards)
-        self.max_attempts = max(1, int(max_attempts))
-        self.backoff_seconds = float(backoff_seconds)
-        self.conflict_attempts = max(1, int(conflict_attempts))
-        self.capacity_meter = capacity_meter
-        self._owns_client = client is None
-        if client is None:
-            client = make_client(
-                endpoint_url, region_name, aws_access_key_id, aws_secret_access_key
-            )
-        self.client = client
-
-    # -- driver calls and error translation ---------------------------------------------------
-
-    def _call(self, operation: str, passthrough: frozenset[str] = frozenset(), **kwargs):
-        """Call a DynamoDB operation with bounded retries on throttling and unavailability.
-
-        Error codes in ``passthrough`` are re-raised as the driver's ClientError for the
-        caller to interpret; every other failure becomes a Flipbook error here."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        meter = self.capacity_meter if operation in METERED else None
-        if meter is not None:
-            kwargs = {**kwargs, "ReturnConsumedCapacity": "TOTAL"}
-        delay = self.backoff_seconds
-        last: Exception | None = None
-        for attempt in range(self.max_attempts):
-            try:
-                answer = getattr(self.client, operation)(**kwargs)
-                if meter is not None:
-                    meter(operation, capacity_units(answer))
-                return answer
-            except ClientError as exc:
-                if meter is not None:
-                    meter(operation, 0.0)
-                code = error_code(exc)
-                if code in passthrough:
-                    raise
-                if code not in RETRYABLE:
-                    raise translate_error(exc, self.table) from exc
-                last = exc
-            except BotoCoreError as exc:  # connection refused, timeouts, bad endpoint
-                if meter is not None:
-                    meter(operation, 0.0)
-                last = exc
-            if attempt < self.max_attempts - 1:
-                time.sleep(delay * (0.5 + random.random()))
-                delay *= 2
-        raise Unavailable(
-            f"DynamoDB is throttling or unavailable ({describe_error(last)}) after "
-            f"{self.max_attempts} attempts; retry later"
-        ) from last
-
-    def _batch_get(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], dict]:
-        """Strongly consistent BatchGetItem of ``keys``, in chunks, following unprocessed keys."""
-        found: dict[tuple[str, int], dict] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 100):
-            request = {
-                self.table: {
-                    "Keys": [item_key(pk, sk) for pk, sk in unique[start : start + 100]],
-                    "ConsistentRead": True,
-                }
-            }
-            for attempt in range(self.max_attempts + 1):
-                answer = self._call("batch_get_item", RequestItems=request)
-                for item in answer.get("Responses", {}).get(self.table, []):
-                    found[(item["pk"]["S"], int(item["sk"]["N"]))] = item
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                if attempt == self.max_attempts:
-                    raise Unavailable("DynamoDB kept keys unprocessed (throttling); retry later")
-                time.sleep(self.backoff_seconds * (2**attempt))
-        return found
-
-    def _query(self, **kwargs) -> Iterator[dict]:
-        """Yield the items of a Query, page after page."""
-        while True:
-            answer = self._call("query", TableName=self.table, **kwargs)
-            yield from answer.get("Items", [])
-            last = answer.get("LastEvaluatedKey")
-            if not last:
-                return
-            kwargs["ExclusiveStartKey"] = last
 
     # -- append -------------------------------------------------------------------------------
 
@@ -257,8 +147,9 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement, BaseEventStore):
                 "retry later"
             )
         a = appends[last_refused]
-        head = self.head(a.stream_id)
-        raise VersionConflict(a.stream_id, a.expected_version, (head.version or 0) if head else 0)
+        current = self.head(a.stream_id)
+        version = (current.version or 0) if current else 0
+        raise VersionConflict(a.stream_id, a.expected_version, version)
 
     def _check_capacity(self, appends: Sequence[PreparedAppend]) -> None:
         events = sum(len(a.events) for a in appends)
@@ -295,7 +186,7 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement, BaseEventStore):
             raise TooLarge("events", total, MAX_TRANSACT_BYTES)
 
     def _next_position(
-        self, shard: int, counter: dict | None, heads: list[dict | None], now: datetime
+        self, shard: int, counter: Item | None, heads: list[Item | None], now: datetime
     ) -> int:
         """The first position of the commit: the first block of ``shard`` past the clock, the
         shard's last position and fence, and each stream's last position (so a stream's
@@ -313,14 +204,14 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement, BaseEventStore):
     def _transaction(
         self,
         appends: Sequence[PreparedAppend],
-        heads: list[dict | None],
+        heads: list[Item | None],
         shard: int,
         position: int,
         now: datetime,
-    ) -> tuple[list[dict], CommitResult]:
+    ) -> tuple[list[Item], CommitResult]:
         recorded = time_text(now)
-        items: list[dict] = []
-        refs: list[dict] = []
+        items: list[Item] = []
+        refs: list[Item] = []
         results: list[AppendResult] = []
         next_position = position
         for index, (a, head) in enumerate(zip(appends, heads, strict=True)):
@@ -329,13 +220,13 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement, BaseEventStore):
             version = num_attr(head, "version") if head is not None else 0
             count = num_attr(head, "event_count") if head is not None else 0
             n = len(a.events)
-            recorded_events = []
+            recorded_events: list[RecordedEvent] = []
             for i, e in enumerate(a.events):
                 pos = next_position
                 next_position += 1
                 ev_version = None if kind == NEUTRAL else version + i + 1
                 ordinal = pos if ev_version is None else ev_version
-                item = {
+                item: Item = {
                     "pk": {"S": "s#" + a.stream_id},
                     "sk": {"N": str(ordinal)},
                     "id": {"S": str(e.id)},
@@ -357,7 +248,11 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement, BaseEventStore):
                     "o": {"N": str(ordinal)},
                 }
                 items.append(put_item(self.table, claim, "claim"))
-                ref = {"s": {"S": a.stream_id}, "o": {"N": str(ordinal)}, "n": {"S": e.name}}
+                ref: Item = {
+                    "s": {"S": a.stream_id},
+                    "o": {"N": str(ordinal)},
+                    "n": {"S": e.name},
+                }
                 if category:
                     ref["c"] = {"S": category}
                 refs.append({"M": ref})
@@ -385,7 +280,7 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement, BaseEventStore):
                 items.insert(0, {**put_item(self.table, item, "head"), "_index": index})
             else:
                 update = "SET version = :v, event_count = :c, updated_at = :u, last_position = :lp"
-                values = {
+                values: Item = {
                     ":v": {"N": str(new_version)},
                     ":c": {"N": str(count + n)},
                     ":u": {"S": recorded},

@@ -4,10 +4,14 @@ tested against it) and its management (``manage.py flipbook_dynamodb``)."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from streams.backends.dynamodb.core import DynamoDBCore
 from streams.backends.dynamodb.items import CATEGORY_INDEX, ID_INDEX, TIME_INDEX
 from streams.exceptions import Unavailable
+
+if TYPE_CHECKING:
+    pass
 
 
 def table_definition(table: str) -> dict[str, Any]:
@@ -60,8 +64,8 @@ def table_definition(table: str) -> dict[str, Any]:
     }
 
 
-class TableManagement:
-    """Mixed into DynamoDBEventStore (it provides ``client``, ``table`` and ``_call``)."""
+class TableManagement(DynamoDBCore):
+    """The table management of DynamoDBEventStore."""
 
     def create_tables(self, *, wait: bool = True) -> list[str]:
         """Create the table (on-demand capacity) unless it exists; return the names created."""

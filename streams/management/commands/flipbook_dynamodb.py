@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from streams.backends import create_event_store
 from streams.conf import flipbook_settings
 from streams.exceptions import FlipbookError
+
+if TYPE_CHECKING:
+    from streams.backends.dynamodb import DynamoDBEventStore
 
 BACKEND = "streams.backends.dynamodb.DynamoDBEventStore"
 
@@ -32,7 +36,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, **options) -> None:
         try:
-            store = create_event_store(dynamodb_config())
+            store = cast("DynamoDBEventStore", create_event_store(dynamodb_config()))
         except ImportError as exc:
             raise CommandError("the DynamoDB backend needs boto3: pip install boto3") from exc
         try:
