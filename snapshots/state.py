@@ -16,11 +16,11 @@ from snapshots.backends.base import BaseSnapshotStore
 from snapshots.records import Snapshot
 from snapshots.reducers import (
     Reducer,
-    copy_json,
     describe_exception,
     reducer_error,
     reducer_for_category,
 )
+from snapshots.rules import copy_json
 from streams import services
 from streams.exceptions import NotFound, ReducerError, Unavailable, ValidationError
 from streams.records import NEUTRAL, RecordedEvent, StreamInfo
