@@ -15,12 +15,13 @@ def wait_until(
     *,
     timeout: float,
     interval: float = 0.02,
-    message: str = "the condition did not hold",
+    message: str | Callable[[], str] = "the condition did not hold",
     ignore: tuple[type[BaseException], ...] = (),
 ) -> T:
     """Call ``condition`` every ``interval`` seconds until it returns a truthy value; return
     that value. After ``timeout`` seconds fail the test (AssertionError, so threads that
-    collect their errors see it too) with ``message`` and the last value seen.
+    collect their errors see it too) with ``message`` (or what it returns then, if it is a
+    function) and the last value seen.
 
     Exceptions of the types in ``ignore`` count as "not yet" (e.g. a server not listening
     yet); any other exception, such as an assertion inside ``condition``, ends the wait."""
@@ -40,5 +41,6 @@ def wait_until(
             last = repr(value)
             if len(last) > 2000:
                 last = last[:2000] + "..."
-            raise AssertionError(f"{message} (waited {timeout:g} s; last value: {last})")
+            text = message() if callable(message) else message
+            raise AssertionError(f"{text} (waited {timeout:g} s; last value: {last})")
         time.sleep(min(interval, remaining))  # the pause between two looks
