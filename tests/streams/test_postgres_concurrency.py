@@ -185,7 +185,7 @@ def test_the_feed_does_not_skip_a_write_still_in_flight(postgres_backend):
             with observer_connection(postgres_backend) as observer:
                 wait_until(
                     lambda: feed_reader_waits(observer, reader_pid),
-                    timeout=TIME_LIMIT,
+                    timeout=15,  # past the read's own wait for writers (10 s), within TIME_LIMIT
                     message="the feed read did not wait for the write in flight",
                 )
 
