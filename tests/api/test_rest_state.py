@@ -4,7 +4,7 @@ and by time, the snapshot store (list, set, latest, at-or-before), and their err
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
@@ -23,6 +23,7 @@ from tests.api.rest_helpers import (  # noqa: F401
     stores,
     stream_url,
 )
+from tests.waiting import wait_until
 
 WALLET = "wallet/alice"
 WALLET_EVENTS = [
@@ -83,8 +84,12 @@ def test_state_starts_from_a_snapshot_of_the_reducer_revision(api, wallet):
 
 
 def test_state_at_a_time_and_as_known_at_a_time(api, stores):
-    api.append("t", [{"name": "A", "payload": {"a": 1}, "timestamp": "2024-01-02T00:00:00Z"}])
-    time.sleep(0.01)
+    first = api.append(
+        "t", [{"name": "A", "payload": {"a": 1}, "timestamp": "2024-01-02T00:00:00Z"}]
+    )
+    # B is recorded strictly after A: the store stamps commits with this process's clock.
+    recorded_a = datetime.fromisoformat(first.json()["events"][0]["recorded_at"])
+    wait_until(lambda: datetime.now(UTC) > recorded_a, timeout=1, interval=0.001)
     second = api.append(
         "t", [{"name": "B", "payload": {"b": 2}, "timestamp": "2024-01-01T00:00:00Z"}]
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 from django.db import connections
 
+from subscriptions.notifier import notifier
 from tests.api.rest_helpers import BASE, Api, api, error_of, events, keys  # noqa: F401
+from tests.waiting import wait_until
 
 SUBS = f"{BASE}/subscriptions/"
 
@@ -132,18 +133,25 @@ def test_scopes(keys):
 def test_long_poll_answers_when_an_event_arrives(api):
     api.post(SUBS, {"name": "waiting", "start": "end"})
     written: list[int] = []
+    errors: list[BaseException] = []
 
     def write_later() -> None:
-        time.sleep(0.3)
-        result = api.append("late", events("Arrived"))
-        written.extend(e["position"] for e in body(result)["events"])
-        connections.close_all()
+        try:
+            # Once the long-poll waits on the notifier: the commit is what wakes it.
+            wait_until(lambda: notifier.waiting >= 1, timeout=20, message="the poll never waited")
+            result = api.append("late", events("Arrived"))
+            written.extend(e["position"] for e in body(result)["events"])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
 
     writer = threading.Thread(target=write_later)
     writer.start()
     response = api.post(f"{SUBS}waiting/next?wait=20")
     writer.join()
-    assert positions(response) == written
+    assert not errors, errors
+    assert written and positions(response) == written
 
 
 def test_long_poll_answers_empty_after_the_wait(api):

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ import pytest
 
 from tests.conftest import IN_CI
 from tests.processes import free_port, manage
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -141,17 +141,25 @@ def start_console_server(
         )
     url = f"http://127.0.0.1:{http_port}"
     server = ConsoleServer(url=url, api_key=api_key, env=env, process=process, log=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if process.poll() is not None:
             raise AssertionError(f"serve exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.3)
-    server.stop()
-    raise AssertionError(f"serve did not answer within 60 s:\n{log.read_text()[-3000:]}")
+        with urllib.request.urlopen(url + "/healthz", timeout=1):
+            return True
+
+    try:
+        wait_until(
+            healthy,
+            timeout=60,
+            interval=0.3,
+            ignore=(OSError,),  # not listening yet
+            message=lambda: f"serve did not answer:\n{log.read_text()[-3000:]}",
+        )
+    except AssertionError:
+        server.stop()
+        raise
+    return server
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ changed key highlighted; play steps forward and pause stops; a screenshot for th
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -37,6 +36,8 @@ def test_replay_viewer_steps_to_version_3_with_the_keyboard(page, console_server
     before, after = expected_state(console_server, 2), expected_state(console_server, 3)
     assert before["balance"] != after["balance"]  # the third event changes the balance
 
+    # The page's timers on a clock the test can move (it runs at the real pace until then).
+    page.clock.install()
     page.goto(f"/replay/?stream={quote(ALICE, safe='')}")
     page.wait_for_selector("#rp-state li[data-key='balance']")
     assert position(page) == 7  # no version in the URL: the head
@@ -83,7 +84,7 @@ def test_replay_viewer_steps_to_version_3_with_the_keyboard(page, console_server
     page.locator("#rp-play").click()  # pause
     assert page.locator("#rp-play").get_attribute("aria-pressed") == "false"
     paused_at = position(page)
-    time.sleep(0.5)  # five ticks at 10 / s, had it kept playing
+    page.clock.run_for(1000)  # fires every timer due within a second: ten ticks at 10 / s
     assert position(page) == paused_at
 
     # Space plays and pauses too (focus on the page, not on a button).

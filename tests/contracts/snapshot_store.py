@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from snapshots.backends.base import BaseSnapshotStore
 from snapshots.records import Snapshot
+from tests.waiting import wait_until
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("FLIPBOOK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 REV = "merge:1"
 TTL = 0.5  # seconds: short, so expiry tests wait little
+EXPIRY_MARGIN = 0.3  # seconds past the TTL by which an expired snapshot must be gone
 
 
 def require_redis(url: str = REDIS_URL) -> None:
@@ -203,13 +204,18 @@ class SnapshotStoreContract:
         assert self.store.get("s-1", 4, "python:x:2") is None
 
     def test_latest_of_any_revision_breaks_a_version_tie_by_the_newest(self):
-        self.store.set(snap(version=5, payload={"r": "a"}, revision="a"))
-        time.sleep(0.01)
-        self.store.set(snap(version=5, payload={"r": "b"}, revision="b"))
+        first = self.store.set(snap(version=5, payload={"r": "a"}, revision="a"))
+        self.wait_for_the_clock_to_pass(first.created_at)
+        second = self.store.set(snap(version=5, payload={"r": "b"}, revision="b"))
         assert self.store.latest("s-1").payload == {"r": "b"}
-        time.sleep(0.01)
+        self.wait_for_the_clock_to_pass(second.created_at)
         self.store.set(snap(version=5, payload={"r": "a2"}, revision="a"))
         assert self.store.latest("s-1").payload == {"r": "a2"}
+
+    def wait_for_the_clock_to_pass(self, created_at: datetime) -> None:
+        """So that the next set is created strictly later (a tie of versions is then broken
+        by creation time alone)."""
+        wait_until(lambda: self.store.now() > created_at, timeout=1, interval=0.001)
 
     def test_set_replaces_the_snapshot_of_the_same_stream_revision_and_version(self):
         self.store.set(snap(version=4, payload={"old": 1}, label="first"))
@@ -312,7 +318,11 @@ class SnapshotStoreContract:
         assert timedelta(0) < stored.expires_at - stored.created_at <= timedelta(seconds=TTL)
         assert self.store.latest("s-1").version == 2
         self.store.set(snap("gone", 1), ttl=TTL)
-        time.sleep(TTL + 0.3)
+        wait_until(  # the store expires by wall time: ask it until they are gone
+            lambda: self.store.latest("gone") is None and self.store.latest("s-1").version == 1,
+            timeout=TTL + EXPIRY_MARGIN,
+            message="the snapshots with a TTL did not expire",
+        )
         assert self.store.latest("s-1").version == 1
         assert versions(self.store.list("s-1")) == [1]
         assert self.store.latest("gone") is None
@@ -325,8 +335,11 @@ class SnapshotStoreContract:
         short = store.set(snap("ttl-1", 1))
         longer = store.set(snap("ttl-1", 2), ttl=60)
         assert short.expires_at is not None and longer.expires_at > short.expires_at
-        time.sleep(TTL + 0.3)
-        assert versions(store.list("ttl-1")) == [2]
+        wait_until(
+            lambda: versions(store.list("ttl-1")) == [2],
+            timeout=TTL + EXPIRY_MARGIN,
+            message="the snapshot with the store's TTL did not expire alone",
+        )
 
 
 class SnapshotStoreConcurrencyContract:

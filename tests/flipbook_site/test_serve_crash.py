@@ -21,6 +21,7 @@ from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 from streams import services
 from tests.processes import free_port
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITERS = 6
@@ -104,14 +105,19 @@ def test_sigkill_mid_load_loses_no_acknowledged_commit(postgres_backend):
     threads = [threading.Thread(target=write) for _ in range(WRITERS)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 20
-    while len(acknowledged) < 40 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    server.send_signal(signal.SIGKILL)
-    server.wait(10)
-    stop.set()
-    for t in threads:
-        t.join(10)
+    try:
+        wait_until(
+            lambda: len(acknowledged) >= 40 or failures,
+            timeout=20,
+            interval=0.01,
+            message="the load did not get going before the kill",
+        )
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        stop.set()
+        for t in threads:
+            t.join(10)
     assert not failures, failures[:3]
     assert len(acknowledged) >= 40, "the load did not get going before the kill"
     assert len(attempted) > len(acknowledged), "the kill found no commit in flight"

@@ -22,6 +22,7 @@ from api.models import ApiKey
 from streams import services
 from tests.flipbook_site.test_serve_crash import start_server
 from tests.processes import free_port
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60
@@ -44,12 +45,12 @@ def call(path, body=None):
             with urllib.request.urlopen(request, timeout=30) as response:
                 return json.loads(response.read())
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.1)  # the server is restarting
+            time.sleep(0.1)  # back-off of a real client while the server restarts
 
 while True:
     batch = call("/api/v1/subscriptions/crash/next?max=25&wait=2")
     for event in batch["events"]:
-        time.sleep(0.002)  # the work
+        time.sleep(0.002)  # the work of handling an event
         log.write(f"E {pid} {event['position']}\n")
     if batch["events"]:
         last = batch["events"][-1]["position"]
@@ -88,22 +89,26 @@ def start_consumer(script: Path, base: str, key: str, log: Path) -> subprocess.P
     )
 
 
+def lines_of(consumer: subprocess.Popen, log: Path) -> list[tuple[str, int, int]]:
+    """The log lines of ``consumer``; fails the test if it has exited."""
+    assert consumer.poll() is None, consumer.stderr.read().decode()[-2000:]
+    return [line for line in read_log(log) if line[1] == consumer.pid]
+
+
 def kill_mid_batch(consumer: subprocess.Popen, log: Path, after_lines: int) -> None:
     """SIGKILL the consumer once it has processed part of a batch and not acked it yet."""
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        lines = read_log(log)
-        ours = [line for line in lines if line[1] == consumer.pid]
-        if len(lines) >= after_lines and ours and ours[-1][0] == "E":
-            consumer.send_signal(signal.SIGKILL)
-            consumer.wait(10)
-            ours = [line for line in read_log(log) if line[1] == consumer.pid]
-            if ours[-1][0] == "E":
-                return
-            raise AssertionError("the consumer acked just before the kill; not mid-batch")
-        assert consumer.poll() is None, consumer.stderr.read().decode()[-2000:]
-        time.sleep(0.001)
-    raise AssertionError("the consumer did not get going")
+
+    def mid_batch() -> bool:
+        ours = lines_of(consumer, log)
+        return len(read_log(log)) >= after_lines and bool(ours) and ours[-1][0] == "E"
+
+    # Looked at every millisecond: a batch of 25 takes about 50 ms to process.
+    wait_until(mid_batch, timeout=WAIT, interval=0.001, message="the consumer did not get going")
+    consumer.send_signal(signal.SIGKILL)
+    consumer.wait(10)
+    ours = [line for line in read_log(log) if line[1] == consumer.pid]
+    if ours[-1][0] != "E":
+        raise AssertionError("the consumer acked just before the kill; not mid-batch")
 
 
 def served_database(alias: str) -> str:
@@ -137,7 +142,7 @@ def test_consumer_killed_mid_batch_loses_nothing(db_backend, tmp_path):
             while not stop.is_set():
                 services.append_to_stream(f"live-{n % 5}", [{"name": "Live"}] * 5)
                 n += 1
-                time.sleep(0.03)
+                time.sleep(0.03)  # the writers' pace (the load), not a wait
         except BaseException as exc:  # reported below
             write_errors.append(exc)
         finally:
@@ -156,9 +161,13 @@ def test_consumer_killed_mid_batch_loses_nothing(db_backend, tmp_path):
         unfinished = [e.position for e in services.iter_all() if e.position not in processed]
         assert unfinished and min(unfinished) > checkpoint
 
-        # 2. a new consumer; then the server dies (SIGKILL) and comes back
+        # 2. a new consumer; once it processes events the server dies (SIGKILL), comes back
         consumers.append(start_consumer(script, base, key, log))
-        time.sleep(0.5)
+        wait_until(
+            lambda: lines_of(consumers[-1], log),
+            timeout=WAIT,
+            message="the second consumer processed nothing",
+        )
         server.send_signal(signal.SIGKILL)
         server.wait(10)
         server = start_server(database_url, http_port, grpc_port)
@@ -166,16 +175,22 @@ def test_consumer_killed_mid_batch_loses_nothing(db_backend, tmp_path):
         # 3. killed mid-batch once more, then a last consumer catches up with the writers
         kill_mid_batch(consumers[-1], log, after_lines=len(read_log(log)) + 40)
         consumers.append(start_consumer(script, base, key, log))
-        time.sleep(1.0)
+        # The writers stop once the last consumer has acked a batch while they wrote.
+        wait_until(
+            lambda: any(kind == "A" for kind, _, _ in lines_of(consumers[-1], log)),
+            timeout=WAIT,
+            message="the last consumer acked nothing",
+        )
         stop.set()
         writer.join(WAIT)
         assert not write_errors, write_errors
         last = max(e.position for e in services.iter_all())
-        deadline = time.monotonic() + WAIT
-        while rest(base, key, "GET", "/api/v1/subscriptions/crash")["checkpoint"] < last:
-            assert time.monotonic() < deadline, "the consumer did not catch up"
+
+        def caught_up() -> bool:
             assert consumers[-1].poll() is None, consumers[-1].stderr.read().decode()[-2000:]
-            time.sleep(0.1)
+            return rest(base, key, "GET", "/api/v1/subscriptions/crash")["checkpoint"] >= last
+
+        wait_until(caught_up, timeout=WAIT, interval=0.1, message="the consumer did not catch up")
     finally:
         stop.set()
         writer.join(WAIT)
@@ -210,16 +225,27 @@ def test_sigterm_answers_waiting_long_polls_and_exits(postgres_backend):
     http_port, grpc_port = free_port(), free_port()
     server = start_server(database_url, http_port, grpc_port)
     base = f"http://127.0.0.1:{http_port}"
-    rest(base, key, "POST", "/api/v1/subscriptions/", {"name": "waiting", "start": "end"})
+    # One subscription per poll: each one's heartbeat tells that its poll has arrived.
+    names = [f"waiting-{i}" for i in range(3)]
+    for name in names:
+        rest(base, key, "POST", "/api/v1/subscriptions/", {"name": name, "start": "end"})
     answers: list[dict] = []
 
-    def long_poll() -> None:
-        answers.append(rest(base, key, "POST", "/api/v1/subscriptions/waiting/next?wait=30"))
+    def long_poll(name: str) -> None:
+        answers.append(rest(base, key, "POST", f"/api/v1/subscriptions/{name}/next?wait=30"))
 
-    pollers = [threading.Thread(target=long_poll) for _ in range(3)]
+    pollers = [threading.Thread(target=long_poll, args=(name,)) for name in names]
     for poller in pollers:
         poller.start()
-    time.sleep(1.0)  # the polls are waiting now
+    # Each poll is in the server: its first look at its subscription wrote a heartbeat.
+    wait_until(
+        lambda: all(
+            rest(base, key, "GET", f"/api/v1/subscriptions/{name}")["last_heartbeat"]
+            for name in names
+        ),
+        timeout=WAIT,
+        message="the long polls did not reach the server",
+    )
     server.send_signal(signal.SIGTERM)
     try:
         code = server.wait(25)
@@ -248,13 +274,20 @@ def test_serve_on_the_embedded_default_runs_the_push_worker():
             body = {"name": "hook", "push": {"kind": "webhook", "url": url}}
             rest(base, key, "POST", "/api/v1/subscriptions/", body)
             written = [e.position for e in services.append_to_stream("s", [{"name": "E"}]).events]
-            deadline = time.monotonic() + WAIT
-            while handler.delivered() != written:
-                assert time.monotonic() < deadline, handler.calls
-                time.sleep(0.05)
-            while rest(base, key, "GET", "/api/v1/subscriptions/hook")["checkpoint"] < written[0]:
-                assert time.monotonic() < deadline, "the delivery was not acknowledged"
-                time.sleep(0.05)
+            wait_until(
+                lambda: handler.delivered() == written,
+                timeout=WAIT,
+                interval=0.05,
+                message=lambda: f"the push worker did not deliver {written}: {handler.calls}",
+            )
+            wait_until(
+                lambda: (
+                    rest(base, key, "GET", "/api/v1/subscriptions/hook")["checkpoint"] >= written[0]
+                ),
+                timeout=WAIT,
+                interval=0.05,
+                message="the delivery was not acknowledged",
+            )
     finally:
         server.send_signal(signal.SIGTERM)
         try:

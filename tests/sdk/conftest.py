@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from flipbook_client import Client
 from tests.processes import free_port, manage
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 60
@@ -55,20 +55,26 @@ def server_env(var_dir: Path, http_port: int, grpc_port: int) -> dict[str, str]:
 def wait_until_serving(
     process: subprocess.Popen, http_url: str, grpc_target: str, log: Path
 ) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
+    def serving() -> bool:
         if process.poll() is not None:
             raise AssertionError(f"serve exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{http_url}/healthz", timeout=1).status_code == 200:
-                with grpc.insecure_channel(grpc_target) as channel:
-                    grpc.channel_ready_future(channel).result(timeout=1)
-                return
-        except (httpx.TransportError, grpc.FutureTimeoutError):
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError(f"serve did not answer within {START_SECONDS} s")
+        if httpx.get(f"{http_url}/healthz", timeout=1).status_code != 200:
+            return False
+        with grpc.insecure_channel(grpc_target) as channel:
+            grpc.channel_ready_future(channel).result(timeout=1)
+        return True
+
+    try:
+        wait_until(
+            serving,
+            timeout=START_SECONDS,
+            interval=0.2,
+            ignore=(httpx.TransportError, grpc.FutureTimeoutError),  # not listening yet
+            message="serve did not answer",
+        )
+    except AssertionError:
+        process.kill()
+        raise
 
 
 @pytest.fixture(scope="session")

@@ -126,7 +126,7 @@ CONSUMER_SCRIPT = textwrap.dedent(
 
     def handle(event):
         print(event.position, flush=True)
-        time.sleep(0.3)
+        time.sleep(0.3)  # the work of handling an event: SIGTERM lands in the middle of it
 
     with connect(url, key, transport) as client:
         stats = Consumer(client, name, handle, batch_size=100, wait=1).run()

@@ -17,6 +17,7 @@ from snapshots.state import state_at_version
 from streams import services
 from streams.exceptions import Unavailable
 from tests.contracts.snapshot_store import use_stores
+from tests.waiting import wait_until
 
 STREAM = "race/wallet"
 
@@ -48,9 +49,12 @@ def test_snapshots_taken_while_writers_append_hold_their_versions(db_backend, se
             if i == appends // 2:
                 # Halfway, let the snapshotters catch up so snapshots interleave with appends
                 # however the threads are scheduled (on a busy machine they may not have run).
-                deadline = time.monotonic() + 10
-                while len(taken) < 4 and time.monotonic() < deadline:
-                    time.sleep(0.01)
+                wait_until(
+                    lambda: len(taken) >= 4,
+                    timeout=10,
+                    interval=0.01,
+                    message="the snapshotters took no snapshots while the writers waited",
+                )
             events = [
                 {"name": "Noted", "payload": f"w{n}-{i}-{k}"} for k in range(random.randint(1, 3))
             ]
@@ -59,14 +63,14 @@ def test_snapshots_taken_while_writers_append_hold_their_versions(db_backend, se
                     services.append_to_stream(STREAM, events)
                     break
                 except Unavailable:  # SQLite: the database is locked for a moment
-                    time.sleep(0.01)
+                    time.sleep(0.01)  # a retry's back-off: trying again is the only way to know
 
     def snapshotter() -> None:
         while not done.is_set():
             try:
                 taken.append(snapshots.take_snapshot(STREAM, label="racing"))
-            except Unavailable:
-                time.sleep(0.01)
+            except Unavailable:  # SQLite: the database is locked for a moment
+                time.sleep(0.01)  # a retry's back-off: trying again is the only way to know
 
     threads = [_in_thread(errors, lambda n=n: writer(n)) for n in range(writers)]
     watchers = [_in_thread(errors, snapshotter) for _ in range(2)]

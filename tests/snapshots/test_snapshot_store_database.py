@@ -22,14 +22,17 @@ class TestDatabaseSnapshotStore(StoresInDatabase, SnapshotStoreContract):
         return make_store()
 
     def test_purge_deletes_expired_rows(self, make_store, stores_in_db):
-        import time
-
         from snapshots.models import Snapshot as Row
-        from tests.contracts.snapshot_store import snap
+        from tests.contracts.snapshot_store import EXPIRY_MARGIN, snap, versions
+        from tests.waiting import wait_until
 
         self.store.set(snap(version=1), ttl=0.2)
         self.store.set(snap(version=2))
-        time.sleep(0.3)
+        wait_until(  # expired: the store no longer returns it, its row is still there
+            lambda: versions(self.store.list("s-1")) == [2],
+            timeout=0.2 + EXPIRY_MARGIN,
+            message="the snapshot with a TTL did not expire",
+        )
         assert Row.objects.using(stores_in_db).count() == 2
         assert self.store.purge_expired() == 1
         assert list(Row.objects.using(stores_in_db).values_list("version", flat=True)) == [2]

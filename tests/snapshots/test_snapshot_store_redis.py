@@ -8,6 +8,7 @@ import pytest
 from snapshots.backends.redis import RedisSnapshotStore, _split_cluster_flag
 from streams.exceptions import Unavailable
 from tests.contracts.snapshot_store import (
+    EXPIRY_MARGIN,
     REDIS_URL,
     TTL,
     SnapshotStoreConcurrencyContract,
@@ -15,6 +16,7 @@ from tests.contracts.snapshot_store import (
     require_redis,
     snap,
 )
+from tests.waiting import wait_until
 
 
 class RedisSnapshotStoreTests(SnapshotStoreContract, SnapshotStoreConcurrencyContract):
@@ -57,28 +59,29 @@ class RedisSnapshotStoreTests(SnapshotStoreContract, SnapshotStoreConcurrencyCon
     # -- Redis only -----------------------------------------------------------------------------
 
     def test_keys_expire_in_redis_and_the_index_goes_with_the_last_one(self, redis_prefix):
-        import time
-
         self.store.set(snap("exp", 1), ttl=TTL)
         self.store.set(snap("exp", 2), ttl=TTL)
         client = self.store.client
         keys = list(client.scan_iter(match=redis_prefix + "*"))
         assert len(keys) == 5  # 2 snapshots, 1 index, the revisions hash, the streams set
         assert all(client.pttl(k) > 0 for k in keys if not k.endswith(b"streams"))
-        time.sleep(TTL + 0.3)
-        assert [k for k in client.scan_iter(match=redis_prefix + "*")] == [
-            (redis_prefix + "streams").encode()
-        ]
+        left = [(redis_prefix + "streams").encode()]
+        wait_until(  # Redis expires the keys by wall time
+            lambda: list(client.scan_iter(match=redis_prefix + "*")) == left,
+            timeout=TTL + EXPIRY_MARGIN,
+            message="the keys with a TTL did not expire",
+        )
         assert self.store.stream_ids() == []
         assert client.scard(redis_prefix + "streams") == 0
 
     def test_a_snapshot_without_ttl_keeps_the_index_alive(self, redis_prefix):
-        import time
-
         self.store.set(snap("mix", 1))
         self.store.set(snap("mix", 2), ttl=TTL)
-        time.sleep(TTL + 0.3)
-        assert [s.version for s in self.store.list("mix")] == [1]
+        wait_until(
+            lambda: [s.version for s in self.store.list("mix")] == [1],
+            timeout=TTL + EXPIRY_MARGIN,
+            message="the snapshot with a TTL did not expire alone",
+        )
         assert self.store.latest("mix").version == 1
 
     def test_a_stream_s_keys_share_one_cluster_slot(self, redis_prefix):

@@ -5,13 +5,13 @@ import random
 import shutil
 import socket
 import subprocess
-import time
 
 import pytest
 import redis
 
 from tests.contracts.snapshot_store import IN_CI
 from tests.snapshots.test_snapshot_store_redis import RedisSnapshotStoreTests
+from tests.waiting import wait_until
 
 
 def _free_ports(count: int) -> list[int]:
@@ -91,16 +91,13 @@ def _cluster_ok(ports: list[int]) -> bool:
 
 
 def _wait(check, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except redis.RedisError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail("the Redis Cluster did not come up")
-        time.sleep(0.1)
+    wait_until(
+        check,
+        timeout=timeout,
+        interval=0.1,
+        ignore=(redis.RedisError,),  # not listening, or the cluster not formed yet
+        message="the Redis Cluster did not come up",
+    )
 
 
 class TestRedisClusterSnapshotStore(RedisSnapshotStoreTests):

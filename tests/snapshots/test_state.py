@@ -4,7 +4,6 @@ counting the events read); reducer errors; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from snapshots.state import state_at_time, state_at_version
 from streams import services
 from streams.exceptions import NotFound, ReducerError, ValidationError
 from tests.contracts.snapshot_store import StoresInDatabase
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -219,7 +219,9 @@ class TestState(StoresInDatabase):
         first = services.append_to_stream(
             "k-1", [{"name": "A", "payload": {"a": 1}, "timestamp": "2024-01-02T00:00:00Z"}]
         )
-        time.sleep(0.01)
+        # B is recorded strictly after A: the store stamps commits with this process's clock.
+        recorded_a = first.events[0].recorded_at
+        wait_until(lambda: datetime.now(UTC) > recorded_a, timeout=1, interval=0.001)
         second = services.append_to_stream(
             "k-1", [{"name": "B", "payload": {"b": 2}, "timestamp": "2024-01-01T00:00:00Z"}]
         )

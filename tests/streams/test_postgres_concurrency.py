@@ -15,6 +15,7 @@ from django.db import connections, transaction
 
 from streams import services
 from streams.exceptions import NotFound, Unavailable, VersionConflict
+from tests.waiting import wait_until
 
 WRITERS = 16
 TARGET_VERSION = 200
@@ -170,6 +171,9 @@ def test_the_feed_does_not_skip_a_write_still_in_flight(postgres_backend):
     """A commit that drew its position before a feed read, and commits after it, is still
     seen by a reader continuing from that read's next_after."""
     early = services.append_to_stream("early", [{"name": "Early"}]).events[0]
+    with connections[postgres_backend].cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")  # this thread's session: the feed reader
+        reader_pid = cursor.fetchone()[0]
     drawn = threading.Event()
     in_flight = []
 
@@ -177,7 +181,13 @@ def test_the_feed_does_not_skip_a_write_still_in_flight(postgres_backend):
         with transaction.atomic(using=postgres_backend):
             in_flight.extend(services.append_to_stream("slow", [{"name": "Slow"}]).events)
             drawn.set()
-            time.sleep(1.0)
+            # Commit only once the feed read waits for this write still in flight.
+            with observer_connection(postgres_backend) as observer:
+                wait_until(
+                    lambda: feed_reader_waits(observer, reader_pid),
+                    timeout=15,  # past the read's own wait for writers (10 s), within TIME_LIMIT
+                    message="the feed read did not wait for the write in flight",
+                )
 
     errors: list[BaseException] = []
     writer = start_threads([slow_writer], errors)
@@ -188,6 +198,29 @@ def test_the_feed_does_not_skip_a_write_still_in_flight(postgres_backend):
     second = services.read_all(after=first.next_after)
     seen = [e.id for e in (*first.events, *second.events)]
     assert seen == [early.id, in_flight[0].id]
+
+
+def observer_connection(alias: str) -> psycopg.Connection:
+    """A session of its own on ``alias``'s database, outside every test transaction."""
+    config = connections[alias].settings_dict
+    return psycopg.connect(
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        dbname=config["NAME"],
+        autocommit=True,  # each look at pg_stat_activity is fresh, not a transaction's copy
+    )
+
+
+def feed_reader_waits(observer: psycopg.Connection, reader_pid: int) -> bool:
+    """Whether the session ``reader_pid`` reads the all-feed and waits for writers in flight:
+    its latest statement is the settled-position recheck of their locks, which it only runs
+    while some are open (streams/backends/database/postgresql.py, settled_position)."""
+    row = observer.execute(
+        "SELECT query FROM pg_stat_activity WHERE pid = %s", [reader_pid]
+    ).fetchone()
+    return row is not None and "virtualtransaction = ANY" in row[0]
 
 
 def use_feed_wait(settings, alias: str, seconds: float) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from subscriptions.models import Subscription
 from subscriptions.push import PushWorker
 from subscriptions.records import PushTarget
 from tests.processes import free_port
+from tests.waiting import wait_until
 
 WAIT = 20
 
@@ -61,13 +61,9 @@ def _run_and_close(worker: PushWorker) -> None:
 
 
 def wait_for(condition: Callable[[], object], what: str):
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(
+        condition, timeout=WAIT, interval=0.05, message=f"timed out waiting for {what}"
+    )
 
 
 class Handler:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,8 @@ from streams import services
 from streams.exceptions import AlreadyExists, NotFound, ValidationError
 from subscriptions import services as subs
 from subscriptions.models import Subscription
+from subscriptions.notifier import notifier
+from tests.waiting import wait_until
 
 
 def append(stream_id: str, *names: str, category: str | None = None) -> list[int]:
@@ -247,17 +248,24 @@ def test_heartbeat_writes_are_throttled(db_backend):
 def test_long_poll_wakes_on_a_commit(db_backend):
     subs.create_subscription("w")
     written: list[int] = []
+    errors: list[BaseException] = []
 
     def write_later() -> None:
-        time.sleep(0.3)
-        written.extend(append("late", "E"))
-        connections.close_all()
+        try:
+            # Once the long-poll waits on the notifier: the commit is what wakes it.
+            wait_until(lambda: notifier.waiting >= 1, timeout=20, message="the poll never waited")
+            written.extend(append("late", "E"))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
 
     writer = threading.Thread(target=write_later)
     writer.start()
     batch = subs.next_batch("w", wait=20)
     writer.join()
-    assert positions(batch) == written
+    assert not errors, errors
+    assert written and positions(batch) == written
 
 
 def test_long_poll_returns_empty_after_wait(db_backend):
@@ -339,12 +347,19 @@ def test_a_waiting_long_poll_holds_no_database_connection(db_backend):
 
     poller = threading.Thread(target=poll)
     poller.start()
-    deadline = time.monotonic() + 5
-    while "wrapper" not in seen and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.5)  # the poll is waiting now
+    # The poll has read the subscription (its heartbeat is written in the same first poll)...
+    wait_until(
+        lambda: Subscription.objects.using(db_backend).get(name="idle").last_heartbeat,
+        timeout=5,
+        message="the poll did not start",
+    )
+    # ...and now waits on the notifier, its connection given back before waiting.
+    wait_until(
+        lambda: notifier.waiting >= 1 and seen["wrapper"].connection is None,
+        timeout=5,
+        message="the poll never waited without a database connection",
+    )
     assert poller.is_alive()
-    assert seen["wrapper"].connection is None  # given back before waiting
     poller.join()
     assert seen["batch"].events == []
 
