@@ -77,6 +77,7 @@ class RedisServer:
             pytest.skip(reason)
         self.binary = server
         self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
         self.config = config
         self.port = free_port()
         self.process: subprocess.Popen | None = None

@@ -294,3 +294,67 @@ def test_a_sigkill_of_redis_with_appendfsync_always_loses_no_acknowledged_commit
         stored_shared = services.read_stream("shared", limit=10_000).items
         assert shared.event_count == shared.version == len(stored_shared)
         assert services.store_totals()["events"] == len(everything)
+
+
+# -- serve's durability check ------------------------------------------------------------------
+
+
+def durability_ids(settings, url: str, persistence: str = "aof") -> list[str]:
+    from streams.checks import check_event_store_durability
+
+    use_redis_event_store(settings, url, persistence=persistence)
+    return [m.id for m in check_event_store_durability()]
+
+
+def test_the_durability_check_asks_redis_what_it_persists(settings, tmp_path):
+    with redis_server(tmp_path / "none") as plain:
+        assert durability_ids(settings, plain.url) == ["flipbook.E020"]
+        assert durability_ids(settings, plain.url, "none") == ["flipbook.W021"]
+        assert durability_ids(settings, plain.url, "managed") == []
+    aof = ("--appendonly", "yes")
+    with redis_server(tmp_path / "always", *aof, "--appendfsync", "always") as always:
+        assert durability_ids(settings, always.url) == []
+    with redis_server(tmp_path / "everysec", *aof, "--appendfsync", "everysec") as everysec:
+        assert durability_ids(settings, everysec.url) == ["flipbook.W020"]
+    evicting = ("--appendfsync", "always", "--maxmemory-policy", "allkeys-lru")
+    with redis_server(tmp_path / "lru", *aof, *evicting) as lru:
+        assert durability_ids(settings, lru.url) == ["flipbook.E021"]
+    assert durability_ids(settings, "redis://127.0.0.1:1/0") == ["flipbook.E022"]
+
+
+def test_serve_refuses_a_redis_without_persistence_unless_told_it_is_for_development(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT
+
+    with redis_server(tmp_path) as plain:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "flipbook_site.settings",
+            "FLIPBOOK_VAR_DIR": str(tmp_path),
+            "FLIPBOOK_EVENT_STORE": "redis",
+            "FLIPBOOK_REDIS_EVENT_STORE_URL": plain.url,
+            "FLIPBOOK_SINGLE_SERVER": "true",
+        }
+
+        def run(*args: str, **extra: str) -> subprocess.CompletedProcess:
+            return subprocess.run(
+                [sys.executable, "manage.py", *args],
+                cwd=ROOT,
+                env={**env, **extra},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+
+        refused = run("serve", "--http-port", "1", "--no-grpc")
+        assert refused.returncode != 0
+        assert "flipbook.E020" in refused.stderr and "appendonly" in refused.stderr
+        # The same check, told that this Redis is for development: a warning, no refusal.
+        told = run(
+            "check", "--deploy", "--tag", "flipbook_durability",
+            FLIPBOOK_REDIS_EVENT_STORE_PERSISTENCE="none",
+        )  # fmt: skip
+        assert told.returncode == 0, told.stderr
+        assert "flipbook.W021" in told.stderr + told.stdout
