@@ -73,6 +73,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.console
 	$(BIN)/python -m bench.bus
 	$(BIN)/python -m bench.dynamodb
+	$(BIN)/python -m bench.redis
 	$(BIN)/python -m bench.console_replay
 
 proto: $(VENV)/.test-installed

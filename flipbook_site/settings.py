@@ -113,6 +113,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FLIPBOOK_DYNAMODB_ENDPOINT = os.environ.get("FLIPBOOK_DYNAMODB_ENDPOINT", "")
 FLIPBOOK_DYNAMODB_TABLE_PREFIX = os.environ.get("FLIPBOOK_DYNAMODB_TABLE_PREFIX", "flipbook_")
 FLIPBOOK_DYNAMODB_REGION = os.environ.get("FLIPBOOK_DYNAMODB_REGION", "us-east-1")
+# Redis (FLIPBOOK_EVENT_STORE=redis): a URL of its own, because the event store needs a Redis
+# with persistence (AOF) and no eviction, which the bus and snapshots do not; FLIPBOOK_REDIS_URL
+# serves when it is unset. PERSISTENCE is what `serve` checks: aof, managed or none (development).
+FLIPBOOK_REDIS_EVENT_STORE_URL = os.environ.get("FLIPBOOK_REDIS_EVENT_STORE_URL", "") or (
+    os.environ.get("FLIPBOOK_REDIS_URL", "")
+)
 EVENT_STORE_PRESETS: dict[str, dict[str, Any]] = {
     "db": {"BACKEND": "streams.backends.database.DatabaseEventStore", "OPTIONS": {}},
     "dynamodb": {
@@ -123,12 +129,25 @@ EVENT_STORE_PRESETS: dict[str, dict[str, Any]] = {
             "region_name": FLIPBOOK_DYNAMODB_REGION,
         },
     },
+    "redis": {
+        "BACKEND": "streams.backends.redis.RedisEventStore",
+        "OPTIONS": {
+            "url": FLIPBOOK_REDIS_EVENT_STORE_URL,
+            "key_prefix": os.environ.get("FLIPBOOK_REDIS_EVENT_STORE_PREFIX", "flipbook:events"),
+            "persistence": os.environ.get("FLIPBOOK_REDIS_EVENT_STORE_PERSISTENCE", "aof"),
+        },
+    },
 }
 _event_store = os.environ.get("FLIPBOOK_EVENT_STORE", "db")
 if _event_store not in EVENT_STORE_PRESETS:
     raise ImproperlyConfigured(
         f"FLIPBOOK_EVENT_STORE={_event_store!r} is not known: choose one of "
         f"{', '.join(sorted(EVENT_STORE_PRESETS))}."
+    )
+if _event_store == "redis" and not FLIPBOOK_REDIS_EVENT_STORE_URL:
+    raise ImproperlyConfigured(
+        "FLIPBOOK_EVENT_STORE=redis needs FLIPBOOK_REDIS_EVENT_STORE_URL (or FLIPBOOK_REDIS_URL), "
+        "e.g. redis://127.0.0.1:6379/0 (add ?cluster=true for a Redis Cluster)."
     )
 FLIPBOOK_EVENT_STORE = EVENT_STORE_PRESETS[_event_store]
 

@@ -3,7 +3,9 @@
 Always: dict settings are dicts with known keys, backend settings name a class and options
 it takes. For ``serve`` (tag ``flipbook_scale_out``, a deployment check): the signs of a
 scale-out deployment (DynamoDB, or the Redis bus) beside per-server state that would
-silently split it: a SQLite metadata database, a generated secret key."""
+silently split it: a SQLite metadata database, a generated secret key. For ``serve`` too (tag
+``flipbook_durability``): an event store on Redis that would lose acknowledged commits (no
+append-only file, or an eviction policy that may drop keys)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from streams.conf import BACKEND_SETTINGS, DICT_SETTINGS, backend_class, flipbook_settings
 
 SCALE_OUT_TAG = "flipbook_scale_out"
+DURABILITY_TAG = "flipbook_durability"
 
 
 @checks.register("flipbook")
@@ -77,6 +80,8 @@ def check_scale_out(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
     signs = []
     if flipbook_settings.EVENT_STORE["BACKEND"].endswith("DynamoDBEventStore"):
         signs.append("the DynamoDB event store (FLIPBOOK_EVENT_STORE=dynamodb)")
+    if flipbook_settings.EVENT_STORE["BACKEND"].endswith("RedisEventStore"):
+        signs.append("the Redis event store (FLIPBOOK_EVENT_STORE=redis)")
     if flipbook_settings.REDIS_URL:
         signs.append("the Redis bus (FLIPBOOK_REDIS_URL)")
     if not signs or flipbook_settings.SINGLE_SERVER:
@@ -112,6 +117,95 @@ def check_scale_out(app_configs: Any = None, **kwargs: Any) -> list[checks.Check
                 "one Redis would deliver each other's events.",
                 hint="Set FLIPBOOK_BUS_PREFIX to a name unique to this deployment.",
                 id="flipbook.W012",
+            )
+        )
+    return problems
+
+
+DEVELOPMENT_HINT = (
+    "Set FLIPBOOK_REDIS_EVENT_STORE_PERSISTENCE=none only for a development Redis whose "
+    "events may be lost."
+)
+
+
+@checks.register(DURABILITY_TAG, deploy=True)
+def check_event_store_durability(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """An event store on Redis keeps what it acknowledged only with its append-only file on
+    and no eviction; ``persistence`` (OPTIONS) says what to require."""
+    from streams.backends import create_event_store
+    from streams.backends.redis import RedisEventStore
+    from streams.exceptions import FlipbookError
+
+    config = flipbook_settings.EVENT_STORE
+    if not config["BACKEND"].endswith("RedisEventStore"):
+        return []
+    try:
+        store = create_event_store(config)
+    except ImproperlyConfigured:
+        return []  # check_settings reports it
+    if not isinstance(store, RedisEventStore):
+        return []
+    if store.persistence == "managed":
+        return []  # the service persists writes itself (MemoryDB): nothing to ask Redis
+    if store.persistence == "none":
+        return [
+            checks.Warning(
+                "The Redis event store is declared a development store (persistence 'none'): "
+                "a restart of Redis may lose every event.",
+                hint="Use FLIPBOOK_REDIS_EVENT_STORE_PERSISTENCE=aof (the default) in "
+                "production, with appendonly yes on the Redis server.",
+                id="flipbook.W021",
+            )
+        ]
+    try:
+        report = store.persistence_report()
+    except FlipbookError as exc:
+        return [
+            checks.Error(
+                f"Cannot tell whether the Redis event store persists its writes: {exc.message}",
+                hint="Start Redis (FLIPBOOK_REDIS_EVENT_STORE_URL) before serve, or set "
+                "FLIPBOOK_REDIS_EVENT_STORE_PERSISTENCE=managed if the service persists writes "
+                "itself. " + DEVELOPMENT_HINT,
+                id="flipbook.E022",
+            )
+        ]
+    finally:
+        store.close()
+    problems: list[checks.CheckMessage] = []
+    if not report["aof_enabled"]:
+        problems.append(
+            checks.Error(
+                "The Redis event store runs on a Redis without its append-only file "
+                "(appendonly no): a restart loses every commit since the last RDB snapshot, "
+                "or all of them.",
+                hint="Turn on appendonly yes with appendfsync always (nothing acknowledged is "
+                "lost) or everysec (up to about a second on a crash of the machine). "
+                + DEVELOPMENT_HINT,
+                id="flipbook.E020",
+            )
+        )
+    elif report["appendfsync"] in ("everysec", "no"):
+        lost = "about a second" if report["appendfsync"] == "everysec" else "up to 30 seconds"
+        problems.append(
+            checks.Warning(
+                f"The Redis event store's append-only file is synced with appendfsync "
+                f"{report['appendfsync']}: a crash of the machine (not of Redis alone) may lose "
+                f"{lost} of acknowledged commits.",
+                hint="Use appendfsync always if no acknowledged commit may be lost.",
+                id="flipbook.W020",
+            )
+        )
+    policy = report["maxmemory_policy"] or ""
+    if policy.startswith("allkeys-"):
+        problems.append(
+            checks.Error(
+                f"The Redis of the event store evicts keys when full (maxmemory-policy "
+                f"{policy}): it would drop events.",
+                hint="Set maxmemory-policy noeviction: a full Redis then refuses commits "
+                "(unavailable) instead of losing events.",
+                id="flipbook.E021",
             )
         )
     return problems

@@ -21,10 +21,12 @@ def pytest_collection_modifyitems(items) -> None:
         names = set(getattr(item, "fixturenames", ()))
         if {"db_backend", "postgres_backend"} & names:
             callspec = getattr(item, "callspec", None)
-            # On DynamoDB the Django tables (API keys, snapshots) stay on SQLite's "default".
+            # On DynamoDB and Redis the Django tables (API keys, snapshots) stay on SQLite's
+            # "default".
             on_sqlite = callspec is not None and callspec.params.get("db_backend") in {
                 "sqlite",
                 "dynamodb",
+                "redis",
             }
             databases = ["default"] if on_sqlite and "postgres_backend" not in names else "__all__"
             # A test class may name the only apps it uses (Django's available_apps): then only

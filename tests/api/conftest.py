@@ -1,4 +1,5 @@
-"""The API suites run on SQLite, PostgreSQL and on the event store on DynamoDB Local."""
+"""The API suites run on SQLite, PostgreSQL and on the event store on DynamoDB Local and on
+Redis."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.dynamodb_fixtures import (  # noqa: F401  (fixtures)
     dynamodb_local,
     use_dynamodb_event_store,
 )
+from tests.redis_fixtures import use_redis_event_store
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,22 @@ class Capabilities:
 CAPABILITIES = {"dynamodb": Capabilities(max_events_per_commit=48)}
 
 
-@pytest.fixture(params=["sqlite", "postgres", "dynamodb"])
+@pytest.fixture(params=["sqlite", "postgres", "dynamodb", "redis"])
 def db_backend(request, settings):
-    """The store service on SQLite, on PostgreSQL, then on DynamoDB Local (a fresh table for
-    each test; API keys and snapshots stay in the Django database, SQLite's "default").
-    Returns the database alias, or "dynamodb"."""
-    if request.param != "dynamodb":
+    """The store service on SQLite, on PostgreSQL, on DynamoDB Local (a fresh table for each
+    test), then on Redis (a fresh key prefix for each test); API keys and snapshots stay in
+    the Django database, SQLite's "default". Returns the database alias, or the backend."""
+    if request.param in ("sqlite", "postgres"):
         return start_db_backend(request, settings, request.param)
     request.getfixturevalue("transactional_db")
+    if request.param == "redis":
+        from tests.contracts.snapshot_store import require_redis
+
+        require_redis()
+        redis_store = use_redis_event_store(settings)
+        request.addfinalizer(redis_store.close)
+        request.addfinalizer(redis_store.delete_everything)
+        return "redis"
     endpoint = request.getfixturevalue("dynamodb_local")
     client = request.getfixturevalue("dynamodb_client")
     store = use_dynamodb_event_store(settings, endpoint, client)
@@ -53,4 +63,4 @@ def capabilities(db_backend) -> Capabilities:
 
 def django_alias(backend: str) -> str:
     """The Django database alias holding the API keys (and snapshots) for ``backend``."""
-    return "default" if backend == "dynamodb" else backend
+    return "default" if backend in ("dynamodb", "redis") else backend

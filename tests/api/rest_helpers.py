@@ -102,8 +102,8 @@ def use_snapshot_store(django_settings, alias: str) -> None:
 @pytest.fixture
 def stores(db_backend, settings) -> str:
     """The event store and the snapshot store both on the database of ``db_backend`` (on
-    DynamoDB: the snapshot store on the Django database beside it)."""
-    if db_backend == "dynamodb":
+    DynamoDB and Redis: the snapshot store on the Django database beside it)."""
+    if db_backend in ("dynamodb", "redis"):
         use_snapshot_store(settings, "default")
     else:
         use_stores(settings, db_backend)
@@ -113,10 +113,17 @@ def stores(db_backend, settings) -> str:
 @pytest.fixture
 def unreachable_store(db_backend, settings) -> Iterator[str]:
     """The store pointed at a database alias of the same vendor that cannot be reached (on
-    DynamoDB: an endpoint where nothing listens)."""
+    DynamoDB and Redis: an endpoint where nothing listens)."""
     if db_backend == "dynamodb":
         working = settings.FLIPBOOK_EVENT_STORE
         options = {**working["OPTIONS"], "endpoint_url": "http://127.0.0.1:1", "client": None}
+        settings.FLIPBOOK_EVENT_STORE = {**working, "OPTIONS": options}
+        yield "unreachable"
+        settings.FLIPBOOK_EVENT_STORE = working
+        return
+    if db_backend == "redis":
+        working = settings.FLIPBOOK_EVENT_STORE
+        options = {**working["OPTIONS"], "url": "redis://127.0.0.1:1/0", "socket_timeout": 2}
         settings.FLIPBOOK_EVENT_STORE = {**working, "OPTIONS": options}
         yield "unreachable"
         settings.FLIPBOOK_EVENT_STORE = working

@@ -21,11 +21,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         from flipbook_site.serve import serve
-        from streams.checks import SCALE_OUT_TAG
+        from streams.checks import DURABILITY_TAG, SCALE_OUT_TAG
 
-        # Refuse a scale-out deployment that would silently split its state (raises
-        # SystemCheckError naming the setting and the fix).
-        self.check(tags=[SCALE_OUT_TAG], include_deployment_checks=True)
+        # Refuse a scale-out deployment that would silently split its state, and an event
+        # store that would lose what it acknowledged (raises SystemCheckError naming the
+        # setting and the fix).
+        self.check(tags=[SCALE_OUT_TAG, DURABILITY_TAG], include_deployment_checks=True)
 
         serve(
             host=options["host"],
