@@ -42,7 +42,23 @@ if not SECRET_KEY:
         key_file.write_text(get_random_secret_key())
     SECRET_KEY = key_file.read_text().strip()
 
-ALLOWED_HOSTS = [h for h in os.environ.get("FLIPBOOK_ALLOWED_HOSTS", "*").split(",") if h]
+# The names this server answers to (HTTP Host and WebSocket handshakes); anything else gets
+# 400. The default serves this machine only; a deployment lists its public names. The host
+# `serve` binds (FLIPBOOK_HOST) is added when it is one address, not a wildcard.
+_default_hosts = ["localhost", "127.0.0.1", "[::1]"]
+_bind_host = os.environ.get("FLIPBOOK_HOST", "127.0.0.1")
+if _bind_host not in ("", "0.0.0.0", "::", "[::]"):
+    _default_hosts.append(f"[{_bind_host}]" if ":" in _bind_host else _bind_host)
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("FLIPBOOK_ALLOWED_HOSTS", ",".join(_default_hosts)).split(",")
+    if h.strip()
+]
+# Browser origins besides the server's own that may open WebSockets (flipbook_site/origins.py),
+# e.g. "https://console.example.com"; comma-separated. Same-origin sockets need no entry.
+FLIPBOOK_ALLOWED_ORIGINS = [
+    o.strip() for o in os.environ.get("FLIPBOOK_ALLOWED_ORIGINS", "").split(",") if o.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -288,3 +304,9 @@ FLIPBOOK_SUBSCRIPTIONS = {
     "PUSH_BACKOFF_MAX_SECONDS": float(os.environ.get("FLIPBOOK_PUSH_BACKOFF_MAX_SECONDS", "60")),
 }
 FLIPBOOK_PUSH_IN_SERVE = os.environ.get("FLIPBOOK_PUSH_IN_SERVE", "auto").strip().lower()
+# Outbound request policy of push delivery (subscriptions/outbound.py): webhooks and gRPC
+# targets must resolve to public addresses; these networks (CIDRs, comma-separated) are
+# allowed besides, e.g. "127.0.0.0/8,::1" for a handler on this machine. Empty by default.
+FLIPBOOK_PUSH_ALLOWED_NETWORKS = [
+    n.strip() for n in os.environ.get("FLIPBOOK_PUSH_ALLOWED_NETWORKS", "").split(",") if n.strip()
+]

@@ -26,7 +26,7 @@ from typing import Any
 import grpc
 from django.db import close_old_connections
 
-from api.auth import Principal, authenticate_key, bearer_token
+from api.auth import Principal, RevocationWatch, authenticate_key, bearer_token
 from api.errors import error_body, status_for
 from api.logs import new_request_id
 from api.metrics import observe_error, observe_latency
@@ -241,6 +241,16 @@ class AuthenticationInterceptor(CallInterceptor):
             return
         principal = authenticate_key(bearer_token(metadata_value(context, "authorization")))
         yield AuthenticatedContext(context, principal)
+
+
+def check_key_still_active(context: Any) -> None:
+    """In a long-lived call's loop: raise Unauthenticated once the call's key is revoked
+    (asked of the database at most every FLIPBOOK_REVOCATION_CHECK_SECONDS)."""
+    watch = getattr(context, "revocation_watch", None)
+    if watch is None:
+        watch = RevocationWatch(principal_of(context))
+        context.revocation_watch = watch
+    watch.check()
 
 
 def principal_of(context: Any) -> Principal:
