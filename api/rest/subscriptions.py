@@ -67,6 +67,7 @@ class SubscriptionView(ApiView):
 
 
 class SubscriptionListView(SubscriptionView):
+    query_parameters = frozenset({"limit", "cursor"})
     operations = {"get": "list_subscriptions", "post": "create_subscription"}
 
     @extend_schema(
@@ -154,6 +155,7 @@ class SubscriptionDetailView(SubscriptionView):
 
 
 class SubscriptionNextView(SubscriptionView):
+    query_parameters = frozenset({"wait", "max"})
     operations = {"post": "next_batch"}
 
     @extend_schema(
@@ -259,6 +261,7 @@ class SubscriptionResetView(SubscriptionView):
 
 
 class ParkedListView(SubscriptionView):
+    query_parameters = frozenset({"limit", "cursor"})
     operations = {"get": "list_parked"}
 
     @extend_schema(
