@@ -39,7 +39,12 @@ if not SECRET_KEY:
     if not key_file.exists():
         from django.core.management.utils import get_random_secret_key
 
-        key_file.write_text(get_random_secret_key())
+        # Readable by its owner only: whoever reads it can forge sessions.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(get_random_secret_key())
+    elif key_file.stat().st_mode & 0o077:
+        key_file.chmod(0o600)  # written 0644 by earlier versions
     SECRET_KEY = key_file.read_text().strip()
 
 # The names this server answers to (HTTP Host and WebSocket handshakes); anything else gets
@@ -79,8 +84,41 @@ INSTALLED_APPS = [
     "channels",
 ]
 
+# -- Transport security (docs/operations/security.md) ------------------------------------------
+# Behind TLS (directly or at a proxy): FLIPBOOK_SECURE_COOKIES=true sends session and CSRF
+# cookies over HTTPS only; FLIPBOOK_HSTS_SECONDS > 0 tells browsers to use HTTPS only;
+# FLIPBOOK_TRUST_X_FORWARDED_PROTO=true believes a proxy's X-Forwarded-Proto: https.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("FLIPBOOK_SECURE_COOKIES", False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_HSTS_SECONDS = env_int("FLIPBOOK_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("FLIPBOOK_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("FLIPBOOK_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The Content Security Policy of every HTML page (flipbook_site/security.py). The console
+# runs no inline script; the API's Swagger and Redoc pages (vendor pages) are exempt.
+FLIPBOOK_CSP = os.environ.get(
+    "FLIPBOOK_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+FLIPBOOK_CSP_EXEMPT_PATHS = ["/api/v1/docs/", "/api/v1/redoc/"]
+# /metrics: "loopback" (default: clients on this machine, or any client with the bearer
+# FLIPBOOK_METRICS_TOKEN), "open" (anyone), "off" (404 for all).
+FLIPBOOK_METRICS = os.environ.get("FLIPBOOK_METRICS", "loopback").strip().lower()
+FLIPBOOK_METRICS_TOKEN = os.environ.get("FLIPBOOK_METRICS_TOKEN", "")
+if FLIPBOOK_METRICS not in ("loopback", "open", "off"):
+    raise ImproperlyConfigured(
+        f"FLIPBOOK_METRICS={FLIPBOOK_METRICS!r} is not known: choose loopback, open or off."
+    )
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "flipbook_site.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
