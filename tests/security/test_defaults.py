@@ -79,9 +79,7 @@ EVENT_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "path", ["/", "/streams/", "/timeline/?stream=a", "/subscriptions/"]
-)
+@pytest.mark.parametrize("path", ["/", "/streams/", "/timeline/?stream=a", "/subscriptions/"])
 def test_console_pages_carry_a_csp_and_no_inline_script(path):
     client = Client(HTTP_HOST="localhost")
     client.force_login(User.objects.create_user("viewer", password="x"))
