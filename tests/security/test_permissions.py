@@ -46,6 +46,7 @@ def test_staff_users_can_rebuild_snapshots():
     client = console_client(staff=True)
     response = rebuild(client, "w")
     assert response.status_code == 200
+
     async def body() -> bytes:
         return b"".join([chunk async for chunk in response.streaming_content])
 
