@@ -116,6 +116,11 @@ if FLIPBOOK_METRICS not in ("loopback", "open", "off"):
         f"FLIPBOOK_METRICS={FLIPBOOK_METRICS!r} is not known: choose loopback, open or off."
     )
 
+# Login throttling (console/throttle.py): this many failed logins per user name (4x per
+# address) lock logins for FLIPBOOK_LOGIN_LOCKOUT_SECONDS; 0 turns throttling off.
+FLIPBOOK_LOGIN_MAX_FAILURES = env_int("FLIPBOOK_LOGIN_MAX_FAILURES", 5)
+FLIPBOOK_LOGIN_LOCKOUT_SECONDS = env_int("FLIPBOOK_LOGIN_LOCKOUT_SECONDS", 900)
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "flipbook_site.security.ContentSecurityPolicyMiddleware",
