@@ -330,6 +330,12 @@ else:
             "CONFIG": {"capacity": 1000, "expiry": 60},
         }
     }
+# A quiet live socket compares its position with the store this often (console/consumers.py),
+# so a lost bus announcement delays an event by at most this long.
+FLIPBOOK_BUS_RECHECK_SECONDS = float(os.environ.get("FLIPBOOK_BUS_RECHECK_SECONDS", "5"))
+# Open WebSockets and gRPC streams recheck their API key this often (api/auth.py): a revoked
+# key's streams end within it.
+FLIPBOOK_REVOCATION_CHECK_SECONDS = float(os.environ.get("FLIPBOOK_REVOCATION_CHECK_SECONDS", "5"))
 FLIPBOOK_BUS = {
     "QUEUE_SIZE": env_int("FLIPBOOK_BUS_QUEUE_SIZE", 1000),  # live events buffered per socket
     "CATCH_UP_PAGE": env_int("FLIPBOOK_BUS_CATCH_UP_PAGE", 500),  # store page during catch-up
