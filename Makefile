@@ -37,7 +37,7 @@ services:
 run: $(VENV)/.run-installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py flipbook_demo --if-empty
-	$(BIN)/python manage.py flipbook_welcome
+	FLIPBOOK_HTTP_PORT=$(PORT) $(BIN)/python manage.py flipbook_welcome
 	@echo "Flipbook is serving on http://127.0.0.1:$(PORT)/  (gRPC on 127.0.0.1:$(or $(FLIPBOOK_GRPC_PORT),50051))"
 	$(BIN)/python manage.py serve --http-port $(PORT)
 

@@ -12,6 +12,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from api.models import KEY_PREFIX, ApiKey
+from streams.conf import flipbook_settings
 from streams.exceptions import PermissionDenied, Unauthenticated
 
 
@@ -86,6 +87,36 @@ def authenticate_key(raw: str | None) -> Principal:
 def _forget_verified_keys(**kwargs) -> None:
     with _lock:
         _verified.clear()
+
+
+def revocation_check_seconds() -> float:
+    """How often an open WebSocket or gRPC stream rechecks its key
+    (settings.FLIPBOOK_REVOCATION_CHECK_SECONDS): a revoked key's streams end within it."""
+    return float(flipbook_settings.REVOCATION_CHECK_SECONDS)
+
+
+def key_is_active(principal: Principal) -> bool:
+    """Whether the key of ``principal`` exists and is active now (no cache)."""
+    if principal.key_pk is None:
+        return True
+    return ApiKey.objects.filter(pk=principal.key_pk, active=True).exists()
+
+
+class RevocationWatch:
+    """Ends a long-lived call whose key is revoked: :meth:`check`, called often from the
+    call's loop, asks the database at most once per revocation_check_seconds()."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self.next_check = time.monotonic() + revocation_check_seconds()
+
+    def check(self) -> None:
+        """Raise Unauthenticated when the key was revoked or deleted since the call began."""
+        if time.monotonic() < self.next_check:
+            return
+        self.next_check = time.monotonic() + revocation_check_seconds()
+        if not key_is_active(self.principal):
+            raise Unauthenticated("The API key was revoked; this stream is closed.")
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+import hmac
+import ipaddress
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams import services
+from streams.conf import flipbook_settings
 
 
 @require_GET
@@ -26,7 +30,40 @@ def readyz(request: HttpRequest) -> JsonResponse:
     )
 
 
+def metrics_access() -> tuple[str, str]:
+    """Who may read /metrics: settings.FLIPBOOK_METRICS ("loopback", "open", "off") and the
+    bearer token that admits any client (FLIPBOOK_METRICS_TOKEN, "" = none)."""
+    mode = flipbook_settings.METRICS
+    return mode, flipbook_settings.METRICS_TOKEN
+
+
+def _from_loopback(request: HttpRequest) -> bool:
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus text exposition of the process's metrics."""
+    """Prometheus text exposition of the process's metrics, for the clients metrics_access()
+    admits (403 for others, 404 when off)."""
+    mode, token = metrics_access()
+    if mode == "off":
+        raise Http404("metrics are off (FLIPBOOK_METRICS=off)")
+    if mode != "open":
+        sent = request.headers.get("Authorization", "")
+        by_token = bool(token) and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+        if not by_token and not _from_loopback(request):
+            return JsonResponse(
+                {
+                    "error": {
+                        "code": "permission_denied",
+                        "message": "metrics are served to this machine only; send the bearer "
+                        "FLIPBOOK_METRICS_TOKEN from elsewhere",
+                        "details": {},
+                    }
+                },
+                status=403,
+            )
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

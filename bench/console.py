@@ -134,7 +134,7 @@ def run(url: ServerUrl, options: argparse.Namespace, events: int, fill_s: float)
     from django.test import Client
 
     user = get_user_model().objects.create_user("bench", password="bench-password")
-    client = Client()
+    client = Client(HTTP_HOST="localhost")  # one of the default ALLOWED_HOSTS
     client.force_login(user)
 
     def request(params: dict):

@@ -96,7 +96,7 @@ def run(options: argparse.Namespace) -> int:
     taken = len(snapshots.list_snapshots(STREAM))
 
     user = get_user_model().objects.create_user("bench-replay", password="bench-replay-pw")
-    client = Client()
+    client = Client(HTTP_HOST="localhost")  # one of the default ALLOWED_HOSTS
     client.force_login(user)
     k = options.window
     cases = [1, options.events // 2, options.events]

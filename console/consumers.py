@@ -8,14 +8,19 @@ server joins the bus group first, buffers live events, sends the missed ones fro
 (``{"type": "event", "event": {...}}``), then ``{"type": "caught_up", "position": P}``, then
 the buffered and live events, skipping those already sent. A connection whose buffer
 overflows gets ``{"type": "overflow"}`` and close code 4008: reconnect and subscribe again
-with the last position or version held. Close codes: 4400 bad request, 4401 not
-authenticated, 4403 not allowed, 4008 overflow."""
+with the last position or version held. A socket also compares its position with the store
+every FLIPBOOK_BUS_RECHECK_SECONDS, so a bus announcement lost on the way delays an event by
+at most that long. Close codes (docs/reference/errors.md): 4400 bad request (a frame that is
+not a JSON text of at most 4 KiB nested at most 8 deep, or a bad subscribe), 4401 not
+authenticated (also: the key was revoked while the socket was open), 4403 not allowed, 4008
+overflow, 4503 the store or the bus is unavailable (reconnect later)."""
 
 from __future__ import annotations
 
 import asyncio
 import bisect
 import contextlib
+import json
 import logging
 import uuid
 import weakref
@@ -25,9 +30,16 @@ from urllib.parse import parse_qs, unquote
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from api.auth import authenticate_key, bearer_token
+from api.auth import authenticate_key, bearer_token, key_is_active, revocation_check_seconds
 from streams import bus, services
-from streams.exceptions import FlipbookError, PermissionDenied, Unauthenticated, ValidationError
+from streams.conf import flipbook_settings
+from streams.exceptions import (
+    FlipbookError,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    ValidationError,
+)
 from streams.validation import validate_category, validate_stream_id
 
 logger = logging.getLogger("flipbook.bus")
@@ -44,6 +56,39 @@ REJOIN_SECONDS = 3600.0
 BUS_MESSAGES = frozenset({bus.MESSAGE_TYPE, "bus.joined"})
 # On the pub/sub layer a subscription is live once the socket hears its own marker (below).
 JOIN_TIMEOUT_SECONDS = 10.0
+# A client sends one small subscribe message: anything larger or deeper is refused unparsed.
+MAX_FRAME_CHARS = 4096
+MAX_FRAME_DEPTH = 8
+
+
+def recheck_seconds() -> float:
+    """How often a live socket compares its position with the store, to catch up on a lost
+    bus announcement (settings.FLIPBOOK_BUS_RECHECK_SECONDS)."""
+    return float(flipbook_settings.BUS_RECHECK_SECONDS)
+
+
+def frame_depth_exceeds(text: str, limit: int) -> bool:
+    """Whether the JSON text nests arrays and objects more than ``limit`` deep (strings
+    skipped), found without parsing it."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 class FeedTail:
@@ -124,6 +169,8 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         bus.attach_consumer_loop(asyncio.get_running_loop())
         self.pump: asyncio.Task | None = None
         self.rejoin: asyncio.Task | None = None
+        self.watch: asyncio.Task | None = None
+        self.key_principal = None
         self.subscribed = False
         self.allowed = False
         size = bus.bus_settings()["QUEUE_SIZE"]
@@ -133,6 +180,8 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
             self.target = self.parse_target()
             await database_sync_to_async(self.authorize)()
             self.allowed = True
+            if self.key_principal is not None:
+                self.watch = asyncio.create_task(self.watch_key())
         except Unauthenticated as exc:
             await self.refuse(CLOSE_UNAUTHENTICATED, "unauthenticated", str(exc))
         except PermissionDenied as exc:
@@ -164,7 +213,31 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if user is not None and user.is_authenticated and user.is_active:
             return
-        self.require(self.principal())
+        principal = self.principal()
+        self.require(principal)
+        self.key_principal = principal
+
+    async def watch_key(self) -> None:
+        """Close the socket (4401) once its key is revoked or deleted."""
+        principal = self.key_principal
+        if principal is None:
+            return
+        while True:
+            await asyncio.sleep(revocation_check_seconds())
+            try:
+                active = await database_sync_to_async(key_is_active)(principal)
+            except Exception:  # the database is away: the store reads will say so
+                logger.warning("could not recheck the key of a socket", exc_info=True)
+                continue
+            if not active:
+                self.allowed = self.subscribed = False
+                for task in (self.pump, self.rejoin):
+                    if task is not None and not task.done():
+                        task.cancel()
+                await self.refuse(
+                    CLOSE_UNAUTHENTICATED, "unauthenticated", "the API key was revoked"
+                )
+                return
 
     def require(self, principal) -> None:
         principal.require_unrestricted("read", self.what)
@@ -184,6 +257,32 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     # -- protocol ----------------------------------------------------------------------------
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """Parse a client frame with limits: bad frames close the socket with 4400 and a
+        reason, never a server error."""
+        if not self.allowed:
+            return
+        if text_data is None:
+            await self.refuse(CLOSE_BAD_REQUEST, "bad_request", "send JSON text frames, not binary")
+            return
+        if len(text_data) > MAX_FRAME_CHARS:
+            reason = f"a frame holds at most {MAX_FRAME_CHARS} characters"
+            await self.refuse(CLOSE_BAD_REQUEST, "bad_request", reason)
+            return
+        if frame_depth_exceeds(text_data, MAX_FRAME_DEPTH):
+            await self.refuse(
+                CLOSE_BAD_REQUEST, "bad_request", f"a frame nests at most {MAX_FRAME_DEPTH} deep"
+            )
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.refuse(CLOSE_BAD_REQUEST, "bad_request", "a frame must be one JSON value")
+            return
+        await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs) -> None:
         if not self.allowed:
@@ -237,7 +336,13 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
             high = await self.catch_up(start)
             await self.send_json({"type": "caught_up", "position": high})
             while True:
-                batch = [await self.live.get()]
+                try:
+                    first = await asyncio.wait_for(self.live.get(), recheck_seconds())
+                except TimeoutError:
+                    # Nothing heard for a while: a lost announcement must not stall the feed.
+                    high = await self.recheck(high)
+                    continue
+                batch = [first]
                 while not self.live.empty():
                     batch.append(self.live.get_nowait())
                 high = await self.forward(batch, high)
@@ -252,6 +357,14 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         except Exception:
             logger.exception("event bus consumer failed")
             await self.refuse(CLOSE_UNAVAILABLE, "unavailable", "the event feed failed")
+
+    async def recheck(self, high: int) -> int:
+        """Send what the store holds after ``high`` that the bus did not announce; return
+        the new high-water mark."""
+        page = await _read(services.read_all)(after=high, limit=1, categories=self.categories())
+        if not page.events:
+            return high
+        return await self.forward([event.as_dict() for event in page.events], high)
 
     async def forward(self, batch: list[dict], high: int) -> int:
         """Send the live events of ``batch`` not sent yet; return the new high-water mark.
@@ -315,7 +428,7 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=CLOSE_OVERFLOW)
 
     async def stop_tasks(self) -> None:
-        for task in (self.pump, self.rejoin):
+        for task in (self.pump, self.rejoin, getattr(self, "watch", None)):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -372,6 +485,20 @@ class StreamConsumer(EventFeedConsumer):
 
     def require(self, principal) -> None:
         principal.require("read", [self.target])
+
+    async def recheck(self, high: int) -> int:
+        try:
+            head = await _read(services.stream_head)(self.target)
+        except NotFound:
+            return high
+        behind = (
+            head.version > self.last_version
+            if head.version is not None
+            else head.last_position > high
+        )
+        if not behind:
+            return high
+        return await self.catch_up({"after_version": self.last_version, "after": high})
 
     def parse_start(self, content: dict) -> dict[str, int]:
         if "after_version" in content:

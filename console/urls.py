@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from console.throttle import ThrottledAuthenticationForm
 from console.views import dashboard, explorer, subscriptions, timeline
 from console.views import replay as replay_views
 from console.views import snapshots as snapshot_views
@@ -10,7 +11,11 @@ from console.views import snapshots as snapshot_views
 urlpatterns = [
     path("subscriptions/", subscriptions.subscriptions_page, name="subscriptions"),
     path("", dashboard.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("data/dashboard", dashboard.dashboard_data, name="dashboard-data"),
     path("streams/", explorer.explorer, name="explorer"),

@@ -59,9 +59,8 @@ def serve(
     serve_static: bool = True,
 ) -> None:
     """Run HTTP on ``host:http_port`` and gRPC on ``host:grpc_port`` until a stop signal."""
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
     from flipbook_site.asgi import application
+    from flipbook_site.static import StaticFilesHandler
 
     grpc_server = None
     if grpc_port is not None:
@@ -81,7 +80,7 @@ def serve(
         push_worker, push_thread = start_in_thread()
 
     # django-stubs wants an ASGIHandler; any ASGI application is served.
-    app = ASGIStaticFilesHandler(application) if serve_static else application  # type: ignore[arg-type]
+    app = StaticFilesHandler(application) if serve_static else application  # type: ignore[arg-type]
     server = _Server(
         application=app,
         endpoints=[f"tcp:port={http_port}:interface={host}"],

@@ -41,10 +41,31 @@ if not SECRET_KEY:
     if not key_file.exists():
         from django.core.management.utils import get_random_secret_key
 
-        key_file.write_text(get_random_secret_key())
+        # Readable by its owner only: whoever reads it can forge sessions.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(get_random_secret_key())
+    elif key_file.stat().st_mode & 0o077:
+        key_file.chmod(0o600)  # written 0644 by earlier versions
     SECRET_KEY = key_file.read_text().strip()
 
-ALLOWED_HOSTS = [h for h in os.environ.get("FLIPBOOK_ALLOWED_HOSTS", "*").split(",") if h]
+# The names this server answers to (HTTP Host and WebSocket handshakes); anything else gets
+# 400. The default serves this machine only; a deployment lists its public names. The host
+# `serve` binds (FLIPBOOK_HOST) is added when it is one address, not a wildcard.
+_default_hosts = ["localhost", "127.0.0.1", "[::1]"]
+_bind_host = os.environ.get("FLIPBOOK_HOST", "127.0.0.1")
+if _bind_host not in ("", "0.0.0.0", "::", "[::]"):
+    _default_hosts.append(f"[{_bind_host}]" if ":" in _bind_host else _bind_host)
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("FLIPBOOK_ALLOWED_HOSTS", ",".join(_default_hosts)).split(",")
+    if h.strip()
+]
+# Browser origins besides the server's own that may open WebSockets (flipbook_site/origins.py),
+# e.g. "https://console.example.com"; comma-separated. Same-origin sockets need no entry.
+FLIPBOOK_ALLOWED_ORIGINS = [
+    o.strip() for o in os.environ.get("FLIPBOOK_ALLOWED_ORIGINS", "").split(",") if o.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -65,8 +86,46 @@ INSTALLED_APPS = [
     "channels",
 ]
 
+# -- Transport security (docs/operations/security.md) ------------------------------------------
+# Behind TLS (directly or at a proxy): FLIPBOOK_SECURE_COOKIES=true sends session and CSRF
+# cookies over HTTPS only; FLIPBOOK_HSTS_SECONDS > 0 tells browsers to use HTTPS only;
+# FLIPBOOK_TRUST_X_FORWARDED_PROTO=true believes a proxy's X-Forwarded-Proto: https.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("FLIPBOOK_SECURE_COOKIES", False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_HSTS_SECONDS = env_int("FLIPBOOK_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("FLIPBOOK_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("FLIPBOOK_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The Content Security Policy of every HTML page (flipbook_site/security.py). The console
+# runs no inline script; the API's Swagger and Redoc pages (vendor pages) are exempt.
+FLIPBOOK_CSP = os.environ.get(
+    "FLIPBOOK_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+FLIPBOOK_CSP_EXEMPT_PATHS = ["/api/v1/docs/", "/api/v1/redoc/"]
+# /metrics: "loopback" (default: clients on this machine, or any client with the bearer
+# FLIPBOOK_METRICS_TOKEN), "open" (anyone), "off" (404 for all).
+FLIPBOOK_METRICS = os.environ.get("FLIPBOOK_METRICS", "loopback").strip().lower()
+FLIPBOOK_METRICS_TOKEN = os.environ.get("FLIPBOOK_METRICS_TOKEN", "")
+if FLIPBOOK_METRICS not in ("loopback", "open", "off"):
+    raise ImproperlyConfigured(
+        f"FLIPBOOK_METRICS={FLIPBOOK_METRICS!r} is not known: choose loopback, open or off."
+    )
+
+# Login throttling (console/throttle.py): this many failed logins per user name (4x per
+# address) lock logins for FLIPBOOK_LOGIN_LOCKOUT_SECONDS; 0 turns throttling off.
+FLIPBOOK_LOGIN_MAX_FAILURES = env_int("FLIPBOOK_LOGIN_MAX_FAILURES", 5)
+FLIPBOOK_LOGIN_LOCKOUT_SECONDS = env_int("FLIPBOOK_LOGIN_LOCKOUT_SECONDS", 900)
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "flipbook_site.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -293,6 +352,12 @@ else:
             "CONFIG": {"capacity": 1000, "expiry": 60},
         }
     }
+# A quiet live socket compares its position with the store this often (console/consumers.py),
+# so a lost bus announcement delays an event by at most this long.
+FLIPBOOK_BUS_RECHECK_SECONDS = float(os.environ.get("FLIPBOOK_BUS_RECHECK_SECONDS", "5"))
+# Open WebSockets and gRPC streams recheck their API key this often (api/auth.py): a revoked
+# key's streams end within it.
+FLIPBOOK_REVOCATION_CHECK_SECONDS = float(os.environ.get("FLIPBOOK_REVOCATION_CHECK_SECONDS", "5"))
 FLIPBOOK_BUS = {
     "QUEUE_SIZE": env_int("FLIPBOOK_BUS_QUEUE_SIZE", 1000),  # live events buffered per socket
     "CATCH_UP_PAGE": env_int("FLIPBOOK_BUS_CATCH_UP_PAGE", 500),  # store page during catch-up
@@ -315,3 +380,10 @@ FLIPBOOK_PUSH_IN_SERVE = os.environ.get("FLIPBOOK_PUSH_IN_SERVE", "auto").strip(
 # server (a SQLite metadata database, a generated secret key) unless this says it is the only
 # server (streams/checks.py).
 FLIPBOOK_SINGLE_SERVER = env_bool("FLIPBOOK_SINGLE_SERVER", False)
+
+# Outbound request policy of push delivery (subscriptions/outbound.py): webhooks and gRPC
+# targets must resolve to public addresses; these networks (CIDRs, comma-separated) are
+# allowed besides, e.g. "127.0.0.0/8,::1" for a handler on this machine. Empty by default.
+FLIPBOOK_PUSH_ALLOWED_NETWORKS = [
+    n.strip() for n in os.environ.get("FLIPBOOK_PUSH_ALLOWED_NETWORKS", "").split(",") if n.strip()
+]

@@ -4,6 +4,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 from api.rest import exceptions as rest_errors
+from console.throttle import ThrottledAdminAuthenticationForm
+
+admin.site.login_form = ThrottledAdminAuthenticationForm  # failed logins throttled, as /login/
 
 urlpatterns = [
     path("", include("console.urls")),

@@ -9,6 +9,7 @@ is measurable on a one-event append."""
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -81,6 +82,28 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
         "Set by the settings module when FLIPBOOK_SECRET_KEY is unset and a per-checkout key "
         "file (var/secret_key) serves instead.",
     ),
+    "FLIPBOOK_ALLOWED_ORIGINS": (
+        (),
+        "Browser origins allowed to open WebSockets besides the server's own.",
+    ),
+    "FLIPBOOK_PUSH_ALLOWED_NETWORKS": (
+        (),
+        "Networks push delivery may reach besides public addresses (CIDRs), e.g. 127.0.0.0/8.",
+    ),
+    "FLIPBOOK_REVOCATION_CHECK_SECONDS": (
+        5.0,
+        "How often open WebSockets and gRPC streams recheck their key (a revoked key's end).",
+    ),
+    "FLIPBOOK_BUS_RECHECK_SECONDS": (
+        5.0,
+        "How often a quiet live socket compares its position with the store.",
+    ),
+    "FLIPBOOK_LOGIN_MAX_FAILURES": (5, "Failed console logins per user name before a lockout."),
+    "FLIPBOOK_LOGIN_LOCKOUT_SECONDS": (900, "How long a console login lockout lasts."),
+    "FLIPBOOK_CSP": ("", "The Content-Security-Policy header of HTML pages."),
+    "FLIPBOOK_CSP_EXEMPT_PATHS": ((), "Path prefixes served without it (the API docs)."),
+    "FLIPBOOK_METRICS": ("loopback", "Who may read /metrics: loopback, open or off."),
+    "FLIPBOOK_METRICS_TOKEN": ("", "A bearer token that may read /metrics from anywhere."),
     "FLIPBOOK_SINGLE_SERVER": (
         False,
         "Declare a one-server deployment: `serve` then accepts per-server state (a SQLite "
@@ -112,6 +135,16 @@ class FlipbookSettings:
     BUS_PREFIX: str
     SECRET_KEY_GENERATED: bool
     SINGLE_SERVER: bool
+    ALLOWED_ORIGINS: Sequence[str]
+    PUSH_ALLOWED_NETWORKS: Sequence[str]
+    REVOCATION_CHECK_SECONDS: float
+    BUS_RECHECK_SECONDS: float
+    LOGIN_MAX_FAILURES: int
+    LOGIN_LOCKOUT_SECONDS: int
+    CSP: str
+    CSP_EXEMPT_PATHS: Sequence[str]
+    METRICS: str
+    METRICS_TOKEN: str
 
     def __getattr__(self, name: str) -> Any:
         # Only called for what is not read yet: the value is then kept as an attribute of

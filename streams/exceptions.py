@@ -61,11 +61,12 @@ class IdConflict(FlipbookError):
 
     code = "id_conflict"
 
-    def __init__(self, event_ids: list[str]) -> None:
+    def __init__(self, event_ids: list[str], hint: str | None = None) -> None:
         super().__init__(
             "event id(s) already stored with different content: "
             + ", ".join(event_ids[:10])
-            + "; use new ids for new events, or resend exactly the stored commit",
+            + "; "
+            + (hint or "use new ids for new events, or resend exactly the stored commit"),
             event_ids=event_ids,
         )
         self.event_ids = event_ids

@@ -9,24 +9,28 @@ parks nothing and shows as "stalled"."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
 import socket
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from streams.exceptions import FlipbookError, NotFound
+from streams.exceptions import FlipbookError, NotFound, ValidationError
 from streams.records import RecordedEvent
+from subscriptions import outbound
 from subscriptions import services as subscriptions
+from subscriptions.outbound import RefusedDestination
 from subscriptions.records import PushTarget
+from subscriptions.validation import webhook_host
 
 logger = logging.getLogger("flipbook.push")
-MAX_ERROR_BODY = 500
+MAX_ANSWER_BYTES = 64 * 1024  # a 2xx answer may say acknowledged_position and error
+MAX_REASON_CHARS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +99,10 @@ class PushWorker:
                 subscriptions.release_push_leases(self.owner)
             except Exception:  # the database may be gone at shutdown; leases then expire
                 logger.exception("could not release push leases")
-            # The transports hold their connections (the gRPC one its channels), closed as
-            # they are collected.
+            for transport in self._transports.values():
+                close = getattr(transport, "close", None)
+                if close is not None:
+                    close()
             self._transports.clear()
             subscriptions.release_connections()
             logger.info("push worker stopped", extra={"owner": self.owner})
@@ -190,26 +196,66 @@ class PushWorker:
 
 
 def send_webhook(target: PushTarget, events: list[RecordedEvent], timeout: float) -> Outcome:
-    """POST the batch as JSON to the subscription's URL."""
+    """POST the batch as JSON to the subscription's URL, over a connection the outbound
+    policy allows (subscriptions/outbound.py). Redirects are not followed, and an answer's
+    body is never kept: a failure is recorded as its status and reason only."""
     body = json.dumps(
         {"subscription": target.name, "events": [e.as_dict() for e in events]},
         separators=(",", ":"),
     ).encode()
-    request = urllib.request.Request(
-        target.target,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "flipbook-push"},
-    )
+    parts = urlsplit(target.target)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            text = response.read(64 * 1024)
-    except urllib.error.HTTPError as exc:
-        detail = exc.read(MAX_ERROR_BODY).decode("utf-8", "replace")
-        return Outcome(True, None, f"HTTP {exc.code}: {detail}".strip())
-    except (urllib.error.URLError, OSError) as exc:
-        return Outcome(False, None, f"unreachable: {exc}")
+        host, port = webhook_host(target.target)
+    except ValidationError as exc:  # stored before the policy existed
+        return Outcome(False, None, f"refused: {exc.message}")
+    connection_class = _PolicyHTTPSConnection if parts.scheme == "https" else _PolicyHTTPConnection
+    connection = connection_class(host, port, timeout=timeout)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=body,
+            headers={"Content-Type": "application/json", "User-Agent": "flipbook-push"},
+        )
+        response = connection.getresponse()
+        status, reason = response.status, _short(response.reason)
+        text = response.read(MAX_ANSWER_BYTES) if 200 <= status < 300 else b""
+    except RefusedDestination as exc:
+        return Outcome(False, None, f"refused: {exc.message}")
+    except (OSError, http.client.HTTPException) as exc:
+        return Outcome(False, None, f"unreachable: {_short(str(exc) or type(exc).__name__)}")
+    finally:
+        connection.close()
+    if 300 <= status < 400:
+        return Outcome(True, None, f"HTTP {status} {reason}: redirects are not followed".strip())
+    if not 200 <= status < 300:
+        return Outcome(True, None, f"HTTP {status} {reason}".strip())
     return _answer(text)
+
+
+# Connections always get a timeout from the subscription settings; this only types the None.
+DEFAULT_TIMEOUT = 10.0
+
+
+def _short(text: str) -> str:
+    """A reason phrase or transport error fit to store: printable, at most 100 characters."""
+    clean = "".join(c if c.isprintable() else " " for c in text or "")
+    return clean[:MAX_REASON_CHARS]
+
+
+class _PolicyHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        self.sock = outbound.connect(self.host, self.port, self.timeout or DEFAULT_TIMEOUT)
+
+
+class _PolicyHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        sock = outbound.connect(self.host, self.port, self.timeout or DEFAULT_TIMEOUT)
+        context = self._context  # type: ignore[attr-defined]  # typeshed omits it
+        self.sock = context.wrap_socket(sock, server_hostname=self.host)
 
 
 # A transport sends one batch: (target, events, timeout) -> Outcome, never raising for the

@@ -91,7 +91,7 @@ def info_of(
     head = scanned_to  # the settled head when not capped, else where the count stopped
     push = None
     if row.push_kind == "webhook":
-        push = {"kind": "webhook", "url": row.push_target}
+        push = {"kind": "webhook", "url": _without_credentials(row.push_target)}
     elif row.push_kind == "grpc":
         push = {"kind": "grpc", "target": row.push_target}
     return SubscriptionInfo(
@@ -137,3 +137,13 @@ def parked_info_of(parked: ParkedEvent) -> ParkedInfo:
         parked_at=parked.parked_at,
         status=parked.status,
     )
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` with any user:password@ (accepted before the outbound policy) masked, so a
+    reader of the subscription never sees them."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}{sep}***@{authority.rpartition('@')[2]}{slash}{path}"

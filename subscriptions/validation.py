@@ -11,6 +11,7 @@ from streams.exceptions import ValidationError
 from streams.validation import validate_category, validate_int, validate_name, validate_stream_id
 from subscriptions.conf import MAX_FILTER_NAMES, MAX_WAIT_SECONDS, NAME_PATTERN, TARGET_PATTERN
 from subscriptions.feed import feed_head, is_visible
+from subscriptions.outbound import checked_addresses
 from subscriptions.records import SubscriptionFilter
 
 
@@ -66,25 +67,60 @@ def validate_push(value: Any, field: str = "push") -> dict[str, str] | None:
         if set(value) - {"kind", "url"}:
             raise ValidationError(field, "a webhook takes only kind and url")
         url = value.get("url")
-        if not isinstance(url, str) or len(url) > 1000 or not _is_http_url(url):
-            raise ValidationError(f"{field}.url", "must be an http:// or https:// URL")
-        return {"kind": "webhook", "url": url}
+        host, port = webhook_host(url, f"{field}.url")
+        checked_addresses(host, port, f"{field}.url")
+        return {"kind": "webhook", "url": str(url)}
     if kind == "grpc":
         if set(value) - {"kind", "target"}:
             raise ValidationError(field, "a gRPC endpoint takes only kind and target")
         target = value.get("target")
-        if not isinstance(target, str) or not TARGET_PATTERN.fullmatch(target):
-            raise ValidationError(f"{field}.target", "must be host:port of an EventHandler")
-        return {"kind": "grpc", "target": target}
+        host, port = grpc_host(target, f"{field}.target")
+        checked_addresses(host, port, f"{field}.target")
+        return {"kind": "grpc", "target": str(target)}
     raise ValidationError(f"{field}.kind", "must be 'webhook' or 'grpc'")
 
 
-def _is_http_url(url: str) -> bool:
+def webhook_host(url: Any, field: str = "push.url") -> tuple[str, int]:
+    """The host and port of a webhook URL. Raises ValidationError unless it is an http(s)
+    URL without credentials."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(url) if isinstance(url, str) else None
     except ValueError:  # urlsplit refuses some malformed URLs, such as "http://["
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+        parts = None
+    if parts is None or len(url) > 1000 or parts.scheme not in ("http", "https"):
+        raise ValidationError(field, "must be an http:// or https:// URL")
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        raise ValidationError(field, "must not contain spaces or control characters")
+    if "@" in parts.netloc:
+        # Readers of the subscription would see them, and so would every log line.
+        raise ValidationError(
+            field,
+            "must not carry credentials (user:password@); authenticate the webhook "
+            "with a secret path or a token your endpoint checks",
+        )
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ValidationError(field, "has a port that is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValidationError(field, "must name a host")
+    return parts.hostname, port
+
+
+def grpc_host(target: Any, field: str = "push.target") -> tuple[str, int]:
+    """The host and port of a gRPC push target ``host:port`` (``[v6]:port`` for IPv6).
+    Raises ValidationError."""
+    if not isinstance(target, str) or not TARGET_PATTERN.fullmatch(target):
+        raise ValidationError(field, "must be host:port of an EventHandler")
+    host, _, port_text = target.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValidationError(field, "write an IPv6 address in brackets: [addr]:port")
+    port = int(port_text)
+    if not host or not 1 <= port <= 65535:
+        raise ValidationError(field, "must be host:port with a port from 1 to 65535")
+    return host, port
 
 
 def validate_start_position(value: Any, field: str) -> int:

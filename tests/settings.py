@@ -7,7 +7,7 @@ import psycopg
 
 from flipbook_site.dburl import database_from_url
 from flipbook_site.settings import *  # noqa: F403
-from flipbook_site.settings import BASE_DIR, DATABASES
+from flipbook_site.settings import BASE_DIR, DATABASES, VAR_DIR
 
 POSTGRES_URL = os.environ.get(
     "FLIPBOOK_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
@@ -25,8 +25,10 @@ else:
     # Per-process names, so concurrent test runs on one machine never share a database.
     DATABASES["postgres"]["TEST"] = {"NAME": f"test_flipbook_{os.getpid()}"}
 
-DATABASES["default"]["TEST"] = {
-    "NAME": str(BASE_DIR / "var" / f"test_flipbook_{os.getpid()}.sqlite3")
-}
+DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_flipbook_{os.getpid()}.sqlite3")}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests run their webhook and gRPC handlers on this machine: push delivery may reach loopback
+# (tests/security/test_outbound_policy.py clears this to test the policy itself).
+FLIPBOOK_PUSH_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]

@@ -10,7 +10,12 @@ around the whole response stream).
 3. MetricsInterceptor: latency and errors (it sees the original exception).
 4. DatabaseConnectionInterceptor: closes stale connections of the worker thread.
 5. AuthenticationInterceptor: the API key, turned into a Principal the servicer reads as
-   ``context.principal``."""
+   ``context.principal``.
+6. MalformedRequestInterceptor: a request that is not a valid protobuf message of its
+   method ends INVALID_ARGUMENT (grpcio would answer INTERNAL).
+
+A client that goes away mid-call (its request stream ends with an RpcError) is logged at
+DEBUG and not counted as an error."""
 
 from __future__ import annotations
 
@@ -26,11 +31,11 @@ from typing import Any
 import grpc
 from django.db import close_old_connections
 
-from api.auth import Principal, authenticate_key, bearer_token
+from api.auth import Principal, RevocationWatch, authenticate_key, bearer_token
 from api.errors import error_body, status_for
 from api.logs import new_request_id
 from api.metrics import observe_error, observe_latency
-from streams.exceptions import FlipbookError, Unauthenticated
+from streams.exceptions import FlipbookError, Unauthenticated, ValidationError
 
 TRANSPORT = "grpc"
 ERROR_METADATA_KEY = "flipbook-error-bin"
@@ -171,6 +176,12 @@ def abort_with_error(context: grpc.ServicerContext, error: BaseException) -> Non
     context.abort(grpc.StatusCode[code_name], body["message"])
 
 
+def client_went_away(context: grpc.ServicerContext, error: BaseException) -> bool:
+    """Whether ``error`` only says the client cancelled or disconnected (a request stream
+    ends with a bare RpcError then): nothing failed on this side."""
+    return isinstance(error, grpc.RpcError) and not context.is_active()
+
+
 class ErrorMappingInterceptor(CallInterceptor):
     """Turn a FlipbookError into its gRPC status; any other exception into INTERNAL with a
     generic message (the trace goes to the server log, never to the client)."""
@@ -182,6 +193,9 @@ class ErrorMappingInterceptor(CallInterceptor):
         except FlipbookError as error:
             abort_with_error(context, error)
         except Exception as error:
+            if client_went_away(context, error):
+                logger.debug("grpc %s: the client went away", method)
+                return
             if context.code() is not None:  # type: ignore[attr-defined]  # ended further in
                 raise
             logger.exception("grpc %s failed unexpectedly", method, extra={"transport": TRANSPORT})
@@ -197,7 +211,8 @@ class MetricsInterceptor(CallInterceptor):
         try:
             yield context
         except Exception as error:
-            observe_error(TRANSPORT, error)
+            if not client_went_away(context, error):
+                observe_error(TRANSPORT, error)
             raise
         finally:
             observe_latency(TRANSPORT, method.lstrip("/"), time.perf_counter() - started)
@@ -245,6 +260,16 @@ class AuthenticationInterceptor(CallInterceptor):
         yield AuthenticatedContext(context, principal)
 
 
+def check_key_still_active(context: Any) -> None:
+    """In a long-lived call's loop: raise Unauthenticated once the call's key is revoked
+    (asked of the database at most every FLIPBOOK_REVOCATION_CHECK_SECONDS)."""
+    watch = getattr(context, "revocation_watch", None)
+    if watch is None:
+        watch = RevocationWatch(principal_of(context))
+        context.revocation_watch = watch
+    watch.check()
+
+
 def principal_of(context: Any) -> Principal:
     """The Principal of the call. Raises Unauthenticated when no key was checked (a server
     built without the AuthenticationInterceptor fails closed)."""
@@ -252,6 +277,67 @@ def principal_of(context: Any) -> Principal:
     if not isinstance(principal, Principal):
         raise Unauthenticated()
     return principal
+
+
+class _Malformed:
+    """Stands for a request that did not parse; the call then ends INVALID_ARGUMENT."""
+
+
+_MALFORMED = _Malformed()
+
+
+def _malformed_request() -> ValidationError:
+    return ValidationError("request", "is not a valid protobuf message of this method")
+
+
+class MalformedRequestInterceptor(grpc.ServerInterceptor):
+    """Parse requests without raising: grpcio answers a request that fails to parse with
+    INTERNAL, a server error; here it becomes INVALID_ARGUMENT like any other bad input."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        parse = handler.request_deserializer
+
+        def tolerant_parse(data: bytes) -> Any:
+            try:
+                return parse(data)
+            except Exception:  # DecodeError, or any parser's own
+                return _MALFORMED
+
+        kind = (handler.request_streaming, handler.response_streaming)
+        attribute, make_handler = _HANDLER_KINDS[kind]
+        behaviour = getattr(handler, attribute)
+
+        def checked(request_or_iterator):
+            if handler.request_streaming:
+                return (_checked_item(r) for r in request_or_iterator)
+            if request_or_iterator is _MALFORMED:
+                raise _malformed_request()
+            return request_or_iterator
+
+        if handler.response_streaming:
+
+            def wrapped(request_or_iterator, context):
+                yield from behaviour(checked(request_or_iterator), context)
+
+        else:
+
+            def wrapped(request_or_iterator, context):
+                return behaviour(checked(request_or_iterator), context)
+
+        return make_handler(
+            wrapped,
+            request_deserializer=tolerant_parse,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _checked_item(request: Any) -> Any:
+    if request is _MALFORMED:
+        raise _malformed_request()
+    return request
 
 
 def default_interceptors() -> list[grpc.ServerInterceptor]:
@@ -262,4 +348,5 @@ def default_interceptors() -> list[grpc.ServerInterceptor]:
         MetricsInterceptor(),
         DatabaseConnectionInterceptor(),
         AuthenticationInterceptor(),
+        MalformedRequestInterceptor(),
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from api.grpc import messages
-from api.grpc.interceptors import TRANSPORT, principal_of
+from api.grpc.interceptors import TRANSPORT, check_key_still_active, principal_of
 from api.metrics import observe_commit
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
@@ -68,6 +68,7 @@ class EventStoreServicer(eventstore_pb2_grpc.EventStoreServicer):
         # limit 0: every selected event, one bounded store read at a time.
         batch = _batch_size()
         while True:
+            check_key_still_active(context)
             page = services.read_stream(**arguments, limit=batch, cursor=cursor)
             for event in page.items:
                 yield pb.ReadResponse(event=messages.event_message(event))
@@ -92,6 +93,7 @@ class EventStoreServicer(eventstore_pb2_grpc.EventStoreServicer):
             # limit 0: every event that exists now, one bounded store read at a time.
             batch = _batch_size()
             while True:
+                check_key_still_active(context)
                 page = services.read_all(after=after, limit=batch, **filters)
                 for event in page.events:
                     yield pb.ReadAllResponse(event=messages.event_message(event))

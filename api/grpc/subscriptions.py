@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from api.grpc import messages
-from api.grpc.interceptors import principal_of
+from api.grpc.interceptors import check_key_still_active, principal_of
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 from streams.exceptions import Unavailable, ValidationError
@@ -221,6 +221,7 @@ def _stream(request, context, in_flight: int) -> Iterator[pb.SubscribeResponse]:
     nack_mark = None
     delay = 0.05
     while context.is_active() and not notifier.closed:
+        check_key_still_active(context)  # a revoked key's stream ends within seconds
         generation = notifier.generation
         room = in_flight - len(sent)
         delivery = subscriptions.deliver_after(

@@ -68,6 +68,14 @@ def resolve_stream_route(request: HttpRequest) -> StreamRoute:
     prefix = reverse("api:v1:stream-list")
     decoded_tail = request.path[len(prefix) :] if request.path.startswith(prefix) else ""
     raw_tail = _raw_tail(request, prefix, decoded_tail)
+    invalid = _invalid_utf8_tail(request, prefix)
+    if invalid is not None:
+        # Decoded, %ff and %fe would both become U+FFFD: two names for one stream.
+        operation, _ = _split(invalid.split("/"))
+        error = ValidationError(
+            "stream_id", "must be percent-encoded UTF-8 (the path holds an invalid byte)"
+        )
+        return StreamRoute(operation, ID_PLACEHOLDER, error)
     if raw_tail is not None:
         operation, id_segments = _split(raw_tail.split("/"))
         stream_id = unquote("/".join(id_segments), errors="strict")
@@ -118,3 +126,16 @@ def _raw_tail(request: HttpRequest, prefix: str, decoded_tail: str) -> str | Non
         return tail if unquote(tail, errors="strict") == decoded_tail else None
     except UnicodeDecodeError:
         return None
+
+
+def _invalid_utf8_tail(request: HttpRequest, prefix: str) -> str | None:
+    """The raw path's tail after ``prefix`` when its percent-escapes are not UTF-8."""
+    raw = raw_request_path(request)
+    if raw is None or not raw.startswith(prefix):
+        return None
+    tail = raw[len(prefix) :]
+    try:
+        unquote(tail, errors="strict")
+    except UnicodeDecodeError:
+        return tail
+    return None

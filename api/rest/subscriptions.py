@@ -68,6 +68,7 @@ class SubscriptionView(ApiView):
 
 
 class SubscriptionListView(SubscriptionView):
+    query_parameters = frozenset({"limit", "cursor"})
     operations = {"get": "list_subscriptions", "post": "create_subscription"}
 
     @extend_schema(
@@ -156,6 +157,7 @@ class SubscriptionDetailView(SubscriptionView):
 
 
 class SubscriptionNextView(SubscriptionView):
+    query_parameters = frozenset({"wait", "max"})
     operations = {"post": "next_batch"}
 
     @extend_schema(
@@ -263,6 +265,7 @@ class SubscriptionResetView(SubscriptionView):
 
 
 class ParkedListView(SubscriptionView):
+    query_parameters = frozenset({"limit", "cursor"})
     operations = {"get": "list_parked"}
 
     @extend_schema(

@@ -69,19 +69,33 @@ def created_or_ok(duplicate: bool) -> int:
 
 # -- views -----------------------------------------------------------------------------------
 
+# Every view takes ?format= (content negotiation: json, ndjson where offered).
+COMMON_QUERY_PARAMETERS = frozenset({"format"})
+
 
 class ApiView(APIView):
-    """Base of the v1 views: names each operation for the latency metric."""
+    """Base of the v1 views: names each operation for the latency metric, and refuses query
+    parameters the view does not read (a typo must not silently widen a read)."""
 
     operations: dict[str, str] = {}
+    query_parameters: frozenset[str] = frozenset()
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         method = (request.method or "").lower()
         name_operation(request._request, self.operations.get(method, "other"))
         super().initial(request, *args, **kwargs)
+        known = self.query_parameters | COMMON_QUERY_PARAMETERS
+        for name in request.query_params:
+            if name not in known:
+                raise ValidationError(
+                    name,
+                    "is not a query parameter of this endpoint; it takes "
+                    + (", ".join(sorted(known)) or "none"),
+                )
 
 
 class StreamListView(ApiView):
+    query_parameters = frozenset({"prefix", "category", "limit", "cursor"})
     operations = {"get": "list_streams"}
 
     @extend_schema(
@@ -130,6 +144,8 @@ class StreamRoutedView(ApiView):
     # stream_route_view, which has read the stream id and operation (api/rest/routing.py).
     # (A comment, not a docstring: the schema would show it as each operation's description.)
 
+    query_parameters = frozenset({"stream_id"})
+
     route_operation = ""
     stream_route: StreamRoute
 
@@ -165,6 +181,18 @@ class StreamView(StreamRoutedView):
 
 
 class StreamEventsView(StreamRoutedView):
+    query_parameters = frozenset(
+        {
+            "stream_id",
+            "from_version",
+            "to_version",
+            "since",
+            "until",
+            "direction",
+            "limit",
+            "cursor",
+        }
+    )
     route_operation = "events"
     operations = {"get": "read_stream", "post": "append_to_stream"}
     renderer_classes = [JSONRenderer, NDJSONRenderer]
@@ -313,6 +341,7 @@ REVISION_PARAMETER = OpenApiParameter(
 
 
 class StreamStateView(StreamRoutedView):
+    query_parameters = frozenset({"stream_id", "version", "at", "known_at"})
     route_operation = "state"
     operations = {"get": "stream_state"}
 
@@ -361,6 +390,7 @@ class StreamStateView(StreamRoutedView):
 
 
 class SnapshotsView(StreamRoutedView):
+    query_parameters = frozenset({"stream_id", "revision"})
     route_operation = "snapshots"
     operations = {"get": "list_snapshots", "put": "set_snapshot"}
 
@@ -423,6 +453,7 @@ class SnapshotsView(StreamRoutedView):
 
 
 class LatestSnapshotView(StreamRoutedView):
+    query_parameters = frozenset({"stream_id", "version", "revision"})
     route_operation = "snapshot_latest"
     operations = {"get": "latest_snapshot"}
 
@@ -522,6 +553,7 @@ class CommitView(ApiView):
 
 
 class AllEventsView(ApiView):
+    query_parameters = frozenset({"after", "category", "name", "limit"})
     operations = {"get": "read_all"}
     renderer_classes = [JSONRenderer, NDJSONRenderer]
 

@@ -22,7 +22,7 @@ from snapshots import services as snapshot_services
 from snapshots.records import Snapshot
 from snapshots.reducers import reducer_for_category
 from streams import services
-from streams.exceptions import FlipbookError, NotFound, ValidationError
+from streams.exceptions import FlipbookError, NotFound, PermissionDenied, ValidationError
 from streams.records import NEUTRAL
 
 SHOWN = 200  # snapshots listed on the page, newest first
@@ -97,6 +97,9 @@ def drift(request: HttpRequest) -> HttpResponseBase:
     with the API's status."""
     if not request.user.is_authenticated:
         return logged_out()
+    if request.method == "POST" and not request.user.is_staff:
+        denied = PermissionDenied("only staff users may rebuild snapshots")
+        return JsonResponse(error_body(denied), status=status_for(denied)[0])
     try:
         stream_id = stream_id_param(request)
         head = services.stream_head(stream_id)

@@ -6,7 +6,10 @@ const form = document.getElementById("snap-form");
 const statusLine = document.getElementById("snap-drift-status");
 const progress = document.getElementById("snap-progress");
 const findings = document.getElementById("snap-findings");
-const buttons = [document.getElementById("snap-check"), document.getElementById("snap-rebuild")];
+// The rebuild button exists for staff users only (the server refuses others too).
+const buttons = [document.getElementById("snap-check"), document.getElementById("snap-rebuild")].filter(
+  Boolean,
+);
 const AUTO_CHECK_UP_TO = 20000; // versions: longer streams are checked on request only
 
 function badge(kind, text) {

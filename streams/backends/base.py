@@ -199,6 +199,13 @@ class BaseEventStore:
         stored = self.find_events(given)
         if not stored:
             return None
+        if any(not e.id_given for a in appends for e in a.events):
+            # The events without ids got new ones, so this cannot be matched as a re-send.
+            raise IdConflict(
+                [str(i) for i in given if i in stored],
+                "this commit also has events without ids, so a re-send of it cannot be "
+                "recognised: give every event of a commit an id to make it idempotent",
+            )
         differing = []
         for a in appends:
             for e in a.events:

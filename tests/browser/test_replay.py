@@ -2,6 +2,9 @@
 slider shows the balance the wallet reducer makes of the demo's first three events, with the
 changed key highlighted; play steps forward and pause stops; a screenshot for the README."""
 
+# Predicates are arrow functions: a bare expression would be eval'd in the page, which the
+# console's Content Security Policy (script-src 'self') forbids, as it should.
+
 from __future__ import annotations
 
 import re
@@ -45,10 +48,10 @@ def test_replay_viewer_steps_to_version_3_with_the_keyboard(page, console_server
     slider = page.locator("#rp-version")
     slider.focus()
     page.keyboard.press("Home")
-    page.wait_for_function("document.querySelector('#rp-position b').textContent === '1'")
+    page.wait_for_function("() => document.querySelector('#rp-position b').textContent === '1'")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("document.querySelector('#rp-position b').textContent === '3'")
+    page.wait_for_function("() => document.querySelector('#rp-position b').textContent === '3'")
     assert slider.input_value() == "3"
     assert "version=3" in page.url  # a shareable link
 
@@ -75,12 +78,14 @@ def test_replay_viewer_steps_to_version_3_with_the_keyboard(page, console_server
 
     # The link keeps the version: a new page opens where this one was.
     page.goto(page.url)
-    page.wait_for_function("document.querySelector('#rp-position b').textContent === '3'")
+    page.wait_for_function("() => document.querySelector('#rp-position b').textContent === '3'")
 
     # Play steps forward on its own; pause stops it.
     page.locator("#rp-speed").select_option("100")
     page.locator("#rp-play").click()
-    page.wait_for_function("Number(document.querySelector('#rp-position b').textContent) >= 5")
+    page.wait_for_function(
+        "() => Number(document.querySelector('#rp-position b').textContent) >= 5"
+    )
     page.locator("#rp-play").click()  # pause
     assert page.locator("#rp-play").get_attribute("aria-pressed") == "false"
     paused_at = position(page)
@@ -90,9 +95,11 @@ def test_replay_viewer_steps_to_version_3_with_the_keyboard(page, console_server
     # Space plays and pauses too (focus on the page, not on a button).
     page.locator("h1").click()
     page.keyboard.press("Home")
-    page.wait_for_function("document.querySelector('#rp-position b').textContent === '1'")
+    page.wait_for_function("() => document.querySelector('#rp-position b').textContent === '1'")
     page.keyboard.press("Space")
-    page.wait_for_function("Number(document.querySelector('#rp-position b').textContent) >= 3")
+    page.wait_for_function(
+        "() => Number(document.querySelector('#rp-position b').textContent) >= 3"
+    )
     page.keyboard.press("Space")
     assert page.locator("#rp-play").get_attribute("aria-pressed") == "false"
 
@@ -114,7 +121,9 @@ def test_the_time_slider_goes_to_the_version_reached_by_then(page, console_serve
         "(el, ms) => { el.value = String(ms); el.dispatchEvent(new Event('input')); }",
         int(at.timestamp() * 1000),
     )
-    page.wait_for_function(f"document.querySelector('#rp-position b').textContent === '{expected}'")
+    page.wait_for_function(
+        f"() => document.querySelector('#rp-position b').textContent === '{expected}'"
+    )
     assert f"reached version {expected}" in page.locator("#rp-status").inner_text()
     assert f"version={expected}" in page.url
 
@@ -165,7 +174,7 @@ def test_snapshots_page_finds_drift_and_rebuilds_it(page, console_server, screen
     assert "rebuilt 1" in page.locator("#snap-drift-status").inner_text()
     page.locator("#snap-check").click()
     page.wait_for_function(
-        "document.querySelector('#snap-drift-status .badge')?.textContent === 'no drift'"
+        "() => document.querySelector('#snap-drift-status .badge')?.textContent === 'no drift'"
     )
     status, body = console_server.api("GET", path + "/snapshots/latest?version=2")
     assert status == 200 and body["payload"] == state["state"]

@@ -36,6 +36,8 @@ def start_server(database_url: str, http_port: int, grpc_port: int) -> subproces
         "FLIPBOOK_DATABASE_URL": database_url,
         "FLIPBOOK_HTTP_PORT": str(http_port),
         "FLIPBOOK_GRPC_PORT": str(grpc_port),
+        # The push tests' webhooks listen on loopback (the outbound policy's opt-in).
+        "FLIPBOOK_PUSH_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
     }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "serve"],

@@ -126,15 +126,27 @@ def test_transaction_conflict_is_retried_and_then_succeeds(stubbed):
     assert result.events[0].position > 1000  # past the stream's last position
 
 
-def test_transaction_conflicts_that_never_end_become_a_version_conflict(stubbed):
+def test_transaction_conflicts_that_never_end_are_unavailable_for_any(stubbed):
+    # expected_version "any" cannot conflict: losing every race is "retry later".
     store, stubber = stubbed
     store.conflict_attempts = 3
     for _ in range(3):
         stubber.add_response("batch_get_item", heads_answer(head_item(version=3)))
         cancelled(stubber, "TransactionConflict", "None", "None", "None", "None")
+    with pytest.raises(Unavailable) as info:
+        store.append([prepared()])
+    assert "3 attempts" in info.value.message
+
+
+def test_head_checks_that_keep_failing_for_an_exact_version_stay_a_version_conflict(stubbed):
+    store, stubber = stubbed
+    store.conflict_attempts = 2
+    for _ in range(2):
+        stubber.add_response("batch_get_item", heads_answer(head_item(version=3)))
+        cancelled(stubber, "ConditionalCheckFailed", "None", "None", "None", "None")
     stubber.add_response("get_item", {"Item": head_item(version=3)})
     with pytest.raises(VersionConflict) as info:
-        store.append([prepared()])
+        store.append([prepared(expected=3)])
     assert info.value.current_version == 3
 
 
@@ -231,6 +243,6 @@ def test_a_commit_that_keeps_conflicting_names_the_refused_stream(stubbed):
         cancelled(stubber, "ConditionalCheckFailed", "None", *["None"] * 6)
     stubber.add_response("get_item", {"Item": head_item("b", 4)})
     with pytest.raises(VersionConflict) as info:
-        store.append([prepared("a"), prepared("b")])
+        store.append([prepared("a"), prepared("b", expected=3)])
     assert info.value.details["stream_id"] == "b"
     assert info.value.current_version == 4

@@ -81,7 +81,7 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement):
         shard = zlib.crc32(appends[0].stream_id.encode()) % self.feed_shards
         delay = self.backoff_seconds
         reasons: list[str | None] = []
-        last_refused = 0  # the stream to name when conflicts never end
+        last_refused: int | None = None  # the stream to name when conflicts never end
         for _attempt in range(self.conflict_attempts):
             keys = [stream_key(a.stream_id) for a in appends] + [shard_key(shard)]
             items = self._batch_get(keys)
@@ -144,6 +144,13 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement):
         if any(code in RETRYABLE_CANCEL - {"TransactionConflict"} for code in reasons):
             raise Unavailable(
                 f"DynamoDB kept throttling the commit ({self.conflict_attempts} attempts); "
+                "retry later"
+            )
+        if last_refused is None or not isinstance(appends[last_refused].expected_version, int):
+            # "any" and "exists" never conflict: these attempts lost races with other
+            # writers, and a later try may pass.
+            raise Unavailable(
+                f"the commit kept racing other writers ({self.conflict_attempts} attempts); "
                 "retry later"
             )
         a = appends[last_refused]
