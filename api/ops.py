@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
@@ -67,3 +68,22 @@ def metrics(request: HttpRequest) -> HttpResponse:
                 status=403,
             )
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+class HealthChecksMiddleware:
+    """Answers /healthz and /readyz before anything reads the Host header. Load balancers and
+    orchestrators (an ALB target group, Kubernetes probes) address a server by its IP, which
+    is no host name the deployment serves, so host validation would fail every probe; these
+    two endpoints reveal nothing and take no input, so they answer whatever the Host."""
+
+    PATHS = {"/healthz": healthz, "/readyz": readyz}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        view = self.PATHS.get(request.path_info)
+        if view is not None:
+            response: HttpResponse = view(request)
+            return response
+        return self.get_response(request)

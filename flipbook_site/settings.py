@@ -124,6 +124,8 @@ FLIPBOOK_LOGIN_MAX_FAILURES = env_int("FLIPBOOK_LOGIN_MAX_FAILURES", 5)
 FLIPBOOK_LOGIN_LOCKOUT_SECONDS = env_int("FLIPBOOK_LOGIN_LOCKOUT_SECONDS", 900)
 
 MIDDLEWARE = [
+    # First: health probes address servers by IP, which no Host check should refuse (api/ops.py).
+    "api.ops.HealthChecksMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "flipbook_site.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -81,3 +81,11 @@ def test_an_unknown_host_header_gets_400_over_http():
     assert Client(HTTP_HOST="evil.example").get("/login/").status_code == 400
     assert Client(HTTP_HOST="127.0.0.1:8000").get("/login/").status_code == 200
     assert Client(HTTP_HOST="localhost").get("/login/").status_code == 200
+
+
+def test_health_probes_answer_whatever_the_host(client, settings):
+    """Load balancers probe a server by its IP; the health endpoints must not refuse that
+    Host, while every other page still does."""
+    settings.ALLOWED_HOSTS = ["flipbook.example.com"]
+    assert client.get("/healthz", HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/api/v1/streams/", HTTP_HOST="10.1.2.3:8000").status_code == 400
