@@ -63,7 +63,9 @@ test("the browser page shows a stream live over the WebSocket and survives a dro
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
-  const query = new URLSearchParams({ server: HTTP_URL, key: KEY, stream });
+  // The page watches through its own origin (serve.mjs proxies /ws/): the server refuses
+  // WebSockets from another origin.
+  const query = new URLSearchParams({ server: new URL(pageUrl).origin, key: KEY, stream });
   await page.goto(`${pageUrl}?${query.toString()}`);
   await page.waitForFunction(() => document.querySelector("#status")?.textContent === "live", undefined, { timeout: 20_000 });
   assert.deepEqual(await waitForVersions(page, 1), ["1"]);

@@ -1,6 +1,7 @@
 // The browser example: watch a stream live over the WebSocket bus, append over REST.
-// Served by serve.mjs, which serves this folder, the package's dist/ and proxies /api/ to the
-// Flipbook server (the REST API sends no CORS headers; the WebSocket goes to it directly).
+// Served by serve.mjs, which serves this folder, the package's dist/ and proxies /api/ and /ws/
+// to the Flipbook server: the page talks to its own origin (the REST API sends no CORS
+// headers, and a WebSocket from another origin needs FLIPBOOK_ALLOWED_ORIGINS on the server).
 import { createClient, subscribeLive } from "/dist/index.js";
 
 const watch = document.querySelector("#watch");
@@ -19,7 +20,7 @@ let streamId = "";
 async function start() {
   live?.close();
   list.replaceChildren();
-  const server = watch.elements.server.value;
+  const server = watch.elements.server.value || location.origin;
   const apiKey = watch.elements.key.value;
   streamId = watch.elements.stream.value;
   client = createClient(location.origin, { apiKey });

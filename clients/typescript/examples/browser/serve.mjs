@@ -1,8 +1,11 @@
-// Serves the browser example: this folder at /, the package's dist/ at /dist/, and /api/
-// proxied to the Flipbook server (same origin for fetch; the REST API sends no CORS headers).
+// Serves the browser example: this folder at /, the package's dist/ at /dist/, and /api/ and
+// /ws/ proxied to the Flipbook server, so the page talks to its own origin: the REST API sends
+// no CORS headers, and the server refuses WebSockets from another origin unless
+// FLIPBOOK_ALLOWED_ORIGINS names it.
 //   node examples/browser/serve.mjs [port] [flipbook url]   (after npm run build)
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { createServer, request } from "node:http";
+import { connect } from "node:net";
 import { dirname, extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -35,6 +38,30 @@ export function serveExample(port, flipbookUrl) {
     }
     res.writeHead(200, { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" });
     createReadStream(file).pipe(res);
+  });
+  // WebSockets: the upgrade request goes upstream as it came (its Host is this page's, so the
+  // server sees a same-origin socket), then bytes flow both ways.
+  server.on("upgrade", (req, socket, head) => {
+    if (!(req.url ?? "").startsWith("/ws/")) {
+      socket.destroy();
+      return;
+    }
+    const upstreamSocket = connect(Number(upstream.port), upstream.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstreamSocket.write(lines.join("\r\n") + "\r\n\r\n");
+      if (head.length) upstreamSocket.write(head);
+      upstreamSocket.pipe(socket);
+      socket.pipe(upstreamSocket);
+    });
+    const close = () => {
+      socket.destroy();
+      upstreamSocket.destroy();
+    };
+    upstreamSocket.on("error", close);
+    socket.on("error", close);
+    upstreamSocket.on("close", close);
+    socket.on("close", close);
   });
   return new Promise((done) => server.listen(port, "127.0.0.1", () => done(server)));
 }
