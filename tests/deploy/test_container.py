@@ -59,7 +59,9 @@ def test_static_files_are_collected_at_build_without_leaving_a_secret():
 
 def test_build_context_leaves_out_tests_and_local_state():
     ignored = (ROOT / ".dockerignore").read_text().split()
-    for entry in (".git", ".venv", "var", "tests", "clients", "bench"):
+    for entry in (".git", ".venv", "var", "tests", "bench", "clients/go", "clients/typescript"):
         assert entry in ignored, f".dockerignore should leave out {entry}"
+    # The Python SDK stays: the server imports the gRPC code generated into it.
     for needed in ("pyproject.toml", "README.md", "flipbook_site", "static", "templates"):
         assert needed not in ignored, f".dockerignore must keep {needed}"
+    assert "clients" not in ignored and "clients/python" not in ignored

@@ -8,6 +8,9 @@ import sys
 from tests.deploy.conftest import ROOT, run
 
 OPERATIONS = ROOT / "docs" / "operations"
+# Reference pages the docs hooks generate at build time (docs/hooks/server_reference.py,
+# grpc_reference.py): no file until `make docs` runs.
+GENERATED = {"reference/rest.md", "reference/grpc.md", "reference/cli.md", "reference/settings.md"}
 
 
 def test_terraform_variable_tables_are_current():
@@ -30,6 +33,8 @@ def test_operations_pages_exist_and_local_links_resolve():
         assert needed in pages
     for page in OPERATIONS.glob("*.md"):
         for target in re.findall(r"\]\(([^)#:]+\.md)\)", page.read_text()):
+            if target.startswith("../reference/") and target.removeprefix("../") in GENERATED:
+                continue  # made by docs/hooks at build time; the strict build checks them
             assert (OPERATIONS / target).exists(), f"{page.name} links to missing {target}"
 
 
