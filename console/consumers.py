@@ -18,12 +18,10 @@ overflow, 4503 the store or the bus is unavailable (reconnect later)."""
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import json
 import logging
 import uuid
-import weakref
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -31,6 +29,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from api.auth import authenticate_key, bearer_token, key_is_active, revocation_check_seconds
+from console.feed_tail import FeedTail, read_in_pool
+from console.frames import MAX_FRAME_CHARS, MAX_FRAME_DEPTH, frame_depth_exceeds
 from streams import bus, services
 from streams.conf import flipbook_settings
 from streams.exceptions import (
@@ -56,103 +56,12 @@ REJOIN_SECONDS = 3600.0
 BUS_MESSAGES = frozenset({bus.MESSAGE_TYPE, "bus.joined"})
 # On the pub/sub layer a subscription is live once the socket hears its own marker (below).
 JOIN_TIMEOUT_SECONDS = 10.0
-# A client sends one small subscribe message: anything larger or deeper is refused unparsed.
-MAX_FRAME_CHARS = 4096
-MAX_FRAME_DEPTH = 8
 
 
 def recheck_seconds() -> float:
     """How often a live socket compares its position with the store, to catch up on a lost
     bus announcement (settings.FLIPBOOK_BUS_RECHECK_SECONDS)."""
     return float(flipbook_settings.BUS_RECHECK_SECONDS)
-
-
-def frame_depth_exceeds(text: str, limit: int) -> bool:
-    """Whether the JSON text nests arrays and objects more than ``limit`` deep (strings
-    skipped), found without parsing it."""
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
-
-
-class FeedTail:
-    """The settled end of one feed (the all-feed or one category) in this process: read from
-    the store once for every socket watching that feed, instead of once per socket.
-
-    Every event with a position in (``low``, ``high``] is held, in position order; a socket
-    whose own mark is below ``low`` (far behind) reads the store itself."""
-
-    KEEP = 5000  # events held; trimmed in halves so trimming stays cheap
-    PAGE = 500
-    # Per event loop, so a tail and its lock never cross loops (tests make a loop per test).
-    _tails: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    def __init__(self, categories: tuple[str, ...]) -> None:
-        self.categories = categories
-        self.positions: list[int] = []
-        self.events: list[dict] = []
-        self.low: int | None = None
-        self.high: int | None = None
-        self.lock = asyncio.Lock()
-        self.users = 0
-
-    @classmethod
-    def attach(cls, categories: tuple[str, ...]) -> FeedTail:
-        tails = cls._tails.setdefault(asyncio.get_running_loop(), {})
-        tail = tails.get(categories)
-        if tail is None:
-            tail = tails[categories] = cls(categories)
-        tail.users += 1
-        return tail
-
-    def detach(self) -> None:
-        self.users -= 1
-        if self.users <= 0:
-            for tails in list(self._tails.values()):
-                if tails.get(self.categories) is self:
-                    del tails[self.categories]
-
-    async def since(self, after: int, target: int) -> tuple[list[dict], int] | None:
-        """The events after ``after``, read up to at least ``target`` when it is settled, and
-        the position they reach; None when ``after`` is older than what is held."""
-        async with self.lock:
-            if self.high is None or (after > self.high and not self.events):
-                self.low = self.high = after
-            while self.high < target:
-                page = await _read(services.read_all)(
-                    after=self.high, limit=self.PAGE, categories=self.categories
-                )
-                for event in page.events:
-                    self.positions.append(event.position)
-                    self.events.append(event.as_dict())
-                moved = page.next_after > self.high
-                self.high = max(self.high, page.next_after)
-                if not moved or len(page.events) < self.PAGE:
-                    break
-            if len(self.events) > 2 * self.KEEP:
-                self.low = self.positions[-self.KEEP - 1]
-                del self.positions[: -self.KEEP], self.events[: -self.KEEP]
-            assert self.low is not None  # set with high
-            if after < self.low:
-                return None
-            start = bisect.bisect_right(self.positions, after)
-            return self.events[start:], max(after, self.high)
 
 
 class _Overflow(Exception):
@@ -361,7 +270,9 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
     async def recheck(self, high: int) -> int:
         """Send what the store holds after ``high`` that the bus did not announce; return
         the new high-water mark."""
-        page = await _read(services.read_all)(after=high, limit=1, categories=self.categories())
+        page = await read_in_pool(services.read_all)(
+            after=high, limit=1, categories=self.categories()
+        )
         if not page.events:
             return high
         return await self.forward([event.as_dict() for event in page.events], high)
@@ -393,7 +304,7 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         after = start["after"]
         page_size = bus.bus_settings()["CATCH_UP_PAGE"]
         while True:
-            page = await _read(services.read_all)(
+            page = await read_in_pool(services.read_all)(
                 after=after, limit=page_size, categories=self.categories()
             )
             for event in page.events:
@@ -488,7 +399,7 @@ class StreamConsumer(EventFeedConsumer):
 
     async def recheck(self, high: int) -> int:
         try:
-            head = await _read(services.stream_head)(self.target)
+            head = await read_in_pool(services.stream_head)(self.target)
         except NotFound:
             return high
         behind = (
@@ -542,7 +453,7 @@ class StreamConsumer(EventFeedConsumer):
         high = after
         cursor = None
         while True:
-            page = await _read(services.read_stream)(
+            page = await read_in_pool(services.read_stream)(
                 self.target,
                 from_version=after_version + 1 if after_version else None,
                 limit=page_size,
@@ -557,12 +468,6 @@ class StreamConsumer(EventFeedConsumer):
             if page.next_cursor is None:
                 return high
             cursor = page.next_cursor
-
-
-def _read(function):
-    # Store reads run in the thread pool, not Channels' single thread for sync code, so one
-    # socket's catch-up does not queue behind another's.
-    return database_sync_to_async(function, thread_sensitive=False)
 
 
 def _non_negative(value: Any, field: str) -> int:
