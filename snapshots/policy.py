@@ -35,7 +35,7 @@ def snapshot_every(category: str | None) -> int | None:
     """The category's policy: a snapshot every N events, or None."""
     if not category or not policies_exist():
         return None
-    from snapshots.reducers import category_settings
+    from snapshots.categories import category_settings
 
     row = category_settings(category)
     return row[3] if row is not None and row[3] else None
@@ -72,7 +72,7 @@ def make_due_snapshot(stream_id: str) -> Snapshot | None:
     when the stream has reached a multiple of N above its latest snapshot of the current
     reducer revision; it is made at the highest such multiple (the worker may lag behind the
     writers), folded from the latest snapshot. Raises FlipbookError."""
-    from snapshots.reducers import reducer_for_category
+    from snapshots.categories import reducer_for_category
     from snapshots.services import store_state
     from snapshots.state import fold_at_version
 

@@ -8,87 +8,28 @@ revision are never used."""
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules, import_string
 
-from snapshots.rules import RuleFailed, copy_json, declarative_reducer, deep_merge
+from snapshots.contract import ReduceFunction as ReduceFunction  # re-exported
+from snapshots.contract import Reducer as Reducer
+from snapshots.contract import describe_exception as describe_exception
+from snapshots.contract import reducer_error as reducer_error
 from snapshots.rules import compile_rules as compile_rules  # re-exported: reducers' one module
+from snapshots.rules import copy_json, declarative_reducer, deep_merge
 from snapshots.rules import rules_revision as rules_revision
 from streams.conf import flipbook_settings
-from streams.exceptions import ReducerError, Unavailable, ValidationError
+from streams.exceptions import ValidationError
 from streams.records import RecordedEvent
 
-ReduceFunction = Callable[[Any, RecordedEvent], Any]
 KINDS = ("merge", "list", "declarative", "python")
 MAX_REVISION = 200
-_NO_STATE = object()
-
-
-@dataclass(frozen=True)
-class Reducer:
-    """A reducer ready to fold: ``apply(state, event)`` returns the next state and may change
-    ``state`` in place (a fold owns its state); ``initial()`` returns a fresh first state."""
-
-    kind: str
-    revision: str
-    apply: ReduceFunction
-    initial_factory: Callable[[], Any]
-    source: str
-
-    def initial(self) -> Any:
-        """A new initial state (never shared between folds)."""
-        return self.initial_factory()
-
-    def step(self, state: Any, event: RecordedEvent) -> Any:
-        """Apply one event. Raises ReducerError naming the stream, version and event."""
-        try:
-            return self.apply(state, event)
-        except ReducerError:
-            raise
-        except RuleFailed as exc:
-            raise reducer_error(self, event, str(exc)) from exc
-        except Exception as exc:
-            raise reducer_error(self, event, describe_exception(exc)) from exc
-
-    def fold(self, events: Iterable[RecordedEvent], state: Any = _NO_STATE) -> Any:
-        """Fold ``events`` in order onto ``state`` (a new initial state when not given) and
-        return the result. Raises ReducerError."""
-        if state is _NO_STATE:
-            state = self.initial()
-        for event in events:
-            state = self.step(state, event)
-        return state
-
-
-def reducer_error(reducer: Reducer, event: RecordedEvent, reason: str) -> ReducerError:
-    """The ReducerError for ``event``: names the stream, its version (or position), the event."""
-    where = (
-        f"version {event.version}" if event.version is not None else f"position {event.position}"
-    )
-    return ReducerError(
-        f"{reducer.source} failed on stream {event.stream_id!r} at {where} "
-        f"(event {event.name!r}): {reason}. Fix the reducer or its rules; no state was kept.",
-        stream_id=event.stream_id,
-        version=event.version,
-        position=event.position,
-        event_name=event.name,
-        reducer=reducer.kind,
-        revision=reducer.revision,
-    )
-
-
-def describe_exception(exc: BaseException) -> str:
-    text = str(exc)
-    if len(text) > 300:
-        text = text[:300] + "…"
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 # -- built-ins --------------------------------------------------------------------------------
@@ -229,54 +170,3 @@ def build_reducer(
         raise ValidationError("reducer", f"must be one of {', '.join(KINDS)}")
     source = f"{built.source}{where}"
     return built if source == built.source else replace(built, source=source)
-
-
-def reducer_for_category(category: str | None) -> Reducer:
-    """The reducer of a category (see the module docstring for the order). Raises
-    ReducerError when the category's configuration is broken (bad rules, missing function),
-    Unavailable when the database holding the categories cannot be read."""
-    if not category:
-        return MERGE
-    row = category_settings(category)
-    try:
-        if row is not None:
-            kind, rules, python_path, _ = row
-            return build_reducer(kind, rules=rules, python_path=python_path, category=category)
-        found = registered_reducer(category)
-    except (ValidationError, ImproperlyConfigured) as exc:
-        message = exc.message if isinstance(exc, ValidationError) else str(exc)
-        raise ReducerError(
-            f"the reducer of category {category!r} is misconfigured: {message}; fix it in "
-            "the admin (Categories) or in FLIPBOOK_REDUCERS",
-            category=category,
-        ) from exc
-    if found is None:
-        return replace(MERGE, source=f"{MERGE.source} (default for category {category!r})")
-    return replace(found, source=f"{found.source} of category {category!r}")
-
-
-def category_settings(category: str) -> tuple[str, Any, str, int | None] | None:
-    """The admin's settings of a category: (reducer kind, rules, python path, snapshot
-    every), or None when it has none. One indexed query, read fresh on every call so an
-    edit in the admin applies at once in every process."""
-    from django.db import DatabaseError, connections, router
-
-    from snapshots.models import Category  # the app registry is ready by the time this runs
-
-    connection = connections[router.db_for_read(Category)]
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT reducer, CAST(rules AS text), python_path, snapshot_every "
-                f"FROM {Category._meta.db_table} WHERE name = %s",
-                [category],
-            )
-            row = cursor.fetchone()
-    except DatabaseError as exc:
-        raise Unavailable(
-            f"the {connection.vendor} database holding the categories is unavailable; retry later"
-        ) from exc
-    if row is None:
-        return None
-    kind, rules, python_path, every = row
-    return kind, json.loads(rules) if rules is not None else {}, python_path or "", every

@@ -10,14 +10,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from snapshots.contract import Reducer, RuleFailed
 from streams.exceptions import ValidationError
 from streams.records import RecordedEvent
-
-if TYPE_CHECKING:
-    from snapshots.reducers import Reducer
-
 
 # -- JSON helpers -----------------------------------------------------------------------------
 
@@ -59,10 +56,6 @@ EVENT_FIELDS: dict[str, Callable[[RecordedEvent], Any]] = {
     "metadata": lambda e: e.metadata,
 }
 _MISSING = object()
-
-
-class RuleFailed(Exception):
-    """A declarative rule cannot be applied to an event (wrapped into a ReducerError)."""
 
 
 @dataclass(frozen=True)
@@ -331,8 +324,6 @@ def rules_revision(rules: Any) -> str:
 
 @lru_cache(maxsize=256)
 def _declarative_from_text(text: str) -> Reducer:
-    from snapshots.reducers import Reducer  # the reducers module imports this one
-
     rules = json.loads(text)
     compiled = compile_rules(rules)
     fallback = compiled.get("*", ())

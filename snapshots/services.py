@@ -13,8 +13,9 @@ from typing import Any
 
 from snapshots.backends import get_snapshot_store
 from snapshots.backends.base import BaseSnapshotStore
+from snapshots.categories import reducer_for_category
 from snapshots.records import Snapshot
-from snapshots.reducers import Reducer, describe_exception, reducer_error, reducer_for_category
+from snapshots.reducers import Reducer, describe_exception, reducer_error
 from snapshots.state import READ_BATCH, fold_at_version
 from streams import services
 from streams.conf import flipbook_settings

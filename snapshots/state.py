@@ -13,13 +13,9 @@ from typing import Any
 
 from snapshots.backends import get_snapshot_store
 from snapshots.backends.base import BaseSnapshotStore
+from snapshots.categories import reducer_for_category
 from snapshots.records import Snapshot
-from snapshots.reducers import (
-    Reducer,
-    describe_exception,
-    reducer_error,
-    reducer_for_category,
-)
+from snapshots.reducers import Reducer, describe_exception, reducer_error
 from snapshots.rules import copy_json
 from streams import services
 from streams.exceptions import NotFound, ReducerError, Unavailable, ValidationError

@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api.rest import routing, state_views, subscriptions, views
+from api.rest import state_views, stream_route, subscriptions, views
 from api.rest.routing import StreamIdConverter
 
 app_name = "v1"
@@ -13,7 +13,7 @@ urlpatterns = [
     path("streams/", views.StreamListView.as_view(), name="stream-list"),
     # Every path under streams/<id> has this one route: a stream id may hold "/", so the id
     # and the operation are read from the raw path (api/rest/routing.py), not by patterns.
-    path("streams/<stream_id:path>", routing.stream_route_view, name="stream-route"),
+    path("streams/<stream_id:path>", stream_route.stream_route_view, name="stream-route"),
     # What the OpenAPI schema documents, one path per operation. The route above takes every
     # request first, so these never route; they exist for the schema generator and reverse().
     path(

@@ -13,8 +13,9 @@ from django.shortcuts import render
 from api.errors import status_for
 from console.views.common import console_data, console_page, int_param, stream_id_param
 from snapshots import services as snapshot_services
+from snapshots.categories import reducer_for_category
 from snapshots.records import Snapshot
-from snapshots.reducers import Reducer, describe_exception, reducer_error, reducer_for_category
+from snapshots.reducers import Reducer, describe_exception, reducer_error
 from snapshots.state import READ_BATCH, fold_at_version
 from streams import services
 from streams.exceptions import FlipbookError, NotFound, ReducerError, Unavailable, ValidationError

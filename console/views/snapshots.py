@@ -19,8 +19,8 @@ from api.errors import error_body, status_for
 from console.views.common import console_page, logged_out, stream_id_param
 from snapshots import policy
 from snapshots import services as snapshot_services
+from snapshots.categories import reducer_for_category
 from snapshots.records import Snapshot
-from snapshots.reducers import reducer_for_category
 from streams import services
 from streams.exceptions import FlipbookError, NotFound, PermissionDenied, ValidationError
 from streams.records import NEUTRAL

@@ -20,8 +20,9 @@ from django.test import Client
 from api.models import ApiKey
 from console.views import replay as replay_view
 from snapshots import services as snapshot_services
+from snapshots.categories import reducer_for_category
 from snapshots.models import Category
-from snapshots.reducers import reducer, reducer_for_category
+from snapshots.reducers import reducer
 from snapshots.state import state_at_version
 from streams import services
 from streams.models import Stream

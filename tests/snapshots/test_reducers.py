@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snapshots import demo_reducers
+from snapshots.categories import reducer_for_category
 from snapshots.models import Category
 from snapshots.reducers import (
     LIST,
@@ -24,7 +25,6 @@ from snapshots.reducers import (
     declarative_reducer,
     python_reducer,
     reducer,
-    reducer_for_category,
     rules_revision,
     unregister,
 )
