@@ -18,7 +18,6 @@ overflow, 4503 the store or the bus is unavailable (reconnect later)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -233,7 +232,10 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         self.join_token = uuid.uuid4().hex
         self.joined = asyncio.Event()
         await self.channel_layer.group_send(group, {"type": "bus.joined", "token": self.join_token})
-        await asyncio.wait_for(self.joined.wait(), JOIN_TIMEOUT_SECONDS)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as its inner wait completes, and a cancelled consumer then runs on.
+        async with asyncio.timeout(JOIN_TIMEOUT_SECONDS):
+            await self.joined.wait()
 
     async def bus_joined(self, message: dict) -> None:
         if message.get("token") == getattr(self, "join_token", None):
@@ -246,7 +248,8 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "caught_up", "position": high})
             while True:
                 try:
-                    first = await asyncio.wait_for(self.live.get(), recheck_seconds())
+                    async with asyncio.timeout(recheck_seconds()):  # see confirm_joined
+                        first = await self.live.get()
                 except TimeoutError:
                     # Nothing heard for a while: a lost announcement must not stall the feed.
                     high = await self.recheck(high)
@@ -342,8 +345,16 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         for task in (self.pump, self.rejoin, getattr(self, "watch", None)):
             if task is not None and not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
+                try:
                     await task
+                except asyncio.CancelledError:
+                    # The task's own cancellation is expected; this coroutine's is not ours
+                    # to swallow (the socket's disconnect must still be able to end).
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise
+                except Exception:  # a task that failed has already said so in the log
+                    pass
 
     async def disconnect(self, code: int) -> None:
         await self.stop_tasks()

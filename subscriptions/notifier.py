@@ -74,7 +74,9 @@ class FeedNotifier:
                 return True
             self._futures.add(entry)
         try:
-            await asyncio.wait_for(future, timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for may swallow a cancellation.
+            async with asyncio.timeout(timeout):
+                await future
             return True
         except TimeoutError:
             return False
