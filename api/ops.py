@@ -10,6 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.logs import new_request_id
+from api.rest.middleware import REQUEST_ID_HEADER
 from streams import services
 from streams.conf import flipbook_settings
 
@@ -83,7 +85,11 @@ class HealthChecksMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         view = self.PATHS.get(request.path_info)
-        if view is not None:
-            response: HttpResponse = view(request)
-            return response
-        return self.get_response(request)
+        if view is None:
+            return self.get_response(request)
+        # The request id every answer carries (api/rest/middleware.py), for the logs.
+        request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id  # type: ignore[attr-defined]
+        response: HttpResponse = view(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
