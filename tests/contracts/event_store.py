@@ -8,7 +8,9 @@ input variations of a rule run in a loop inside the test to keep per-test setup 
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import pairwise
 from typing import Any
@@ -1280,9 +1282,6 @@ class EventStoreContract:
         writers = self.concurrent_feed_writers
         if not writers:
             pytest.skip("this backend declares no concurrent writers (concurrent_feed_writers)")
-        import threading
-        from concurrent.futures import ThreadPoolExecutor
-
         stop = threading.Event()
         written: list[RecordedEvent] = []
 
@@ -1463,3 +1462,45 @@ class EventStoreContract:
                 [ev(metadata=bad)],
             )
         assert_missing("t")
+
+
+RACING_WRITERS = 16
+RACE_TARGET_VERSION = 40
+
+
+def race_writers_to_one_stream(
+    writers: int = RACING_WRITERS, target: int = RACE_TARGET_VERSION
+) -> None:
+    """``writers`` threads append to one stream at the version each just read: every version
+    is won by exactly one writer, and each loser is told the version the stream had moved to
+    (for the backends whose own modules race writers; the store service is the one used)."""
+    wins: list[tuple[int, int]] = []
+    conflicts: list[tuple[int, int]] = []
+    start = threading.Barrier(writers)
+
+    def writer(number: int) -> None:
+        start.wait()
+        while True:
+            head = services.stream_head("race").version if wins or conflicts else 0
+            if head >= target:
+                return
+            event = {"name": "Won", "payload": {"writer": number, "expected": head}}
+            try:
+                result = services.append_to_stream("race", [event], expected_version=head)
+            except VersionConflict as conflict:
+                assert conflict.current_version > head
+                conflicts.append((head, conflict.current_version))
+            else:
+                wins.append((head, result.version))
+
+    with ThreadPoolExecutor(writers) as pool:
+        for future in [pool.submit(writer, n) for n in range(writers)]:
+            future.result(timeout=120)
+    stored = services.read_stream("race", limit=1000).items
+    assert [e.version for e in stored] == list(range(1, target + 1))
+    assert sorted(v for _, v in wins) == list(range(1, target + 1))
+    assert all(version == expected + 1 for expected, version in wins)
+    assert [e.payload["expected"] for e in stored] == list(range(target))
+    assert conflicts, f"{writers} racing writers never conflicted: the race did not happen"
+    positions = [e.position for e in stored]
+    assert positions == sorted(positions)

@@ -3,7 +3,6 @@ its conditional writes, atomic multi-stream transactions and the sharded all-fee
 
 from __future__ import annotations
 
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,7 +11,13 @@ import pytest
 from streams import services
 from streams.backends import get_event_store
 from streams.exceptions import ValidationError, VersionConflict
-from tests.contracts.event_store import EventStoreContract, ev, events, feed
+from tests.contracts.event_store import (
+    EventStoreContract,
+    ev,
+    events,
+    feed,
+    race_writers_to_one_stream,
+)
 from tests.dynamodb_fixtures import dynamodb_client, dynamodb_local, dynamodb_store  # noqa: F401
 
 
@@ -30,38 +35,7 @@ TARGET_VERSION = 40
 
 
 def test_racing_writers_get_exactly_one_winner_per_version(dynamodb_store):  # noqa: F811
-    """16 threads append to one stream at the version each just read: every version is won
-    by exactly one writer, and each loser is told the version the stream had moved to."""
-    wins: list[tuple[int, int]] = []
-    conflicts: list[tuple[int, int]] = []
-    start = threading.Barrier(WRITERS)
-
-    def writer(number: int) -> None:
-        start.wait()
-        while True:
-            head = services.stream_head("race").version if wins or conflicts else 0
-            if head >= TARGET_VERSION:
-                return
-            event = {"name": "Won", "payload": {"writer": number, "expected": head}}
-            try:
-                result = services.append_to_stream("race", [event], expected_version=head)
-            except VersionConflict as conflict:
-                assert conflict.current_version > head
-                conflicts.append((head, conflict.current_version))
-            else:
-                wins.append((head, result.version))
-
-    with ThreadPoolExecutor(WRITERS) as pool:
-        for future in [pool.submit(writer, n) for n in range(WRITERS)]:
-            future.result(timeout=120)
-    stored = services.read_stream("race", limit=1000).items
-    assert [e.version for e in stored] == list(range(1, TARGET_VERSION + 1))
-    assert sorted(v for _, v in wins) == list(range(1, TARGET_VERSION + 1))
-    assert all(version == expected + 1 for expected, version in wins)
-    assert [e.payload["expected"] for e in stored] == list(range(TARGET_VERSION))
-    assert conflicts, "16 racing writers never conflicted: the race did not happen"
-    positions = [e.position for e in stored]
-    assert positions == sorted(positions)
+    race_writers_to_one_stream()
 
 
 def test_racing_any_appends_all_land_without_gaps(dynamodb_store):  # noqa: F811
