@@ -243,7 +243,6 @@ class PostgreSQLOperations:
     """The statements that are PostgreSQL's own, for one DatabaseEventStore."""
 
     features = features
-    # Prefix search: case-sensitive and served by the varchar_pattern_ops index Django creates.
     minute_bucket = "floor(extract(epoch FROM e.recorded_at) / 60)::bigint"
     # Above this many streams (the planner's estimate) the totals of streams and events are
     # estimates: exact counts scan the whole head table (about 0.5 s a million).
@@ -374,6 +373,7 @@ class PostgreSQLOperations:
         return sorted(cursor.fetchall())
 
     def prefix_filter(self, prefix: str) -> tuple[str, list[Any]]:
+        # Case-sensitive, and served by the varchar_pattern_ops index Django creates.
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return "s.stream_id LIKE %s", [escaped + "%"]
 
