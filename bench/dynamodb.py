@@ -30,7 +30,7 @@ from bench.options import BenchOptions
 from bench.report import _table
 from bench.systems.base import BenchSystem
 from bench.systems.flipbook import FlipbookWriter, _new_event
-from bench.workloads import READ_STREAM, WORKLOADS, load_stream, workload_label
+from bench.workloads import READ_STREAM, WORKLOADS, load_stream, run_workload, workload_label
 
 ROOT = Path(__file__).resolve().parent.parent
 URL_VARIABLE = "FLIPBOOK_BENCH_DYNAMODB_DATABASE_URL"
@@ -337,26 +337,9 @@ def run_workloads(
         label = workload_label(workload, options)
         progress(f"{label}: setting up")
         meter.take()
-        runs = {}
-        try:
-            for system in systems:
-                with system.active():
-                    runs[system.name] = workload.start(system, options)
-            totals: dict[str, Measurement] = {}
-            for index in range(options.rounds):
-                shift = index % len(systems)
-                for system in systems[shift:] + systems[:shift]:
-                    with system.active():
-                        m = runs[system.name].round(index)
-                    totals[system.name] = totals[system.name] + m if system.name in totals else m
-                    progress(
-                        f"  round {index + 1}/{options.rounds} {system.name:<9} "
-                        f"{m.rate:>10,.0f} events/s ({m.events:,} in {m.seconds:.2f} s)"
-                    )
-        finally:
-            for run in runs.values():
-                run.close()
-        results[workload.key] = totals
+        results[workload.key] = run_workload(
+            workload, systems, options, active=lambda system: system.active()
+        )
         costs[workload.key] = meter.take().get(COST_OF[workload.key], Cost())
     return results, costs
 

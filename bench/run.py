@@ -37,6 +37,7 @@ from bench.workloads import (
     READ_STREAM,
     WORKLOADS,
     load_stream,
+    run_workload,
     workload_label,
 )
 
@@ -136,25 +137,13 @@ def run_workloads(
         label = workload_label(workload, options)
         checkpoint(url)
         progress(f"{label}: setting up")
-        runs = {}
-        try:
-            for system in systems:
-                runs[system.name] = workload.start(system, options)
-            totals: dict[str, Measurement] = {}
-            for index in range(options.rounds):
-                shift = index % len(systems)
-                for system in systems[shift:] + systems[:shift]:
-                    noise.append(other_activity(url))
-                    m = runs[system.name].round(index)
-                    totals[system.name] = totals[system.name] + m if system.name in totals else m
-                    progress(
-                        f"  round {index + 1}/{options.rounds} {system.name:<13} "
-                        f"{m.rate:>10,.0f} events/s ({m.events:,} in {m.seconds:.2f} s)"
-                    )
-        finally:
-            for run in runs.values():
-                run.close()
-        results[workload.key] = {s.name: totals[s.name] for s in systems}
+        results[workload.key] = run_workload(
+            workload,
+            systems,
+            options,
+            before_round=lambda: noise.append(other_activity(url)),
+            width=13,
+        )
     return results
 
 

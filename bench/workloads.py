@@ -5,6 +5,8 @@ drift in the machine's load is shared by all of them instead of landing on one."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from bench.events import sample_events
@@ -217,3 +219,41 @@ def load_stream(system: BenchSystem, name: str, events: int) -> None:
             progress(f"  {system.name}: loading {name}: {done:,}/{events:,} events")
 
     system.bulk_load(system.stream_key(name), events, report)
+
+
+def run_workload(
+    workload: Workload,
+    systems: list[BenchSystem],
+    options: BenchOptions,
+    *,
+    active: Callable[[BenchSystem], AbstractContextManager[object]] | None = None,
+    before_round: Callable[[], None] | None = None,
+    width: int = 9,
+) -> dict[str, Measurement]:
+    """Set ``workload`` up on each system, then run ``options.rounds`` rounds in which the
+    systems take turns (in a rotating order); return each system's summed rounds. ``active``
+    gives the context a system runs in (its store settings), ``before_round`` is called
+    before each system's round (e.g. to sample the database's other activity)."""
+    context = active or (lambda system: nullcontext())
+    runs: dict[str, WorkloadRun] = {}
+    try:
+        for system in systems:
+            with context(system):
+                runs[system.name] = workload.start(system, options)
+        totals: dict[str, Measurement] = {}
+        for index in range(options.rounds):
+            shift = index % len(systems)
+            for system in systems[shift:] + systems[:shift]:
+                if before_round is not None:
+                    before_round()
+                with context(system):
+                    m = runs[system.name].round(index)
+                totals[system.name] = totals[system.name] + m if system.name in totals else m
+                progress(
+                    f"  round {index + 1}/{options.rounds} {system.name:<{width}} "
+                    f"{m.rate:>10,.0f} events/s ({m.events:,} in {m.seconds:.2f} s)"
+                )
+    finally:
+        for run in runs.values():
+            run.close()
+    return {system.name: totals[system.name] for system in systems}
