@@ -20,13 +20,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 from redis.cluster import RedisCluster
 
 from snapshots.backends.base import BaseSnapshotStore, encode_payload, usable_for_time
 from snapshots.records import Snapshot
+
+# One parser of Redis URLs for both Redis stores (the event store's lives lower down).
+from streams.backends.redis.items import split_cluster_flag as _split_cluster_flag
 from streams.exceptions import Unavailable
 
 # KEYS: data, idx, revs. ARGV: value, version, ttl in ms (0: none), revision hash, revision.
@@ -345,17 +347,6 @@ class RedisSnapshotStore(BaseSnapshotStore):
             raise Unavailable(
                 f"the Redis snapshot store is unavailable ({type(exc).__name__}); retry later"
             ) from exc
-
-
-def _split_cluster_flag(url: str) -> tuple[str, bool]:
-    """Take a ``cluster=true`` query parameter out of a Redis URL (redis-py would pass it on
-    to the client as an unknown keyword)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    flags = [v for k, v in query if k == "cluster"]
-    rest = [(k, v) for k, v in query if k != "cluster"]
-    cluster = any(v.strip().lower() in {"1", "true", "yes", "on"} for v in flags)
-    return urlunsplit(parts._replace(query=urlencode(rest))), cluster
 
 
 def _encode(snapshot: Snapshot) -> str:
