@@ -6,6 +6,7 @@ role (api/roles.py: 403 otherwise) and is recorded in the audit trail (api/audit
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -225,6 +226,8 @@ def parked_triage(request: HttpRequest) -> HttpResponse:
         found = store.read_all(after=position - 1, limit=1).events
         event = found[0] if found and found[0].position == position else None
         context.update(info=info, parked=parked, event=event)
+        if event is not None:
+            context.update(payload=_json(event.payload), metadata=_json(event.metadata))
         context["stuck"] = subscriptions.stuck_behind(position)
         context.update(_states(parked))
     except FlipbookError as exc:
@@ -248,7 +251,11 @@ def _states(parked: subscriptions.ParkedInfo) -> dict[str, Any]:
         return {"state_note": f"The state could not be folded: {exc.message}"}
     before_payload = before.payload if before is not None else None
     return {
-        "state_before": before_payload,
-        "state_after": after.payload,
+        "state_before": _json(before_payload) if before is not None else None,
+        "state_after": _json(after.payload),
         "changes": diff(before_payload if before_payload is not None else {}, after.payload),
     }
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
