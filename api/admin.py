@@ -81,7 +81,8 @@ class AuditRecordAdmin(admin.ModelAdmin):
     list_filter = ("interface", "action")
     search_fields = ("actor", "target", "action")
     date_hierarchy = "at"
-    readonly_fields = ("at", "actor", "interface", "action", "target", "ip", "details")
+    readonly_fields = ("at", "actor", "interface", "action", "target", "ip", "details_text")
+    fields = readonly_fields
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -1,9 +1,11 @@
-"""API keys: stored hashed, shown once, with scopes and an optional stream-id prefix."""
+"""API keys: stored hashed, shown once, with scopes and an optional stream-id prefix; and the
+audit trail of write actions."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 
 from django.db import models
@@ -101,3 +103,8 @@ class AuditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%dT%H:%M:%SZ} {self.actor} {self.action} {self.target}"
+
+    @property
+    def details_text(self) -> str:
+        """The details as compact JSON, for the console and the admin."""
+        return json.dumps(self.details, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))

@@ -346,3 +346,17 @@ def test_the_groups_hold_the_documented_permissions(db):
     assert not operator.has_perm("api.add_apikey")
     assert admin.has_perm("api.add_apikey") and admin.has_perm("api.operate_subscriptions")
     assert not admin.has_perm("api.change_auditrecord")
+
+
+def test_an_audit_record_opens_read_only_in_the_admin(db, admin_client):
+    record = AuditRecord.objects.create(
+        actor="ada",
+        interface="console",
+        action="subscription.reset",
+        target="s",
+        details={"to": "end", "checkpoint_after": 7},
+    )
+    page = admin_client.get(f"/admin/api/auditrecord/{record.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "&quot;checkpoint_after&quot;: 7" in html and 'name="actor"' not in html
