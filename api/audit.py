@@ -1,5 +1,5 @@
-"""The audit trail: every write action from the console, the REST API, the admin or the CLI
-(subscriptions, parked events, snapshot rebuilds, API keys) is recorded with who, what, the
+"""The audit trail: every write action from the console, the REST or gRPC API, the admin or
+the CLI (subscriptions, parked events, snapshot rebuilds, API keys) is recorded with who, what, the
 target, when and from where. Event appends are not: an event is its own record (its id,
 recorded_at and metadata)."""
 
@@ -29,7 +29,7 @@ def record_action(
     details: dict[str, Any] | None = None,
 ) -> AuditRecord:
     """Store one audit record and return it. ``action`` is ``<thing>.<verb>`` (e.g.
-    ``subscription.reset``); ``interface`` is console, api, admin or cli."""
+    ``subscription.reset``); ``interface`` is console, api, grpc, admin or cli."""
     return AuditRecord.objects.create(
         actor=actor[:200],
         interface=interface,
@@ -83,6 +83,35 @@ def record_key_action(
     )
 
 
+def peer_ip(peer: str) -> str | None:
+    """The address in a gRPC peer string (``ipv4:127.0.0.1:5000``, ``ipv6:[::1]:5000``)."""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv4":
+        raw = rest.rpartition(":")[0]
+    elif kind == "ipv6":
+        raw = rest.rpartition("]")[0].lstrip("[")
+    else:
+        return None  # a unix socket
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        return None
+
+
+def record_grpc_action(
+    peer: str, principal: Principal, action: str, target: str = "", **details: Any
+) -> AuditRecord:
+    """Record an action an API key made through the gRPC API (``peer``: the call's peer)."""
+    return record_action(
+        actor=actor_of_principal(principal),
+        interface="grpc",
+        action=action,
+        target=target,
+        ip=peer_ip(peer),
+        details=details,
+    )
+
+
 @dataclass(frozen=True)
 class AuditPage:
     """A page of the trail, newest first; ``older``/``newer`` are the ids to page on with."""
@@ -108,7 +137,7 @@ def list_audit(
     target substring and time; keyset paging by id (``before``: older, ``after``: newer), so
     a page costs one indexed query however long the trail. Raises ValidationError."""
     if interface and interface not in dict(AuditRecord.INTERFACES):
-        raise ValidationError("interface", "must be console, api, admin or cli")
+        raise ValidationError("interface", "must be console, api, grpc, admin or cli")
     rows = AuditRecord.objects.all()
     if actor:
         rows = rows.filter(actor=actor)

@@ -78,7 +78,13 @@ class AuditRecord(models.Model):
 
     Its Meta also declares the console's role permissions (see api/roles.py)."""
 
-    INTERFACES = [("console", "console"), ("api", "REST API"), ("admin", "admin"), ("cli", "CLI")]
+    INTERFACES = [
+        ("console", "console"),
+        ("api", "REST API"),
+        ("grpc", "gRPC API"),
+        ("admin", "admin"),
+        ("cli", "CLI"),
+    ]
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.CharField(max_length=200, help_text="A user name, or key:<name> (<key id>).")
