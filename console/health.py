@@ -24,7 +24,12 @@ HEALTH_CACHE_SECONDS = 2.0
 HEALTH_SUBSCRIPTIONS = 100  # subscriptions summarised (by name); the page lists them all
 RATE_WINDOW_SECONDS = 60
 
+# A store that is not a Django database answers events_per_minute by walking every stream
+# head: its rate is kept a minute rather than recounted every few seconds.
+SCANNED_RATE_SECONDS = 60.0
+
 _cache: tuple[float, dict[str, Any]] | None = None
+_rate: tuple[float, float] | None = None
 _lock = threading.Lock()
 
 
@@ -43,9 +48,9 @@ def health_summary() -> dict[str, Any]:
 
 def forget_cached_summary() -> None:
     """Drop the cached summary (after a console action, so the next look is fresh)."""
-    global _cache
+    global _cache, _rate
     with _lock:
-        _cache = None
+        _cache = _rate = None
 
 
 def _summarise() -> dict[str, Any]:
@@ -126,6 +131,16 @@ def _summarise() -> dict[str, Any]:
 
 
 def _events_per_second(now: datetime) -> float:
+    global _rate
+    scanned = not flipbook_settings.EVENT_STORE["BACKEND"].endswith(".DatabaseEventStore")
+    if scanned and _rate is not None and time.monotonic() - _rate[0] < SCANNED_RATE_SECONDS:
+        return _rate[1]
+    rate = _count_rate(now)
+    _rate = (time.monotonic(), rate)
+    return rate
+
+
+def _count_rate(now: datetime) -> float:
     since = now - timedelta(seconds=RATE_WINDOW_SECONDS)
     series = services.events_per_minute(since, now)
     # The buckets cover whole minutes from since's minute on: divide by the time they span.
