@@ -119,8 +119,9 @@ def deliver_after(
     want = 0 if max == 0 else validate_limit(max, "max")
     row = get_row(name)
     heartbeat(row)
-    if row.paused:  # the stream stays open and quiet until the subscription is resumed
-        return Delivery([], [], row.checkpoint, row.checkpoint, None, nack_mark)
+    if row.paused:  # the stream stays open and quiet (its cursor kept) until resumed
+        cursor = row.checkpoint if after is None else builtins.max(after, row.checkpoint)
+        return Delivery([], [], cursor, row.checkpoint, None, nack_mark)
     start = row.checkpoint if after is None else builtins.max(after, row.checkpoint)
     mark = None
     if row.retry_position is not None:
