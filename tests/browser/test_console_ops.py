@@ -360,7 +360,7 @@ def test_a_viewer_sees_no_write_control_and_the_server_refuses_each_write(viewer
 
 
 @pytest.mark.parametrize("path", ["/", "/subscriptions/", "/audit/", "PARKED"])
-def test_axe_finds_nothing_and_nothing_is_wider_than_a_phone(browser, ops_server, path):
+def test_axe_finds_nothing_and_nothing_is_wider_than_a_phone(browser, ops_server, path, screenshot):
     name = new_name("phone")
     positions = make_parked(ops_server, name, 2)
     if path == "PARKED":
@@ -376,6 +376,8 @@ def test_axe_finds_nothing_and_nothing_is_wider_than_a_phone(browser, ops_server
                 assert axe_violations(page) == [], (path, viewport)
                 if viewport["width"] == 390:
                     assert wider_than_viewport(page) == [], path
+                    if path == "/subscriptions/":
+                        screenshot(page, "subscriptions-phone")
             finally:
                 page.context.close()
     finally:
