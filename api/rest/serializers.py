@@ -348,6 +348,31 @@ class StartField(serializers.Field):
     pass
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": ["beginning", "end"]},
+            {
+                "type": "object",
+                "properties": {"after": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION}},
+                "required": ["after"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"at": {"type": "string", "format": "date-time"}},
+                "required": ["at"],
+                "additionalProperties": False,
+            },
+        ],
+        "description": '"beginning", "end", {"after": N} or {"at": "<ISO 8601 time>"} (just '
+        "before the first event recorded after that time).",
+    }
+)
+class ResetTargetField(serializers.Field):
+    pass
+
+
 class SubscriptionFilterSerializer(serializers.Serializer):
     category = printable(MAX_CATEGORY, required=False, allow_null=True)
     stream_id = _stream_id(required=False, allow_null=True)
@@ -450,7 +475,7 @@ class NackResultSerializer(serializers.Serializer):
 
 
 class ResetSerializer(serializers.Serializer):
-    to = StartField()
+    to = ResetTargetField()
 
 
 class ParkedEventSerializer(serializers.Serializer):

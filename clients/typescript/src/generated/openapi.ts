@@ -627,9 +627,12 @@ export interface components {
             url?: string;
         };
         Reset: {
-            /** @description "beginning" (every event), "end" (only new ones) or {"after": N}. */
+            /** @description "beginning", "end", {"after": N} or {"at": "<ISO 8601 time>"} (just before the first event recorded after that time). */
             to: ("beginning" | "end") | {
                 after: number;
+            } | {
+                /** Format: date-time */
+                at: string;
             };
         };
         SetSnapshot: {
