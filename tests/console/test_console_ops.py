@@ -360,3 +360,23 @@ def test_an_audit_record_opens_read_only_in_the_admin(db, admin_client):
     html = page.content.decode()
     assert page.status_code == 200
     assert "&quot;checkpoint_after&quot;: 7" in html and 'name="actor"' not in html
+
+
+def test_the_rest_api_resets_to_a_time_and_refuses_a_bad_one(db):
+    _, raw = ApiKey.issue("ops-timer", "write")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    services.append_to_stream("ops-rt", [{"name": "A"}])
+    subs.create_subscription("rest.timed", start="end")
+    json = "application/json"
+    url = "/api/v1/subscriptions/rest.timed/reset"
+    done = api.post(url, {"to": {"at": "2000-01-01T00:00:00Z"}}, content_type=json)
+    assert done.status_code == 200 and done.json()["checkpoint"] == 0
+    bad = api.post(url, {"to": {"at": "soon"}}, content_type=json)
+    assert bad.status_code == 400 and "ISO 8601" in bad.json()["error"]["message"]
+    # Create's start takes no time: only a reset does.
+    refused = api.post(
+        "/api/v1/subscriptions/",
+        {"name": "rest.timed2", "start": {"at": "2000-01-01T00:00:00Z"}},
+        content_type=json,
+    )
+    assert refused.status_code == 400
