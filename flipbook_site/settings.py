@@ -122,6 +122,8 @@ if FLIPBOOK_METRICS not in ("loopback", "open", "off"):
 # address) lock logins for FLIPBOOK_LOGIN_LOCKOUT_SECONDS; 0 turns throttling off.
 FLIPBOOK_LOGIN_MAX_FAILURES = env_int("FLIPBOOK_LOGIN_MAX_FAILURES", 5)
 FLIPBOOK_LOGIN_LOCKOUT_SECONDS = env_int("FLIPBOOK_LOGIN_LOCKOUT_SECONDS", 900)
+# A console that shows everything and changes nothing, whoever is logged in (api/roles.py).
+FLIPBOOK_CONSOLE_READ_ONLY = env_bool("FLIPBOOK_CONSOLE_READ_ONLY", False)
 
 MIDDLEWARE = [
     # First: health probes address servers by IP, which no Host check should refuse (api/ops.py).

@@ -100,6 +100,11 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
     ),
     "FLIPBOOK_LOGIN_MAX_FAILURES": (5, "Failed console logins per user name before a lockout."),
     "FLIPBOOK_LOGIN_LOCKOUT_SECONDS": (900, "How long a console login lockout lasts."),
+    "FLIPBOOK_CONSOLE_READ_ONLY": (
+        False,
+        "Read-only console: every write action of the console (subscriptions, parked events, "
+        "snapshot rebuilds) is refused, whoever asks. The API keeps its key scopes.",
+    ),
     "FLIPBOOK_CSP": ("", "The Content-Security-Policy header of HTML pages."),
     "FLIPBOOK_CSP_EXEMPT_PATHS": ((), "Path prefixes served without it (the API docs)."),
     "FLIPBOOK_METRICS": ("loopback", "Who may read /metrics: loopback, open or off."),
@@ -138,6 +143,7 @@ class FlipbookSettings:
     ALLOWED_ORIGINS: Sequence[str]
     PUSH_ALLOWED_NETWORKS: Sequence[str]
     REVOCATION_CHECK_SECONDS: float
+    CONSOLE_READ_ONLY: bool
     BUS_RECHECK_SECONDS: float
     LOGIN_MAX_FAILURES: int
     LOGIN_LOCKOUT_SECONDS: int
