@@ -1,4 +1,5 @@
-"""ASGI entry point: Django over HTTP, the event bus consumers over WebSocket."""
+"""ASGI entry point: Django over HTTP (sync views on worker threads, flipbook_site/http.py),
+the event bus consumers over WebSocket."""
 
 import os
 
@@ -12,6 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from console.routing import websocket_urlpatterns  # noqa: E402
+from flipbook_site.http import ThreadedHTTP, default_threads  # noqa: E402
 from flipbook_site.origins import WebSocketOriginGuard  # noqa: E402
 
 
@@ -23,6 +25,6 @@ def _websocket_application():
     return WebSocketOriginGuard(AuthMiddlewareStack(routes))
 
 
-application = ProtocolTypeRouter(
-    {"http": django_application, "websocket": _websocket_application()}
-)
+websocket_application = _websocket_application()
+http_application = ThreadedHTTP(django_application, threads=default_threads())
+application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})
