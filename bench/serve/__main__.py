@@ -399,9 +399,9 @@ def report(args, results: dict[int, dict[str, Series]], commits: dict[str, float
         mixed_rest = series["mixed_rest"].median("rate") / rest_solo.median("rate")
         mixed_grpc = series["mixed_grpc"].median("rate") / grpc_solo.median("rate")
         ok = mixed_rest >= MIXED_TARGET and mixed_grpc >= MIXED_TARGET
+        rest_rate, grpc_rate = (series[n].median("rate") for n in ("mixed_rest", "mixed_grpc"))
         print(
-            f"{'mixed: REST / gRPC':<26}{workers:>5}"
-            f"{series['mixed_rest'].median('rate'):>9,.0f} / {series['mixed_grpc'].median('rate'):,.0f}"
+            f"{'mixed: REST / gRPC':<26}{workers:>5}{rest_rate:>9,.0f} / {grpc_rate:,.0f}"
             f" req/s = {mixed_rest:.2f} / {mixed_grpc:.2f} of solo"
             f"  (>= {MIXED_TARGET} each: {'PASS' if ok else 'MISS'})"
         )
