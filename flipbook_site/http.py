@@ -19,7 +19,7 @@ import contextlib
 import logging
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from inspect import iscoroutinefunction
@@ -37,7 +37,7 @@ logger = logging.getLogger("flipbook.http")
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 # Request bodies above this are spooled to a temporary file, as Django's ASGI handler does.
 SPOOL_BYTES = 2 * 1024 * 1024
@@ -87,6 +87,8 @@ class ThreadedHTTP:
         self.in_flight += 1
         try:
             body = await _read_body(receive)
+            if body is None:  # the client went away before its request was read
+                return
             environ = _environ(scope, body)
             loop = asyncio.get_running_loop()
             answer = await loop.run_in_executor(self.executor, self._respond, environ, send, loop)
@@ -157,10 +159,11 @@ class ThreadedHTTP:
         self._executor = None
 
 
-async def _read_body(receive: Receive) -> BytesIO | SpooledTemporaryFile:
+async def _read_body(receive: Receive) -> BytesIO | SpooledTemporaryFile | None:
+    """The request body, or None when the client disconnected before sending all of it."""
     first = await receive()
     if first["type"] == "http.disconnect":
-        raise asyncio.CancelledError  # the client went away before sending its request
+        return None
     chunk = first.get("body", b"")
     if not first.get("more_body"):
         return BytesIO(chunk)
@@ -171,7 +174,7 @@ async def _read_body(receive: Receive) -> BytesIO | SpooledTemporaryFile:
         message = await receive()
         if message["type"] == "http.disconnect":
             body.close()
-            raise asyncio.CancelledError
+            return None
         body.write(message.get("body", b""))
         if not message.get("more_body"):
             break

@@ -111,8 +111,7 @@ def build_application(options: ServeOptions) -> tuple[Any, Any, WebSocketRegistr
     websockets = WebSocketRegistry(websocket_application)
     app: Any = ProtocolTypeRouter({"http": http, "websocket": websockets})
     if options.serve_static:
-        # django-stubs wants an ASGIHandler; any ASGI application is served.
-        app = StaticFilesHandler(app)  # type: ignore[arg-type]
+        app = StaticFilesHandler(app)
     return app, http, websockets
 
 
@@ -164,7 +163,7 @@ def run_worker(
         log_config=None,
         access_log=False,
         server_header=False,
-        timeout_graceful_shutdown=options.grace,
+        timeout_graceful_shutdown=max(1, round(options.grace)),
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
     )
