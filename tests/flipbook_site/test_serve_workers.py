@@ -302,8 +302,19 @@ def test_a_killed_worker_loses_no_acknowledged_commit_and_is_replaced(server, wr
     assert before[0] not in server.workers() and len(server.workers()) == WORKERS
 
 
-def test_sigterm_lets_in_flight_calls_finish(postgres_backend, write_key):
+def database_sessions() -> int:
+    """Sessions on the test database other than this test's own."""
+    with connections["postgres"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_sigterm_lets_in_flight_calls_finish_and_closes_every_session(postgres_backend, write_key):
     require_redis()
+    before = database_sessions()
     server = Server(database_url())
     events = [{"name": "Big", "payload": {"text": "x" * 2000}}] * 1000
     results: list[int] = []
@@ -328,6 +339,8 @@ def test_sigterm_lets_in_flight_calls_finish(postgres_backend, write_key):
     from streams import services
 
     assert code == 0
+    # The workers' pools closed with them: no session of theirs is left on the database.
+    wait_until(lambda: database_sessions() <= before, timeout=10, message="sessions left open")
     assert results and all(status in (201, 0) for status in results), results
     assert results.count(201) >= 1, "no request was in flight at SIGTERM"
     for n, status in enumerate(results):
