@@ -67,8 +67,11 @@ class ThreadedHTTP:
     """An ASGI application for HTTP: sync views on ``threads`` worker threads through
     Django's WSGI handler, async views through ``asgi_app`` (Django's ASGI handler)."""
 
-    def __init__(self, asgi_app: Callable, *, threads: int) -> None:
+    def __init__(self, asgi_app: Callable, *, threads: int, fast_routes: tuple = ()) -> None:
         self.asgi_app = asgi_app
+        # (matches(scope), answer(environ, body) -> HttpResponse | None): requests a route
+        # answers skip Django's request cycle; None leaves the request to Django.
+        self.fast_routes = fast_routes
         self.wsgi_app = WSGIHandler()
         self.threads = threads
         self._executor: ThreadPoolExecutor | None = None
@@ -90,8 +93,13 @@ class ThreadedHTTP:
             if body is None:  # the client went away before its request was read
                 return
             environ = _environ(scope, body)
+            fast = None
+            if isinstance(body, BytesIO):
+                fast = next((answer for match, answer in self.fast_routes if match(scope)), None)
             loop = asyncio.get_running_loop()
-            answer = await loop.run_in_executor(self.executor, self._respond, environ, send, loop)
+            answer = await loop.run_in_executor(
+                self.executor, self._respond, environ, send, loop, fast
+            )
             if answer is not None:  # a whole response: sent from here, no more thread hops
                 start, chunks = answer
                 await send(start)
@@ -99,23 +107,18 @@ class ThreadedHTTP:
         finally:
             self.in_flight -= 1
 
-    def _respond(self, environ: dict, send: Send, loop: asyncio.AbstractEventLoop):
+    def _respond(self, environ: dict, send: Send, loop: asyncio.AbstractEventLoop, fast=None):
         """Run the view on this worker thread. A whole response is returned to the loop; a
         streamed one is sent chunk by chunk from here (its iterator may use this thread's
         database connection, so it must be consumed on this thread)."""
+        if fast is not None:
+            response = fast(environ, environ["wsgi.input"].getvalue())
+            if response is not None:
+                return _start(response.status_code, response.items()), [response.content]
         started: list[dict[str, Any]] = []
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info=None):
-            started.append(
-                {
-                    "type": "http.response.start",
-                    "status": int(status[:3]),
-                    "headers": [
-                        (name.lower().encode("latin-1"), value.encode("latin-1"))
-                        for name, value in headers
-                    ],
-                }
-            )
+            started.append(_start(int(status[:3]), headers))
 
         result: Iterable[bytes] = self.wsgi_app(environ, start_response)
         try:
@@ -157,6 +160,16 @@ class ThreadedHTTP:
             barrier.wait(5)
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._executor = None
+
+
+def _start(status: int, headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
+        ],
+    }
 
 
 async def _read_body(receive: Receive) -> BytesIO | SpooledTemporaryFile | None:

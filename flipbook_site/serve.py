@@ -42,7 +42,6 @@ class ServeOptions:
     tls_cert: str | None = None
     tls_key: str | None = None
     serve_static: bool = True
-    http_threads: int = 16
     workers: int = 1
 
 
@@ -99,15 +98,14 @@ class WebSocketRegistry:
 
 
 def build_application(options: ServeOptions) -> tuple[Any, Any, WebSocketRegistry]:
-    """The ASGI application of a worker: HTTP through flipbook_site.http.ThreadedHTTP,
-    WebSockets through the registry."""
+    """The ASGI application of a worker: HTTP through flipbook_site.http.ThreadedHTTP
+    (FLIPBOOK_HTTP_THREADS threads), WebSockets through the registry."""
     from channels.routing import ProtocolTypeRouter
 
-    from flipbook_site.asgi import django_application, websocket_application
-    from flipbook_site.http import ThreadedHTTP
+    from flipbook_site.asgi import http_application as http
+    from flipbook_site.asgi import websocket_application
     from flipbook_site.static import StaticFilesHandler
 
-    http = ThreadedHTTP(django_application, threads=options.http_threads)
     websockets = WebSocketRegistry(websocket_application)
     app: Any = ProtocolTypeRouter({"http": http, "websocket": websockets})
     if options.serve_static:

@@ -46,7 +46,6 @@ class Command(BaseCommand):
                 grace=options["grace"],
                 tls_cert=flipbook_settings.GRPC_TLS_CERT,
                 tls_key=flipbook_settings.GRPC_TLS_KEY,
-                http_threads=flipbook_settings.HTTP_THREADS,
                 workers=workers,
             )
         )
