@@ -143,6 +143,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "flipbook_site.urls"
+# Console messages live in the session: the cookie storage builds a signer on every request,
+# API calls included, which cost more than the rest of the middleware together.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 WSGI_APPLICATION = "flipbook_site.wsgi.application"
 ASGI_APPLICATION = "flipbook_site.asgi.application"
 
@@ -227,6 +230,8 @@ FLIPBOOK_REDIS_URL = os.environ.get("FLIPBOOK_REDIS_URL", "")
 
 FLIPBOOK_HOST = os.environ.get("FLIPBOOK_HOST", "127.0.0.1")
 FLIPBOOK_HTTP_PORT = env_int("FLIPBOOK_HTTP_PORT", 8000)
+FLIPBOOK_WORKERS = env_int("FLIPBOOK_WORKERS", 0)
+FLIPBOOK_HTTP_THREADS = env_int("FLIPBOOK_HTTP_THREADS", 16)
 FLIPBOOK_GRPC_PORT = env_int("FLIPBOOK_GRPC_PORT", 50051)
 
 LANGUAGE_CODE = "en-us"

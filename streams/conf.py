@@ -73,6 +73,12 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
     "FLIPBOOK_HOST": ("127.0.0.1", "Address `serve` listens on (HTTP and gRPC)."),
     "FLIPBOOK_HTTP_PORT": (8000, "HTTP and WebSocket port of `serve`."),
     "FLIPBOOK_GRPC_PORT": (50051, "gRPC port of `serve`."),
+    "FLIPBOOK_WORKERS": (
+        0,
+        "Worker processes of `serve` (0: one per CPU on PostgreSQL or DynamoDB with the Redis "
+        "bus, else one).",
+    ),
+    "FLIPBOOK_HTTP_THREADS": (16, "Threads per `serve` worker that run sync HTTP views."),
     "FLIPBOOK_GRPC_TLS_CERT": (None, "PEM certificate file: gRPC serves TLS when set."),
     "FLIPBOOK_GRPC_TLS_KEY": (None, "PEM private key file of that certificate."),
     "FLIPBOOK_PUSH_IN_SERVE": ("auto", "Run the push worker inside `serve`: auto/true/false."),
@@ -134,6 +140,8 @@ class FlipbookSettings:
     HOST: str
     HTTP_PORT: int
     GRPC_PORT: int
+    WORKERS: int
+    HTTP_THREADS: int
     GRPC_TLS_CERT: str | None
     GRPC_TLS_KEY: str | None
     PUSH_IN_SERVE: str

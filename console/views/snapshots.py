@@ -126,6 +126,11 @@ def drift(request: HttpRequest) -> HttpResponseBase:
     return response
 
 
+# Its response streams from an async iterator: served on the event loop, not a worker thread
+# (flipbook_site/http.py).
+drift.serve_on_event_loop = True  # type: ignore[attr-defined]
+
+
 async def _drift_lines(stream_id: str, rebuild: bool, head_version: int) -> AsyncIterator[bytes]:
     """Run the check in a worker thread (it may read a long stream) and pass its progress
     on as lines, with a heartbeat so the page can show the time spent."""
