@@ -78,6 +78,11 @@ def serve(
         from subscriptions.push import start_in_thread
 
         push_worker, push_thread = start_in_thread()
+    scavenger = None
+    if flipbook_settings.SCAVENGE_INTERVAL:
+        from streams.lifecycle import ScheduledScavenger
+
+        scavenger = ScheduledScavenger(float(flipbook_settings.SCAVENGE_INTERVAL)).start()
 
     # django-stubs wants an ASGIHandler; any ASGI application is served.
     app = StaticFilesHandler(application) if serve_static else application  # type: ignore[arg-type]
@@ -104,6 +109,8 @@ def serve(
         subscriptions.notifier.close()
         if push_worker is not None:
             push_worker.stop()
+        if scavenger is not None:
+            scavenger.stop()
         grpc_done = grpc_server.stop(grace) if grpc_server is not None else None
         deadline = time.monotonic() + grace
 

@@ -35,7 +35,7 @@ from uuid import UUID
 import redis
 from redis.cluster import RedisCluster
 
-from streams.backends.base import BaseEventStore, refusal_error
+from streams.backends.base import BaseEventStore, check_readable, refusal_error
 from streams.backends.redis.items import (
     EPOCH,
     FEED_SCAN_BUDGET,
@@ -49,7 +49,14 @@ from streams.backends.redis.items import (
     time_key,
     time_text,
 )
-from streams.backends.redis.scripts import COMMIT_SCRIPT, FEED_SCRIPT, TIME_SCRIPT
+from streams.backends.redis.lifecycle import RedisLifecycle
+from streams.backends.redis.scripts import (
+    COMMIT_SCRIPT,
+    FEED_SCRIPT,
+    LIFECYCLE_SCRIPT,
+    SCAVENGE_SCRIPT,
+    TIME_SCRIPT,
+)
 from streams.exceptions import IdConflict, Unavailable, VersionConflict
 from streams.records import (
     CommitResult,
@@ -62,7 +69,7 @@ from streams.records import (
 )
 
 
-class RedisEventStore(BaseEventStore):
+class RedisEventStore(RedisLifecycle, BaseEventStore):
     """Event store on Redis 7 (standalone, or one slot of a Redis Cluster).
 
     OPTIONS: ``url`` (``redis://``, ``rediss://``; a Redis Cluster when ``cluster`` is true
@@ -135,6 +142,8 @@ class RedisEventStore(BaseEventStore):
                 "commit": self._client.register_script(COMMIT_SCRIPT),
                 "feed": self._client.register_script(FEED_SCRIPT),
                 "time": self._client.register_script(TIME_SCRIPT),
+                "lifecycle": self._client.register_script(LIFECYCLE_SCRIPT),
+                "scavenge": self._client.register_script(SCAVENGE_SCRIPT),
             }
         return self._client
 
@@ -241,7 +250,8 @@ class RedisEventStore(BaseEventStore):
                     return duplicate
             kind = reply[2].decode() or None
             category = reply[3].decode() or None
-            error = refusal_error(appends[index], kind, category, int(reply[4]))
+            deleted = reply[5].decode() if len(reply) > 5 else None
+            error = refusal_error(appends[index], kind, category, int(reply[4]), deleted)
             if error is not None:
                 raise error
         a = appends[last_refused]
@@ -251,10 +261,18 @@ class RedisEventStore(BaseEventStore):
     # -- reads --------------------------------------------------------------------------------
 
     def read(self, query: StreamQuery) -> list[RecordedEvent]:
+        with self._translate():
+            deleted, cut = self.client.hmget(self._head_key(query.stream_id), ["del", "tb"])
+        if deleted is not None:
+            check_readable(query.stream_id, deleted.decode())
+        first = int(cut or 0)  # the first ordinal that remains (docs: lifecycle)
         if query.by_time:
-            return self._read_by_time(query)
+            events = self._read_by_time(query)
+            if first:
+                events = [e for e in events if (e.version or e.position) >= first]
+            return events
         versions = query.from_version is not None or query.to_version is not None
-        lo = max(1, query.from_version or 1)
+        lo = max(1, query.from_version or 1, first)
         hi = query.to_version
         if query.after is not None:
             if query.backwards:
