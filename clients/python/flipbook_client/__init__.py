@@ -9,6 +9,7 @@ from flipbook_client.aggregate import (
 )
 from flipbook_client.client import Client, connect
 from flipbook_client.errors import (
+    StreamDeleted,
     AlreadyExists,
     FlipbookError,
     IdConflict,
@@ -44,6 +45,7 @@ from flipbook_client.types import (
 
 __version__ = "0.1.0"
 __all__ = [
+    "StreamDeleted",
     "NO_RETRY",
     "Aggregate",
     "AlreadyExists",
