@@ -9,7 +9,6 @@ from flipbook_client.aggregate import (
 )
 from flipbook_client.client import Client, connect
 from flipbook_client.errors import (
-    StreamDeleted,
     AlreadyExists,
     FlipbookError,
     IdConflict,
@@ -17,6 +16,7 @@ from flipbook_client.errors import (
     NotFound,
     PermissionDenied,
     ReducerError,
+    StreamDeleted,
     TooLarge,
     Unauthenticated,
     Unavailable,
@@ -45,7 +45,6 @@ from flipbook_client.types import (
 
 __version__ = "0.1.0"
 __all__ = [
-    "StreamDeleted",
     "NO_RETRY",
     "Aggregate",
     "AlreadyExists",
@@ -71,6 +70,7 @@ __all__ = [
     "RetryPolicy",
     "Snapshot",
     "State",
+    "StreamDeleted",
     "StreamInfo",
     "Subscription",
     "TooLarge",
