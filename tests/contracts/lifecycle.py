@@ -35,20 +35,14 @@ def _checksum(events: list[RecordedEvent]) -> str:
 
 def snapshots_db(test):
     """Mark a test that needs the Django database: deletes and truncations drop snapshots,
-    which the default snapshot store keeps there, also beside DynamoDB and Redis."""
+    which the default snapshot store keeps there, also beside DynamoDB and Redis (see
+    tests/conftest.py, which gives the test the database)."""
     test.needs_snapshots_db = True
     return test
 
 
 class LifecycleContract:
     """Delete, truncate, retention and scavenging (docs/concepts/lifecycle.md)."""
-
-    @pytest.fixture(autouse=True)
-    def _snapshots_db(self, request):
-        # Backends on the Django database have it already (tests/conftest.py marks them).
-        wanted = getattr(request.function, "needs_snapshots_db", False)
-        if wanted and request.node.get_closest_marker("django_db") is None:
-            request.getfixturevalue("transactional_db")
 
     # -- delete -----------------------------------------------------------------------------
 

@@ -261,18 +261,18 @@ class RedisEventStore(RedisLifecycle, BaseEventStore):
     # -- reads --------------------------------------------------------------------------------
 
     def read(self, query: StreamQuery) -> list[RecordedEvent]:
-        with self._translate():
-            deleted, cut = self.client.hmget(self._head_key(query.stream_id), ["del", "tb"])
-        if deleted is not None:
-            check_readable(query.stream_id, deleted.decode())
-        first = int(cut or 0)  # the first ordinal that remains (docs: lifecycle)
+        head_key = self._head_key(query.stream_id)
         if query.by_time:
+            with self._translate():
+                deleted, cut = self.client.hmget(head_key, ["del", "tb"])
+            check_readable(query.stream_id, deleted and deleted.decode())
             events = self._read_by_time(query)
+            first = int(cut or 0)  # the first ordinal that remains (docs: lifecycle)
             if first:
                 events = [e for e in events if (e.version or e.position) >= first]
             return events
         versions = query.from_version is not None or query.to_version is not None
-        lo = max(1, query.from_version or 1, first)
+        lo = max(1, query.from_version or 1)
         hi = query.to_version
         if query.after is not None:
             if query.backwards:
@@ -281,18 +281,34 @@ class RedisEventStore(RedisLifecycle, BaseEventStore):
                 lo = max(lo, int(query.after[0]) + 1)
         if hi is not None and lo > hi:
             return []
-        start = f"{lo}-0"
-        end = "+" if hi is None else f"{hi}-0"
-        key = self._stream_key(query.stream_id)
+        # The head's lifecycle fields and the range in one round trip; read again from the
+        # truncation point only when it lies inside the range.
         with self._translate():
-            if query.backwards:
-                entries = self.client.xrevrange(key, end, start, count=query.limit)
-            else:
-                entries = self.client.xrange(key, start, end, count=query.limit)
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hmget(head_key, ["del", "tb"])
+            self._range(pipe, query, lo, hi)
+            (deleted, cut), entries = pipe.execute()
+        check_readable(query.stream_id, deleted and deleted.decode())
+        first = int(cut or 0)
+        if first > lo:
+            lo = first
+            if hi is not None and lo > hi:
+                return []
+            with self._translate():
+                entries = self._range(self.client, query, lo, hi)
         events = [event_of(query.stream_id, list(fields.values())) for _, fields in entries]
         if versions and events and events[0].version is None:
             return []  # version-neutral events have no version to select on
         return events
+
+    def _range(self, client: Any, query: StreamQuery, lo: int, hi: int | None) -> Any:
+        """XRANGE (XREVRANGE backwards) of the stream's ordinals ``lo``..``hi`` on ``client``
+        (a client or a pipeline)."""
+        key = self._stream_key(query.stream_id)
+        start, end = f"{lo}-0", "+" if hi is None else f"{hi}-0"
+        if query.backwards:
+            return client.xrevrange(key, end, start, count=query.limit)
+        return client.xrange(key, start, end, count=query.limit)
 
     def _read_by_time(self, query: StreamQuery) -> list[RecordedEvent]:
         lo = "-" if query.since is None else "[" + time_text(query.since)
