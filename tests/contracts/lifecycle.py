@@ -60,6 +60,8 @@ class LifecycleContract:
             services.latest_event("life-1")
         assert [s.stream_id for s in services.list_streams().items] == ["other"]
         assert [s.stream_id for s in services.list_streams(category="life").items] == []
+        assert [s.stream_id for s in services.recent_streams().items] == ["other"]
+        assert [s.stream_id for s in services.recent_streams(category="life").items] == []
         # Until a scavenge, the all-feed keeps the deleted events at their positions.
         assert [e.id for e in _feed() if e.stream_id == "life-1"] == [e.id for e in old]
         with pytest.raises(NotFound):
