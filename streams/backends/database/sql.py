@@ -7,7 +7,7 @@ import json
 from functools import cache
 from typing import Any, final
 
-from streams.records import PreparedAppend
+from streams.records import DeletedState, PreparedAppend
 
 # JSON columns are read as text on every database, so decoding is one json.loads everywhere.
 EVENT_COLUMNS = (
@@ -23,7 +23,7 @@ STREAM_COLUMNS = (
     "ORDER BY x.version DESC LIMIT 1) END, s.deleted, s.truncate_before"
 )
 # flipbook_stream.deleted: 0 live, 1 soft-deleted, 2 hard-deleted (a tombstone).
-DELETED_STATES: dict[int, str | None] = {0: None, 1: "soft", 2: "hard"}
+DELETED_STATES: dict[int, DeletedState | None] = {0: None, 1: "soft", 2: "hard"}
 
 
 def head_shape(a: PreparedAppend) -> tuple[str, bool, bool, bool]:

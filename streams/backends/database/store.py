@@ -456,7 +456,7 @@ class DatabaseEventStore(DatabaseLifecycle, ConsoleReads, BaseEventStore):
             last_recorded_at=self._time(updated),
             last_position=last or 0,
             metadata=load_json(metadata) or {},
-            deleted=DELETED_STATES[row[9]],  # type: ignore[arg-type]
+            deleted=DELETED_STATES[row[9]],
             truncate_before=row[10],
         )
 
