@@ -13,6 +13,7 @@ from streams.exceptions import (
     NotFound,
     PermissionDenied,
     ReducerError,
+    StreamDeleted,
     TooLarge,
     Unauthenticated,
     Unavailable,
@@ -24,6 +25,9 @@ from streams.exceptions import (
 ERROR_STATUS: dict[type[FlipbookError], tuple[int, str]] = {
     ValidationError: (400, "INVALID_ARGUMENT"),
     NotFound: (404, "NOT_FOUND"),
+    # A hard-deleted stream: gone for good (HTTP 410); gRPC has no "gone", and NOT_FOUND
+    # would read like a soft delete, so FAILED_PRECONDITION (the id is unusable) it is.
+    StreamDeleted: (410, "FAILED_PRECONDITION"),
     VersionConflict: (409, "FAILED_PRECONDITION"),
     IdConflict: (409, "ALREADY_EXISTS"),
     AlreadyExists: (409, "ALREADY_EXISTS"),

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from console.throttle import ThrottledAuthenticationForm
-from console.views import audit, dashboard, explorer, subscriptions, timeline
+from console.views import audit, dashboard, explorer, lifecycle, subscriptions, timeline
 from console.views import replay as replay_views
 from console.views import snapshots as snapshot_views
 
@@ -25,6 +25,7 @@ urlpatterns = [
     path("streams/", explorer.explorer, name="explorer"),
     path("data/streams", explorer.streams_data, name="streams-data"),
     path("timeline/", timeline.timeline, name="timeline"),
+    path("streams/delete", lifecycle.delete_stream, name="stream-delete"),
     path("data/events", timeline.events_data, name="events-data"),
     path("replay/", replay_views.replay, name="replay"),
     path("data/replay", replay_views.replay_data, name="replay-data"),

@@ -151,6 +151,11 @@ def run_worker(
         from subscriptions.push import start_in_thread
 
         push_worker, push_thread = start_in_thread()
+    scavenger = None
+    if worker_index == 0 and flipbook_settings.SCAVENGE_INTERVAL:  # one per server, too
+        from streams.lifecycle import ScheduledScavenger
+
+        scavenger = ScheduledScavenger(float(flipbook_settings.SCAVENGE_INTERVAL)).start()
 
     config = uvicorn.Config(
         app,
@@ -179,6 +184,8 @@ def run_worker(
         subscriptions.notifier.close()
         if push_worker is not None:
             push_worker.stop()
+        if scavenger is not None:
+            scavenger.stop()
         grpc_done = grpc_server.stop(options.grace) if grpc_server is not None else None
         server.should_exit = True  # uvicorn: stop listening, drain HTTP within the grace
         deadline = time.monotonic() + options.grace

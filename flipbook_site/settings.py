@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -384,6 +385,13 @@ FLIPBOOK_SUBSCRIPTIONS = {
     "PUSH_BACKOFF_MAX_SECONDS": float(os.environ.get("FLIPBOOK_PUSH_BACKOFF_MAX_SECONDS", "60")),
 }
 FLIPBOOK_PUSH_IN_SERVE = os.environ.get("FLIPBOOK_PUSH_IN_SERVE", "auto").strip().lower()
+
+# -- Stream lifecycle (docs/concepts/lifecycle.md) ------------------------------------------
+# `serve` scavenges every FLIPBOOK_SCAVENGE_INTERVAL seconds when set (0: only `flipbook
+# scavenge`); FLIPBOOK_RETENTION is JSON: {"category": {"max_age": seconds, "max_count": n}}.
+FLIPBOOK_SCAVENGE_INTERVAL = float(os.environ.get("FLIPBOOK_SCAVENGE_INTERVAL", "0"))
+FLIPBOOK_SCAVENGE_BATCH = env_int("FLIPBOOK_SCAVENGE_BATCH", 500)
+FLIPBOOK_RETENTION = json.loads(os.environ.get("FLIPBOOK_RETENTION", "") or "{}")
 
 # `serve` refuses a scale-out deployment (DynamoDB, or the Redis bus) that keeps state per
 # server (a SQLite metadata database, a generated secret key) unless this says it is the only

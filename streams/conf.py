@@ -120,6 +120,17 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
         "Declare a one-server deployment: `serve` then accepts per-server state (a SQLite "
         "metadata database, a generated secret key) beside DynamoDB or the Redis bus.",
     ),
+    # Stream lifecycle (docs/concepts/lifecycle.md).
+    "FLIPBOOK_RETENTION": (
+        {},
+        'Retention per category, applied by `scavenge`: {category: {"max_age": seconds, '
+        '"max_count": events}}; either key may be left out.',
+    ),
+    "FLIPBOOK_SCAVENGE_INTERVAL": (
+        0,
+        "Seconds between the scavenges `serve` runs itself (0: never; run `flipbook scavenge`).",
+    ),
+    "FLIPBOOK_SCAVENGE_BATCH": (500, "Events one scavenging write removes at most."),
 }
 
 

@@ -121,3 +121,10 @@ class AlreadyExists(FlipbookError):
 
     code = "already_exists"
     default_message = "It exists already."
+
+
+class StreamDeleted(FlipbookError):
+    """The stream was hard-deleted: its tombstone refuses every read and append, forever."""
+
+    code = "stream_deleted"
+    default_message = "The stream was deleted for good (a tombstone)."

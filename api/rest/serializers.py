@@ -221,6 +221,11 @@ class StreamSerializer(serializers.Serializer):
     last_recorded_at = serializers.DateTimeField()
     last_position = serializers.IntegerField()
     metadata = serializers.DictField()
+    truncate_before = serializers.IntegerField(
+        required=False,
+        help_text="Only on truncated or deleted streams: the first version (position on "
+        "version-neutral streams) that remains.",
+    )
 
 
 class StreamPageSerializer(serializers.Serializer):

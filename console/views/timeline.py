@@ -31,6 +31,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
             "since": request.GET.get("since", ""),
             "until": request.GET.get("until", ""),
             "version": request.GET.get("version", ""),
+            "can_delete": request.user.is_staff,
         },
     )
 

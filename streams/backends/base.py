@@ -10,7 +10,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from streams.exceptions import IdConflict, ValidationError, VersionConflict
+from streams.exceptions import (
+    IdConflict,
+    NotFound,
+    StreamDeleted,
+    ValidationError,
+    VersionConflict,
+)
 from streams.records import (
     NEUTRAL,
     VERSIONED,
@@ -77,6 +83,45 @@ class BaseEventStore:
         """Return the stored events among ``ids`` (for idempotent re-sends)."""
         raise NotImplementedError(
             "subclasses of BaseEventStore must provide a find_events() method"
+        )
+
+    # -- lifecycle (docs/concepts/lifecycle.md) ----------------------------------------------
+    # A stream's head keeps ``deleted`` and ``truncate_before`` (the first ordinal that
+    # remains: a version, a position on version-neutral streams). Reads leave out what is
+    # below it and answer NotFound (soft) or StreamDeleted (hard); appends to a hard-deleted
+    # stream answer StreamDeleted; scavenge() removes what reads no longer show.
+
+    def delete_stream(self, stream_id: str, *, hard: bool) -> StreamInfo:
+        """Delete a stream: soft (reads answer NotFound until an append starts it again,
+        versions continuing after the old last one) or hard (a tombstone). Atomic with
+        racing appends: each lands wholly before the delete or after it. Returns the head
+        as it was before. Raises NotFound (missing, or already soft-deleted when ``hard``
+        is False) or StreamDeleted (already hard-deleted)."""
+        raise NotImplementedError(
+            "subclasses of BaseEventStore must provide a delete_stream() method"
+        )
+
+    def truncate_stream(self, stream_id: str, before: int) -> StreamInfo:
+        """Hide the events of a stream below the ordinal ``before`` (a version; a position
+        on version-neutral streams); truncation never moves back. Returns the new head.
+        Raises NotFound, StreamDeleted or ValidationError (``before`` past the next ordinal)."""
+        raise NotImplementedError(
+            "subclasses of BaseEventStore must provide a truncate_stream() method"
+        )
+
+    def scavenge_stream(self, stream_id: str, limit: int) -> int:
+        """Remove for good up to ``limit`` events of a stream that reads no longer show
+        (below its truncation point, or all of a hard-deleted stream), in one short write.
+        Returns how many were removed (0: nothing left to remove)."""
+        raise NotImplementedError(
+            "subclasses of BaseEventStore must provide a scavenge_stream() method"
+        )
+
+    def scavenge_candidates(self, *, after: str | None, limit: int) -> list[str]:
+        """Return up to ``limit`` ids (after ``after``, in id order) of the streams that were
+        deleted or truncated, whose events scavenge_stream() may remove."""
+        raise NotImplementedError(
+            "subclasses of BaseEventStore must provide a scavenge_candidates() method"
         )
 
     # -- derived ----------------------------------------------------------------------------
@@ -231,16 +276,22 @@ class BaseEventStore:
         head = self.head(append.stream_id)
         if head is None:
             return refusal_error(append, None, None, 0)
-        return refusal_error(append, head.kind, head.category, head.version or 0)
+        return refusal_error(append, head.kind, head.category, head.version or 0, head.deleted)
 
 
 def refusal_error(
-    append: PreparedAppend, kind: str | None, category: str | None, version: int
+    append: PreparedAppend,
+    kind: str | None,
+    category: str | None,
+    version: int,
+    deleted: str | None = None,
 ) -> Exception | None:
     """The error for ``append`` against a head of ``kind``/``category``/``version`` (kind None:
-    no such stream), or None when the check would pass."""
+    no such stream; ``deleted`` "hard": a tombstone), or None when the check would pass."""
     expected = append.expected_version
     stream_id = append.stream_id
+    if deleted == "hard":
+        return stream_deleted(stream_id)
     if kind is None:
         if expected == "exists" or (isinstance(expected, int) and expected > 0):
             return VersionConflict(stream_id, expected, 0)
@@ -263,6 +314,25 @@ def refusal_error(
     if isinstance(expected, int) and kind != NEUTRAL and version != expected:
         return VersionConflict(stream_id, expected, version)
     return None
+
+
+def stream_deleted(stream_id: str) -> StreamDeleted:
+    """The error of a read of or an append to a hard-deleted stream."""
+    return StreamDeleted(
+        f"stream {stream_id!r} was hard-deleted: its id cannot be read or appended to again; "
+        "use another stream id",
+        stream_id=stream_id,
+    )
+
+
+def check_readable(stream_id: str, deleted: str | None) -> None:
+    """Raise what a read of a deleted stream answers: NotFound (soft), StreamDeleted (hard)."""
+    if deleted == "hard":
+        raise stream_deleted(stream_id)
+    if deleted == "soft":
+        raise NotFound(
+            f"stream {stream_id!r} was deleted; an append starts it again", stream_id=stream_id
+        )
 
 
 def _same_event(stream_id: str, new: PreparedEvent, stored: RecordedEvent) -> bool:

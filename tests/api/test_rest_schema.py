@@ -14,6 +14,8 @@ BASE = "/api/v1"
 OPERATIONS = {
     ("/api/v1/streams/", "get"): "list_streams",
     ("/api/v1/streams/{stream_id}", "get"): "retrieve_stream",
+    ("/api/v1/streams/{stream_id}", "delete"): "delete_stream",
+    ("/api/v1/streams/{stream_id}/events", "delete"): "truncate_stream",
     ("/api/v1/streams/{stream_id}/events", "get"): "read_stream",
     ("/api/v1/streams/{stream_id}/events", "post"): "append_to_stream",
     ("/api/v1/streams/{stream_id}/events/latest", "get"): "latest_event",

@@ -110,7 +110,9 @@ def one_statement_sql(
     if check != "at":
         return sql + " SELECT ins.position, ins.version, head.kind, head.category FROM ins, head"
     return sql + (
-        ", cur AS (SELECT kind, category, version FROM flipbook_stream "
+        # A tombstone's refusal names the kind "tombstone" (see DatabaseEventStore.append).
+        ", cur AS (SELECT CASE WHEN deleted = 2 THEN 'tombstone' ELSE kind END AS kind, "
+        "category, version FROM flipbook_stream "
         "WHERE stream_id = %(sid)s AND NOT EXISTS (SELECT 1 FROM head) FOR SHARE) "
         "SELECT ins.position, ins.version, head.kind, head.category FROM ins, head "
         "UNION ALL SELECT NULL, version, kind, category FROM cur "

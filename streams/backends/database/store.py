@@ -28,11 +28,18 @@ from django.db import (
     transaction,
 )
 
-from streams.backends.base import BaseEventStore, effective_kind, refusal_error
+from streams.backends.base import (
+    BaseEventStore,
+    check_readable,
+    effective_kind,
+    refusal_error,
+)
 from streams.backends.database.console_reads import ConsoleReads
 from streams.backends.database.features import DatabaseOperations
+from streams.backends.database.lifecycle import DatabaseLifecycle
 from streams.backends.database.postgresql import PostgreSQLOperations
 from streams.backends.database.sql import (
+    DELETED_STATES,
     EVENT_COLUMNS,
     STREAM_COLUMNS,
     Refused,
@@ -72,7 +79,7 @@ T = TypeVar("T")
 Args = TypeVarTuple("Args")
 
 
-class DatabaseEventStore(ConsoleReads, BaseEventStore):
+class DatabaseEventStore(DatabaseLifecycle, ConsoleReads, BaseEventStore):
     """Event store on a Django database alias. OPTIONS: ``using`` (alias, default
     "default"), ``feed_wait_seconds`` (how long an all-feed read waits for in-flight writers
     before answering "unavailable", default 10)."""
@@ -141,7 +148,8 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
                 append = appends[result.index]
                 if result.head is not None:
                     version, kind, category = result.head
-                    error = refusal_error(append, kind, category, version)
+                    deleted = "hard" if kind == "tombstone" else None
+                    error = refusal_error(append, kind, category, version, deleted)
                 else:
                     error = self._translate(self.explain_refusal, append)
                 if error is not None:
@@ -261,22 +269,30 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
                 return
             after = self.cursor_key(batch[-1], query)
 
-    def _stream_key(self, stream_id: str) -> tuple[int, str] | None:
+    def _stream_key(self, stream_id: str) -> tuple[int, str, int] | None:
+        """(pk, kind, truncate_before) of a stream; raises what reading a deleted one does."""
         with self.ops.cursor() as cursor:
             self.ops.execute(
-                cursor, "SELECT id, kind FROM flipbook_stream WHERE stream_id = %s", [stream_id]
+                cursor,
+                "SELECT id, kind, truncate_before, deleted FROM flipbook_stream "
+                "WHERE stream_id = %s",
+                [stream_id],
             )
-            row: tuple[int, str] | None = cursor.fetchone()
-            return row
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if row[3]:
+            check_readable(stream_id, DELETED_STATES[row[3]])
+        return row[0], row[1], row[2]
 
     def _read(
-        self, query: StreamQuery, stream: tuple[int, str] | None = None
+        self, query: StreamQuery, stream: tuple[int, str, int] | None = None
     ) -> list[RecordedEvent]:
         if stream is None:
             stream = self._stream_key(query.stream_id)
             if stream is None:
                 return []
-        pk, kind = stream
+        pk, kind, truncate_before = stream
         with self.ops.cursor() as cursor:
             ordinal = "e.position" if kind == NEUTRAL else "e.version"
             # "version IS NULL" lets neutral reads use their partial (stream, position) index.
@@ -284,6 +300,9 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
             if kind == NEUTRAL:
                 where.append("e.version IS NULL")
             params: list[Any] = [pk]
+            if truncate_before:
+                where.append(f"{ordinal} >= %s")
+                params.append(truncate_before)
             if query.from_version is not None:
                 where.append("e.version >= %s")
                 params.append(query.from_version)
@@ -343,6 +362,7 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
         self, prefix: str | None, category: str | None, after: str | None, limit: int
     ) -> list[StreamInfo]:
         where, params = self._stream_filters(prefix, category)
+        where.append("s.deleted = 0")
         if after is not None:
             where.append("s.stream_id > %s")
             params.append(after)
@@ -425,7 +445,7 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
         )
 
     def _stream(self, row: Sequence[Any]) -> StreamInfo:
-        stream_id, kind, category, version, count, created, updated, metadata, last = row
+        stream_id, kind, category, version, count, created, updated, metadata, last = row[:9]
         return StreamInfo(
             stream_id=stream_id,
             kind=kind,
@@ -436,6 +456,8 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
             last_recorded_at=self._time(updated),
             last_position=last or 0,
             metadata=load_json(metadata) or {},
+            deleted=DELETED_STATES[row[9]],
+            truncate_before=row[10],
         )
 
     def _translate(self, func: Callable[[*Args], T], *args: *Args) -> T:

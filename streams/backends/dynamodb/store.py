@@ -43,7 +43,7 @@ from streams.backends.dynamodb.items import (
     time_key,
     time_text,
 )
-from streams.backends.dynamodb.reads import DynamoDBReads
+from streams.backends.dynamodb.lifecycle import DynamoDBLifecycle, head_guard
 from streams.backends.dynamodb.tables import TableManagement
 from streams.exceptions import TooLarge, Unavailable, ValidationError, VersionConflict
 from streams.records import (
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     pass
 
 
-class DynamoDBEventStore(DynamoDBReads, TableManagement):
+class DynamoDBEventStore(DynamoDBLifecycle, TableManagement):
     """Event store on one DynamoDB table named ``<table_prefix>events``.
 
     OPTIONS: ``table_prefix``, ``endpoint_url`` (DynamoDB Local), ``region_name`` (default
@@ -95,6 +95,7 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement):
                         str_attr(head, "kind"),
                         str_attr(head, "category"),
                         num_attr(head, "version"),
+                        str_attr(head, "del"),
                     )
                 if error is not None:
                     duplicate = self.resolve_resend(appends)
@@ -287,17 +288,23 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement):
                 items.insert(0, {**put_item(self.table, item, "head"), "_index": index})
             else:
                 update = "SET version = :v, event_count = :c, updated_at = :u, last_position = :lp"
-                values: Item = {
-                    ":v": {"N": str(new_version)},
-                    ":c": {"N": str(count + n)},
-                    ":u": {"S": recorded},
-                    ":lp": {"N": str(last)},
-                    ":old": {"N": str(count)},
-                }
-                if category and str_attr(head, "category") is None:
+                condition, values = head_guard(head)
+                values.update(
+                    {
+                        ":v": {"N": str(new_version)},
+                        ":c": {"N": str(count + n)},
+                        ":u": {"S": recorded},
+                        ":lp": {"N": str(last)},
+                    }
+                )
+                if category and (str_attr(head, "category") is None or "del" in head):
                     update += ", category = :cat, cp = :cp"
                     values[":cat"] = {"S": category}
                     values[":cp"] = {"S": f"c#{category}#{listing}"}
+                if "del" in head:
+                    # Soft-deleted: this append starts it again, back in the listings.
+                    update += ", lp = :lpk REMOVE del"
+                    values[":lpk"] = {"S": f"l#{listing}"}
                 items.insert(
                     0,
                     {
@@ -305,7 +312,7 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement):
                             "TableName": self.table,
                             "Key": item_key("s#" + a.stream_id, 0),
                             "UpdateExpression": update,
-                            "ConditionExpression": "event_count = :old",
+                            "ConditionExpression": condition,
                             "ExpressionAttributeValues": values,
                         },
                         "_kind": "head",
