@@ -121,3 +121,13 @@ class AlreadyExists(FlipbookError):
 
     code = "already_exists"
     default_message = "It exists already."
+
+
+class StoreNotEmpty(FlipbookError):
+    """An import was asked to fill a store that holds events already (and not to merge)."""
+
+    code = "store_not_empty"
+    default_message = (
+        "The target store holds events already: import into an empty store, or merge "
+        "(events whose ids are stored with the same content are skipped)."
+    )

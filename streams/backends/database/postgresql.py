@@ -450,6 +450,14 @@ class PostgreSQLOperations:
             writers = cursor.fetchone()[0]
         return settled
 
+    def advance_positions(self, cursor: CursorWrapper, last: int) -> None:
+        """Move the position sequence to ``last`` unless it is past it already."""
+        sequence = self.sequence(cursor)
+        cursor.execute(
+            f"SELECT setval(%s, GREATEST(%s, (SELECT last_value FROM {sequence})))",
+            [sequence, last],
+        )
+
     def sequence(self, cursor: CursorWrapper) -> str:
         if self._sequence_name is None:
             cursor.execute("SELECT pg_get_serial_sequence('flipbook_event', 'position')")

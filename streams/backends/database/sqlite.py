@@ -105,6 +105,9 @@ class SQLiteOperations:
         position: int = cursor.fetchone()[0]
         return position
 
+    def advance_positions(self, cursor: CursorWrapper, last: int) -> None:
+        """Nothing to do: AUTOINCREMENT follows the highest position inserted."""
+
     def db_time(self, value: datetime | None) -> str | None:
         if value is None:
             return value

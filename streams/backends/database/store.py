@@ -11,8 +11,9 @@ therefore only returns positions up to a *settled* horizon (see
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, overload
@@ -48,6 +49,8 @@ from streams.records import (
     CommitResult,
     FeedPage,
     FeedQuery,
+    ImportedEvent,
+    ImportedStream,
     PreparedAppend,
     RecordedEvent,
     StreamInfo,
@@ -68,6 +71,7 @@ DIALECTS: dict[str, Callable[[DatabaseEventStore], DatabaseOperations]] = {
     "postgresql": PostgreSQLOperations,
 }
 MAX_ATTEMPTS = 3
+IMPORT_ROWS = 200  # rows per INSERT of an import (9 parameters each, under SQLite's limit)
 T = TypeVar("T")
 Args = TypeVarTuple("Args")
 
@@ -235,6 +239,96 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
             [e.recorded(sid, row[1], row[0], now) for e, row in zip(a.events, rows, strict=True)]
         )
         return AppendResult(sid, events[-1].version, events, category=category)
+
+    # -- import -------------------------------------------------------------------------------
+
+    import_keeps = frozenset({"positions", "recorded_at"})
+
+    def import_events(
+        self,
+        streams: Mapping[str, ImportedStream],
+        events: Sequence[ImportedEvent],
+        *,
+        keep_positions: bool = True,
+    ) -> int:
+        if not keep_positions or not events:
+            return super().import_events(streams, events, keep_positions=keep_positions)
+        return self._translate(self._import, streams, events)
+
+    def _import(
+        self, streams: Mapping[str, ImportedStream], events: Sequence[ImportedEvent]
+    ) -> int:
+        """Write the events with their positions and store times in one transaction: the
+        missing heads first (empty), then the events in multi-row INSERTs, then each head's
+        version and counts, then the position sequence past the highest position."""
+        db_time, db_uuid = self._db_time, self.ops.db_uuid
+        runs: dict[str, list[ImportedEvent]] = {}
+        for imported in events:
+            runs.setdefault(imported.stream_id, []).append(imported)
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO flipbook_stream (stream_id, kind, category, version, event_count, "
+                "created_at, updated_at, metadata) VALUES (%s, %s, %s, 0, 0, %s, %s, %s) "
+                "ON CONFLICT (stream_id) DO NOTHING",
+                [
+                    (
+                        sid,
+                        streams[sid].kind,
+                        streams[sid].category,
+                        db_time(run[0].recorded_at),
+                        db_time(run[0].recorded_at),
+                        json.dumps(streams[sid].metadata),
+                    )
+                    for sid, run in runs.items()
+                ],
+            )
+            pks: dict[str, int] = {}
+            ids = list(runs)
+            for start in range(0, len(ids), IMPORT_ROWS):
+                chunk = ids[start : start + IMPORT_ROWS]
+                cursor.execute(
+                    "SELECT stream_id, id FROM flipbook_stream WHERE stream_id IN "
+                    f"({', '.join(['%s'] * len(chunk))})",
+                    chunk,
+                )
+                pks.update(cursor.fetchall())
+            for start in range(0, len(events), IMPORT_ROWS):
+                chunk = events[start : start + IMPORT_ROWS]
+                cursor.execute(
+                    "INSERT INTO flipbook_event (position, stream_pk, version, timestamp, name, "
+                    "payload, metadata, event_id, recorded_at) VALUES "
+                    + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk)),
+                    [
+                        value
+                        for i in chunk
+                        for value in (
+                            i.position,
+                            pks[i.stream_id],
+                            i.event.version,
+                            db_time(i.event.timestamp),
+                            i.event.name,
+                            i.event.payload_json,
+                            i.event.metadata_json,
+                            db_uuid(i.event.id),
+                            db_time(i.recorded_at),
+                        )
+                    ],
+                )
+            cursor.executemany(
+                "UPDATE flipbook_stream SET version = %s, event_count = event_count + %s, "
+                "updated_at = %s WHERE id = %s",
+                [
+                    (
+                        0 if streams[sid].kind == NEUTRAL else run[-1].event.version,
+                        len(run),
+                        db_time(run[-1].recorded_at),
+                        pks[sid],
+                    )
+                    for sid, run in runs.items()
+                ],
+            )
+            self.ops.advance_positions(cursor, max(i.position for i in events))
+        return len(events)
 
     def on_durable(self, callback: Callable[[], object]) -> None:
         conn = self.connection

@@ -1,0 +1,150 @@
+"""`flipbook tail`: follow new events of a stream, a category or the whole store, live."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from flipbook_site.clitools.base import EXIT_REFUSED, StoreCommand, table
+from flipbook_site.clitools.server import recorded
+from streams import services
+from streams.records import RecordedEvent
+
+COLUMNS = ["position", "stream_id", "version", "name", "timestamp", "payload"]
+
+
+class Command(StoreCommand):
+    help = (
+        "Print new events as they are committed, until Ctrl-C: of one stream (STREAM), of a "
+        "category (--category) or of the whole store (--all). It starts at the current end "
+        "(--from-start: at the beginning) and polls the store's all-feed or stream (the "
+        "server's REST API with --server) every --interval seconds."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("stream", nargs="?", help="the stream id to follow")
+        parser.add_argument("--all", action="store_true", help="follow every stream")
+        parser.add_argument("--category", action="append", help="follow a category (repeatable)")
+        parser.add_argument(
+            "--from-start", action="store_true", help="print the existing events first"
+        )
+        parser.add_argument(
+            "--interval", type=float, default=0.5, help="seconds between polls (default 0.5)"
+        )
+        parser.add_argument(
+            "--count", type=int, help="stop after printing this many events (scripts, tests)"
+        )
+        super().add_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        chosen = [bool(options["stream"]), options["all"], bool(options["category"])]
+        if sum(chosen) != 1:
+            raise CommandError(
+                "validation_error: give one of STREAM, --all or --category",
+                returncode=EXIT_REFUSED,
+            )
+        if options["server"]:
+            with self.client(options) as client:
+                self._follow(options, self._server_source(client, options))
+        else:
+            self._follow(options, self._local_source(options))
+
+    def _follow(self, options: dict[str, Any], source: Iterator[RecordedEvent]) -> None:
+        printed = 0
+        limit = options["count"]
+        if options["output"] == "table":
+            self.stdout.write(table([], COLUMNS))
+        for event in source:
+            row = event.as_dict()
+            if options["output"] == "json":
+                self.emit(options, [row], COLUMNS)
+            else:
+                self.stdout.write(table([row], COLUMNS).split("\n", 1)[1])
+            self.stdout.flush()
+            printed += 1
+            if limit is not None and printed >= limit:
+                return
+
+    def _local_source(self, options: dict[str, Any]) -> Iterator[RecordedEvent]:
+        if options["stream"]:
+            sid = options["stream"]
+
+            def read_stream(after: int) -> tuple[list[RecordedEvent], int]:
+                page = services.read_stream(sid, from_version=after + 1, limit=500)
+                events = page.items
+                return events, _last_ordinal(events, after)
+
+            start = 0 if options["from_start"] else _stream_end(sid)
+            return _poll(read_stream, start, options["interval"])
+        categories = options["category"] or ()
+
+        def read_feed(after: int) -> tuple[list[RecordedEvent], int]:
+            page = services.read_all(after=after, limit=500, categories=categories)
+            return page.events, page.next_after
+
+        start = 0 if options["from_start"] else services.store_totals()["last_position"]
+        return _poll(read_feed, start, options["interval"])
+
+    def _server_source(self, client: Any, options: dict[str, Any]) -> Iterator[RecordedEvent]:
+        if options["stream"]:
+            sid = options["stream"]
+
+            def read_stream(after: int) -> tuple[list[RecordedEvent], int]:
+                page = client.read_page(sid, from_version=after + 1, limit=500)
+                events = [recorded(e) for e in page.items]
+                return events, _last_ordinal(events, after)
+
+            start = 0
+            if not options["from_start"]:
+                from flipbook_client.errors import NotFound
+
+                try:
+                    start = client.stream(sid).version or 0
+                except NotFound:
+                    start = 0
+            return _poll(read_stream, start, options["interval"])
+        categories = options["category"] or ()
+
+        def read_feed(after: int) -> tuple[list[RecordedEvent], int]:
+            page = client.read_all(after=after, limit=500, categories=categories)
+            return [recorded(e) for e in page.events], page.next_after
+
+        start = 0
+        if not options["from_start"]:
+            while True:  # skip to the feed's current end
+                events, next_after = read_feed(start)
+                if next_after == start or not events:
+                    start = next_after
+                    break
+                start = next_after
+        return _poll(read_feed, start, options["interval"])
+
+
+def _poll(
+    read: Callable[[int], tuple[list[RecordedEvent], int]], after: int, interval: float
+) -> Iterator[RecordedEvent]:
+    """Yield what ``read(after)`` returns, page after page, forever; pause when caught up."""
+    while True:
+        events, after = read(after)
+        yield from events
+        if not events:
+            sys.stdout.flush()
+            time.sleep(interval)
+
+
+def _stream_end(stream_id: str) -> int:
+    from streams.exceptions import NotFound
+
+    try:
+        head = services.stream_head(stream_id)
+    except NotFound:
+        return 0
+    return head.version or 0
+
+
+def _last_ordinal(events: list[RecordedEvent], after: int) -> int:
+    return events[-1].version or after if events else after
