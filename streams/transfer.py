@@ -94,6 +94,7 @@ class Checksum:
 
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
+        self._exact = hashlib.sha256()
         self.streams = 0
         self.events = 0
 
@@ -105,11 +106,16 @@ class Checksum:
             self.streams += 1
         left_out = UNCHECKED[kind]
         text = canonical({k: v for k, v in line.items() if k not in left_out})
-        self._hash.update(text.encode())
-        self._hash.update(b"\n")
+        self._hash.update(text.encode() + b"\n")
+        self._exact.update(canonical(line).encode() + b"\n")
 
     def hexdigest(self) -> str:
+        """Over what every import keeps: the same streams and events in the same order."""
         return "sha256:" + self._hash.hexdigest()
+
+    def exact_hexdigest(self) -> str:
+        """Over the whole lines: positions, recorded times and stream metadata too."""
+        return "sha256:" + self._exact.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +180,7 @@ def export_store(
             "streams": checksum.streams,
             "events": checksum.events,
             "checksum": checksum.hexdigest(),
+            "exact_checksum": checksum.exact_hexdigest(),
         }
     )
 
@@ -203,13 +210,14 @@ def export_checksum(
     category: str | None = None,
     prefix: str | None = None,
     store: BaseEventStore | None = None,
-) -> tuple[str, int, int]:
-    """Return (checksum, streams, events) of an export, without keeping its lines."""
-    last = ""
-    for last in export_store(category=category, prefix=prefix, store=store):
+) -> dict[str, Any]:
+    """Return the trailer of an export (``streams``, ``events``, ``checksum``,
+    ``exact_checksum``), without keeping its lines."""
+    trailer = ""
+    for trailer in export_store(category=category, prefix=prefix, store=store):  # noqa: B007
         pass
-    trailer = json.loads(last)
-    return trailer["checksum"], trailer["streams"], trailer["events"]
+    result: dict[str, Any] = json.loads(trailer)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +229,7 @@ class ImportReport:
     events: int
     skipped: int
     checksum: str
+    exact_checksum: str
     keeps: frozenset[str]
 
 
@@ -283,6 +292,7 @@ def import_store(
         events=stored,
         skipped=skipped,
         checksum=reader.checksum.hexdigest(),
+        exact_checksum=reader.checksum.exact_hexdigest(),
         keeps=frozenset() if merge else store.import_keeps,
     )
 
@@ -382,7 +392,15 @@ class _ExportReader:
             raise ValidationError(f"{field}.stream_id", f"stream {sid!r} has two stream lines")
         self.kinds[sid] = kind
         category = validate_category(line.get("category"), f"{field}.category")
-        self.checksum.add({"type": "stream", "stream_id": sid, "kind": kind, "category": category})
+        self.checksum.add(
+            {
+                "type": "stream",
+                "stream_id": sid,
+                "kind": kind,
+                "category": category,
+                "metadata": metadata,
+            }
+        )
         return ImportedStream(sid, kind, category, metadata)
 
     def _event(self, line: dict[str, Any]) -> ImportedEvent:
@@ -417,9 +435,11 @@ class _ExportReader:
                 "type": "event",
                 "stream_id": sid,
                 "version": event.version,
+                "position": position,
                 "id": str(event.id),
                 "name": event.name,
                 "timestamp": time_text(event.timestamp),
+                "recorded_at": time_text(recorded_at),
                 "payload": event.payload,
                 "metadata": event.metadata,
             }
@@ -434,7 +454,10 @@ class _ExportReader:
                     f"{field}.{name}",
                     f"the trailer counts {line.get(name)!r}, the export holds {counted}",
                 )
-        if line.get("checksum") != self.checksum.hexdigest():
+        exact = line.get("exact_checksum")
+        if line.get("checksum") != self.checksum.hexdigest() or (
+            exact is not None and exact != self.checksum.exact_hexdigest()
+        ):
             raise ValidationError(
                 f"{field}.checksum",
                 "does not match the export's lines: the file was changed or damaged",

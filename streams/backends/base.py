@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 # transaction (DynamoDB: 2 items per event, 1 per stream, 2 per commit, at most 100).
 IMPORT_COMMIT_EVENTS = 32
 IMPORT_COMMIT_STREAMS = 16
+IMPORT_COMMIT_BYTES = 2_000_000  # DynamoDB refuses a transaction over 4 MB
 
 
 class BaseEventStore:
@@ -207,7 +208,7 @@ class BaseEventStore:
         when a stream's versions do not continue the stored ones); what earlier commits of
         the call stored stays stored."""
         stored = 0
-        for appends in _import_commits(streams, events):
+        for appends, _first in import_commits(streams, events):
             self.append(appends)
             stored += sum(len(a.events) for a in appends)
         return stored
@@ -328,30 +329,54 @@ def _same_json(stored: Any, sent_json: str) -> bool:
     return same
 
 
-def _import_commits(
-    streams: Mapping[str, ImportedStream], events: Sequence[ImportedEvent]
-) -> Iterator[tuple[PreparedAppend, ...]]:
-    """Cut position-ordered events into commits of consecutive runs, one run per stream per
-    commit, so that each commit's positions come out in the source's order."""
+def import_commits(
+    streams: Mapping[str, ImportedStream],
+    events: Sequence[ImportedEvent],
+    *,
+    as_recorded: bool = False,
+) -> Iterator[tuple[tuple[PreparedAppend, ...], ImportedEvent]]:
+    """Cut position-ordered events into commits (with the first event of each) of
+    consecutive runs, one run per stream per commit, so that each commit's positions come
+    out in the source's order. ``as_recorded`` also cuts where positions leave a gap or the
+    recorded time changes, so a backend can write each commit at its source's first
+    position and time. Commits stay small enough for one transaction of every backend."""
     runs: list[tuple[str, list[PreparedEvent]]] = []
-    size = 0
+    first: ImportedEvent | None = None
+    previous: ImportedEvent | None = None
+    size = volume = 0
     for imported in events:
         sid = imported.stream_id
-        if runs and runs[-1][0] == sid and size < IMPORT_COMMIT_EVENTS:
-            runs[-1][1].append(imported.event)
+        event = imported.event
+        bytes_ = len(event.payload_json) + len(event.metadata_json)
+        full = size >= IMPORT_COMMIT_EVENTS or volume + bytes_ > IMPORT_COMMIT_BYTES
+        apart = (
+            as_recorded
+            and previous is not None
+            and (
+                imported.position != previous.position + 1
+                or imported.recorded_at != previous.recorded_at
+            )
+        )
+        previous = imported
+        if runs and not full and not apart and runs[-1][0] == sid:
+            runs[-1][1].append(event)
             size += 1
+            volume += bytes_
             continue
-        if (
-            size >= IMPORT_COMMIT_EVENTS
-            or len(runs) >= IMPORT_COMMIT_STREAMS
-            or any(r[0] == sid for r in runs)
+        if runs and (
+            full or apart or len(runs) >= IMPORT_COMMIT_STREAMS or any(r[0] == sid for r in runs)
         ):
-            yield tuple(_import_append(streams[r[0]], r[1]) for r in runs)
-            runs, size = [], 0
-        runs.append((sid, [imported.event]))
+            assert first is not None
+            yield tuple(_import_append(streams[r[0]], r[1]) for r in runs), first
+            runs, size, volume = [], 0, 0
+        if not runs:
+            first = imported
+        runs.append((sid, [event]))
         size += 1
+        volume += bytes_
     if runs:
-        yield tuple(_import_append(streams[r[0]], r[1]) for r in runs)
+        assert first is not None
+        yield tuple(_import_append(streams[r[0]], r[1]) for r in runs), first
 
 
 def _import_append(stream: ImportedStream, events: list[PreparedEvent]) -> PreparedAppend:

@@ -61,16 +61,18 @@ class Command(DjangoMigrate):
                 progress=bar,
             )
             bar.finish()
-            copied, streams, events = export_checksum(store=target.store)
+            copied = export_checksum(store=target.store)
         finally:
             source.close()
             target.close()
         self.stdout.write(f"source {source.describe()}: checksum {report.checksum}")
-        self.stdout.write(f"target {target.describe()}: checksum {copied}")
-        if copied != report.checksum:
+        self.stdout.write(f"target {target.describe()}: checksum {copied['checksum']}")
+        if copied["checksum"] != report.checksum:
             sys.stderr.write("checksums differ: the target does not hold what the source held\n")
             raise CommandError("checksum mismatch", returncode=EXIT_MISMATCH)
+        exact = copied["exact_checksum"] == report.exact_checksum
         self.stdout.write(
             f"copied {report.events} events of {report.streams} streams "
-            f"({report.skipped} skipped); the checksums match"
+            f"({report.skipped} skipped); the checksums match; positions and recorded times "
+            + ("identical" if exact else "renumbered (same order)")
         )
