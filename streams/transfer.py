@@ -255,9 +255,9 @@ def import_store(
     before such an error stay stored (import again with ``merge`` to finish)."""
     store = store or get_event_store()
     batch = validate_int(batch, "batch", minimum=1, maximum=10_000)
+    reader = _ExportReader(lines)  # reads the header: not an export, nothing is asked
     if not merge and not is_empty(store):
         raise StoreNotEmpty()
-    reader = _ExportReader(lines)
     expected = reader.header.get("events_expected")
     heads: dict[str, ImportedStream] = {}
     pending: list[ImportedEvent] = []
