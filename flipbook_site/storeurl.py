@@ -102,11 +102,10 @@ def open_store(url: str) -> StoreLocation:
         return StoreLocation(url, store, "dynamodb")
     if scheme in {"redis", "rediss"}:
         parts = urlsplit(url)
-        query = parse_qsl(parts.query)
-        prefix = dict(query).get("prefix", "flipbook:events")
-        rest = urlunsplit(
-            parts._replace(query=urlencode([(k, v) for k, v in query if k != "prefix"]))
-        )
+        pairs = parse_qsl(parts.query)
+        prefix = dict(pairs).get("prefix", "flipbook:events")
+        kept = urlencode([(k, v) for k, v in pairs if k != "prefix"])
+        rest = urlunsplit((parts.scheme, parts.netloc, parts.path, kept, parts.fragment))
         store = create_event_store(
             {
                 "BACKEND": "streams.backends.redis.RedisEventStore",

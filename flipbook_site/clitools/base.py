@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -27,7 +27,7 @@ FAILURE_CODES = {"unavailable", "error", "internal_error"}
 class StoreCommand(BaseCommand):
     """A command that talks to the local store (default) or to a server (``--server``)."""
 
-    requires_system_checks: Sequence[str] = []  # a quick tool; `serve` runs the checks
+    requires_system_checks: list[str] = []  # a quick tool; `serve` runs the checks
     server_capable = True
 
     def add_arguments(self, parser: CommandParser) -> None:

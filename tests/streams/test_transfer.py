@@ -198,7 +198,7 @@ def test_import_into_a_store_holding_events_refuses_unless_merging(stores, name)
     target = stores(name)
     fill(source, events=60, streams=12)
     lines = export_lines(source)
-    first_half = lines[: 1 + 12 + 30] + [lines[-1]]  # header, streams, 30 events, trailer
+    first_half = [*lines[:43], lines[-1]]  # header, 12 streams, 30 events, trailer
     assert trailer(lines)["streams"] == 12
     target.append(prepare_commit([{"stream_id": "other", "events": [{"name": "Mine"}]}]))
 
@@ -271,8 +271,8 @@ def test_an_export_of_a_category_or_a_prefix_holds_only_those_streams(stores):
     ("change", "message"),
     [
         (lambda lines: lines[:-1], "truncated"),
-        (lambda lines: ["{}"] + lines[1:], "header"),
-        (lambda lines: lines[:3] + ["{not json\n"] + lines[3:], "line 4: is not JSON"),
+        (lambda lines: ["{}", *lines[1:]], "header"),
+        (lambda lines: [*lines[:3], "{not json\n", *lines[3:]], "line 4: is not JSON"),
         (lambda lines: lines[:1] + lines[2:], "no stream line"),
         (lambda lines: [lines[0], lines[1], lines[1], *lines[2:]], "two stream lines"),
         (lambda lines: _with_matching_trailer(_swap_events(lines)), "position"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from typing import Any
 
 from django.core.management.base import CommandParser
@@ -36,22 +37,17 @@ class Command(StoreCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         bar = ProgressBar("export", quiet=options["quiet"])
-        out = sys.stdout if options["file"] == "-" else open(options["file"], "w", encoding="utf-8")
         last = ""
-        try:
-            with target_store(self, options) as store:
-                for last in export_store(
-                    category=options["category"],
-                    prefix=options["prefix"],
-                    store=store,
-                    progress=bar,
-                ):
-                    out.write(last)
-        finally:
-            if out is not sys.stdout:
-                out.close()
-            else:
-                out.flush()
+        with ExitStack() as stack:
+            out = sys.stdout
+            if options["file"] != "-":
+                out = stack.enter_context(open(options["file"], "w", encoding="utf-8"))
+            store = stack.enter_context(target_store(self, options))
+            for last in export_store(
+                category=options["category"], prefix=options["prefix"], store=store, progress=bar
+            ):
+                out.write(last)
+            out.flush()
         bar.finish()
         trailer = json.loads(last)
         summary = {k: trailer[k] for k in ("streams", "events", "checksum")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from typing import Any
 
 from django.core.management.base import CommandParser
@@ -37,19 +38,14 @@ class Command(StoreCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         bar = ProgressBar("import", quiet=options["quiet"])
-        lines = sys.stdin if options["file"] == "-" else open(options["file"], encoding="utf-8")
-        try:
-            with target_store(self, options, prepare=True) as store:
-                report = import_store(
-                    lines,
-                    store=store,
-                    merge=options["merge"],
-                    batch=options["batch"],
-                    progress=bar,
-                )
-        finally:
-            if lines is not sys.stdin:
-                lines.close()
+        with ExitStack() as stack:
+            lines = sys.stdin
+            if options["file"] != "-":
+                lines = stack.enter_context(open(options["file"], encoding="utf-8"))
+            store = stack.enter_context(target_store(self, options, prepare=True))
+            report = import_store(
+                lines, store=store, merge=options["merge"], batch=options["batch"], progress=bar
+            )
         bar.finish()
         summary = {
             "streams": report.streams,
@@ -61,7 +57,7 @@ class Command(StoreCommand):
         if options["output"] == "json":
             self.stdout.write(json.dumps(summary))
         else:
-            kept = ", ".join(summary["kept"]) or "none (renumbered in the same order)"
+            kept = ", ".join(sorted(report.keeps)) or "none (renumbered in the same order)"
             self.stdout.write(
                 f"imported {report.events} events of {report.streams} streams "
                 f"({report.skipped} skipped as stored already), checksum {report.checksum}; "

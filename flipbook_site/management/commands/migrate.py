@@ -35,7 +35,8 @@ class Command(DjangoMigrate):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["from_url"] is None and options["to_url"] is None:
-            return super().handle(*args, **options)
+            super().handle(*args, **options)
+            return
         if not (options["from_url"] and options["to_url"]):
             raise CommandError("give both --from URL and --to URL", returncode=EXIT_REFUSED)
         if options["app_label"]:

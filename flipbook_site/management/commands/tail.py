@@ -54,18 +54,16 @@ class Command(StoreCommand):
             self._follow(options, self._local_source(options))
 
     def _follow(self, options: dict[str, Any], source: Iterator[RecordedEvent]) -> None:
-        printed = 0
         limit = options["count"]
         if options["output"] == "table":
             self.stdout.write(table([], COLUMNS))
-        for event in source:
+        for printed, event in enumerate(source, start=1):
             row = event.as_dict()
             if options["output"] == "json":
                 self.emit(options, [row], COLUMNS)
             else:
                 self.stdout.write(table([row], COLUMNS).split("\n", 1)[1])
             self.stdout.flush()
-            printed += 1
             if limit is not None and printed >= limit:
                 return
 

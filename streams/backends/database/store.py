@@ -285,11 +285,11 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
             pks: dict[str, int] = {}
             ids = list(runs)
             for start in range(0, len(ids), IMPORT_ROWS):
-                chunk = ids[start : start + IMPORT_ROWS]
+                some_ids = ids[start : start + IMPORT_ROWS]
                 cursor.execute(
                     "SELECT stream_id, id FROM flipbook_stream WHERE stream_id IN "
-                    f"({', '.join(['%s'] * len(chunk))})",
-                    chunk,
+                    f"({', '.join(['%s'] * len(some_ids))})",
+                    some_ids,
                 )
                 pks.update(cursor.fetchall())
             for start in range(0, len(events), IMPORT_ROWS):
