@@ -209,6 +209,14 @@ def test_tail_follows_new_events_until_its_count(local_env):
     assert versions == list(range(versions[0], versions[0] + 3))  # consecutive, none missed
     followed = run(local_env, "tail", sid, "--from-start", "--count", "2", "--output", "json")
     assert [e["name"] for e in json_lines(followed.stdout)] == ["E1", "E2"]
+    log = f"log/{uuid.uuid4().hex[:8]}"  # a version-neutral stream is followed on the feed
+    run(local_env, "append", log, "--name", "L1", "--kind", "neutral")
+    run(local_env, "append", log, "--name", "L2")
+    followed = run(local_env, "tail", log, "--from-start", "--count", "2", "--output", "json")
+    assert [(e["name"], e["version"]) for e in json_lines(followed.stdout)] == [
+        ("L1", None),
+        ("L2", None),
+    ]
 
 
 def test_flipbook_keeps_its_other_commands(local_env):

@@ -12,7 +12,8 @@ from django.core.management.base import CommandError, CommandParser
 from flipbook_site.clitools.base import EXIT_REFUSED, StoreCommand, table
 from flipbook_site.clitools.server import recorded
 from streams import services
-from streams.records import RecordedEvent
+from streams.exceptions import NotFound
+from streams.records import NEUTRAL, RecordedEvent
 
 COLUMNS = ["position", "stream_id", "version", "name", "timestamp", "payload"]
 
@@ -68,7 +69,7 @@ class Command(StoreCommand):
                 return
 
     def _local_source(self, options: dict[str, Any]) -> Iterator[RecordedEvent]:
-        if options["stream"]:
+        if options["stream"] and _local_kind(options["stream"]) != NEUTRAL:
             sid = options["stream"]
 
             def read_stream(after: int) -> tuple[list[RecordedEvent], int]:
@@ -82,13 +83,14 @@ class Command(StoreCommand):
 
         def read_feed(after: int) -> tuple[list[RecordedEvent], int]:
             page = services.read_all(after=after, limit=500, categories=categories)
-            return page.events, page.next_after
+            return _only(page.events, options["stream"]), page.next_after
 
         start = 0 if options["from_start"] else services.store_totals()["last_position"]
         return _poll(read_feed, start, options["interval"])
 
     def _server_source(self, client: Any, options: dict[str, Any]) -> Iterator[RecordedEvent]:
-        if options["stream"]:
+        head = _server_head(client, options["stream"]) if options["stream"] else None
+        if options["stream"] and (head is None or head.kind != NEUTRAL):
             sid = options["stream"]
 
             def read_stream(after: int) -> tuple[list[RecordedEvent], int]:
@@ -96,20 +98,13 @@ class Command(StoreCommand):
                 events = [recorded(e) for e in page.items]
                 return events, _last_ordinal(events, after)
 
-            start = 0
-            if not options["from_start"]:
-                from flipbook_client.errors import NotFound
-
-                try:
-                    start = client.stream(sid).version or 0
-                except NotFound:
-                    start = 0
+            start = 0 if options["from_start"] or head is None else head.version or 0
             return _poll(read_stream, start, options["interval"])
         categories = options["category"] or ()
 
         def read_feed(after: int) -> tuple[list[RecordedEvent], int]:
             page = client.read_all(after=after, limit=500, categories=categories)
-            return [recorded(e) for e in page.events], page.next_after
+            return _only([recorded(e) for e in page.events], options["stream"]), page.next_after
 
         start = 0
         if not options["from_start"]:
@@ -125,18 +120,39 @@ class Command(StoreCommand):
 def _poll(
     read: Callable[[int], tuple[list[RecordedEvent], int]], after: int, interval: float
 ) -> Iterator[RecordedEvent]:
-    """Yield what ``read(after)`` returns, page after page, forever; pause when caught up."""
+    """Yield what ``read(after)`` returns, page after page, forever; pause when caught up
+    (``read`` returns the events and where to continue)."""
     while True:
-        events, after = read(after)
+        events, next_after = read(after)
         yield from events
-        if not events:
+        if next_after == after:  # caught up
             sys.stdout.flush()
             time.sleep(interval)
+        after = next_after
+
+
+def _only(events: list[RecordedEvent], stream_id: str | None) -> list[RecordedEvent]:
+    # A version-neutral stream is followed on the all-feed: its events have no versions.
+    return events if stream_id is None else [e for e in events if e.stream_id == stream_id]
+
+
+def _local_kind(stream_id: str) -> str | None:
+    try:
+        return services.stream_head(stream_id).kind
+    except NotFound:
+        return None
+
+
+def _server_head(client: Any, stream_id: str) -> Any:
+    from flipbook_client.errors import NotFound as ServerNotFound
+
+    try:
+        return client.stream(stream_id)
+    except ServerNotFound:
+        return None
 
 
 def _stream_end(stream_id: str) -> int:
-    from streams.exceptions import NotFound
-
     try:
         head = services.stream_head(stream_id)
     except NotFound:
