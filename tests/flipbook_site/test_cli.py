@@ -290,3 +290,54 @@ def test_export_from_a_server_imports_locally_and_a_server_holding_events_refuse
     refused = run(env, "import", "-f", str(export))
     assert refused.returncode == 2
     assert "store_not_empty" in refused.stderr
+
+
+@pytest.fixture
+def empty_server(tmp_path):
+    """A `flipbook serve` of its own on an empty store, with an admin key."""
+    from tests.processes import free_port, manage
+    from tests.sdk.conftest import Server, wait_until_serving
+    from tests.sdk.conftest import server_env as sdk_server_env
+
+    http_port, grpc_port = free_port(), free_port()
+    env = sdk_server_env(tmp_path, http_port, grpc_port)
+    manage(env, "migrate", "--noinput")
+    key = manage(env, "flipbook_key", "create", "cli-import", "--scope", "admin").strip()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [FLIPBOOK, "serve"], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    server = Server(f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", key, env)
+    try:
+        wait_until_serving(process, server.http_url, server.grpc_target, log)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_import_through_a_server_renumbers_positions_and_keeps_the_checksum(
+    local_env, empty_server, tmp_path
+):
+    prefix = f"imp/{uuid.uuid4().hex[:8]}/"
+    for name in ("a", "b"):
+        events = "".join(json.dumps({"name": "E", "payload": n}) + "\n" for n in range(20))
+        run(local_env, "append", prefix + name, stdin=events)
+    run(local_env, "append", prefix + "log", "--name", "L", "--kind", "neutral")
+    export = tmp_path / "for-server.jsonl"
+    done = run(local_env, "export", "--prefix", prefix, "-f", str(export))
+    assert done.returncode == 0, done.stderr
+    checksum = json_lines(export.read_text())[-1]["checksum"]
+
+    env = server_env(local_env, empty_server)
+    done = run(env, "import", "-f", str(export), "--output", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["checksum"] == checksum and report["kept"] == []
+    again = run(env, "export", "--output", "json", "--quiet")
+    assert json.loads(again.stderr.splitlines()[-1])["checksum"] == checksum
+    assert run(env, "import", "-f", str(export)).returncode == 2  # not empty any more

@@ -71,7 +71,7 @@ DIALECTS: dict[str, Callable[[DatabaseEventStore], DatabaseOperations]] = {
     "postgresql": PostgreSQLOperations,
 }
 MAX_ATTEMPTS = 3
-IMPORT_ROWS = 200  # rows per INSERT of an import (9 parameters each, under SQLite's limit)
+IMPORT_ROWS = 200  # stream rows per statement of an import (well under SQLite's parameter limit)
 T = TypeVar("T")
 Args = TypeVarTuple("Args")
 
@@ -259,31 +259,37 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
         self, streams: Mapping[str, ImportedStream], events: Sequence[ImportedEvent]
     ) -> int:
         """Write the events with their positions and store times in one transaction: the
-        missing heads first (empty), then the events in multi-row INSERTs, then each head's
-        version and counts, then the position sequence past the highest position."""
-        db_time, db_uuid = self._db_time, self.ops.db_uuid
-        runs: dict[str, list[ImportedEvent]] = {}
+        missing heads (empty) in multi-row INSERTs, the events (COPY on PostgreSQL), each
+        head's version and counts from the rows just written in one UPDATE, then the
+        position sequence past the highest position."""
+        db_time = self._db_time
+        first_seen: dict[str, ImportedEvent] = {}
         for imported in events:
-            runs.setdefault(imported.stream_id, []).append(imported)
+            first_seen.setdefault(imported.stream_id, imported)
+        low, high = events[0].position, events[-1].position
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO flipbook_stream (stream_id, kind, category, version, event_count, "
-                "created_at, updated_at, metadata) VALUES (%s, %s, %s, 0, 0, %s, %s, %s) "
-                "ON CONFLICT (stream_id) DO NOTHING",
-                [
-                    (
-                        sid,
-                        streams[sid].kind,
-                        streams[sid].category,
-                        db_time(run[0].recorded_at),
-                        db_time(run[0].recorded_at),
-                        json.dumps(streams[sid].metadata),
-                    )
-                    for sid, run in runs.items()
-                ],
-            )
+            heads = [
+                (
+                    sid,
+                    streams[sid].kind,
+                    streams[sid].category,
+                    db_time(first.recorded_at),
+                    db_time(first.recorded_at),
+                    json.dumps(streams[sid].metadata),
+                )
+                for sid, first in first_seen.items()
+            ]
+            for start in range(0, len(heads), IMPORT_ROWS):
+                chunk = heads[start : start + IMPORT_ROWS]
+                cursor.execute(
+                    "INSERT INTO flipbook_stream (stream_id, kind, category, version, "
+                    "event_count, created_at, updated_at, metadata) VALUES "
+                    + ", ".join(["(%s, %s, %s, 0, 0, %s, %s, %s)"] * len(chunk))
+                    + " ON CONFLICT (stream_id) DO NOTHING",
+                    [value for row in chunk for value in row],
+                )
             pks: dict[str, int] = {}
-            ids = list(runs)
+            ids = list(first_seen)
             for start in range(0, len(ids), IMPORT_ROWS):
                 some_ids = ids[start : start + IMPORT_ROWS]
                 cursor.execute(
@@ -292,42 +298,20 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
                     some_ids,
                 )
                 pks.update(cursor.fetchall())
-            for start in range(0, len(events), IMPORT_ROWS):
-                chunk = events[start : start + IMPORT_ROWS]
-                cursor.execute(
-                    "INSERT INTO flipbook_event (position, stream_pk, version, timestamp, name, "
-                    "payload, metadata, event_id, recorded_at) VALUES "
-                    + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk)),
-                    [
-                        value
-                        for i in chunk
-                        for value in (
-                            i.position,
-                            pks[i.stream_id],
-                            i.event.version,
-                            db_time(i.event.timestamp),
-                            i.event.name,
-                            i.event.payload_json,
-                            i.event.metadata_json,
-                            db_uuid(i.event.id),
-                            db_time(i.recorded_at),
-                        )
-                    ],
-                )
-            cursor.executemany(
-                "UPDATE flipbook_stream SET version = %s, event_count = event_count + %s, "
-                "updated_at = %s WHERE id = %s",
-                [
-                    (
-                        0 if streams[sid].kind == NEUTRAL else run[-1].event.version,
-                        len(run),
-                        db_time(run[-1].recorded_at),
-                        pks[sid],
-                    )
-                    for sid, run in runs.items()
-                ],
+            self.ops.import_events(cursor, [pks[i.stream_id] for i in events], events)
+            # Positions low..high hold exactly this batch: an import fills an empty store in
+            # position order.
+            cursor.execute(
+                "UPDATE flipbook_stream SET "
+                "version = CASE WHEN flipbook_stream.kind = 'neutral' THEN 0 ELSE x.v END, "
+                "event_count = flipbook_stream.event_count + x.n, updated_at = x.u "
+                "FROM (SELECT stream_pk, max(version) AS v, count(*) AS n, "
+                "max(recorded_at) AS u FROM flipbook_event "
+                "WHERE position >= %s AND position <= %s GROUP BY stream_pk) AS x "
+                "WHERE flipbook_stream.id = x.stream_pk",
+                [low, high],
             )
-            self.ops.advance_positions(cursor, max(i.position for i in events))
+            self.ops.advance_positions(cursor, high)
         return len(events)
 
     def on_durable(self, callback: Callable[[], object]) -> None:
