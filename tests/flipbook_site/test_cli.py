@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -217,6 +218,30 @@ def test_tail_follows_new_events_until_its_count(local_env):
         ("L1", None),
         ("L2", None),
     ]
+
+
+def test_ctrl_c_ends_a_tail_with_exit_code_0(local_env):
+    tail = subprocess.Popen(
+        [FLIPBOOK, "tail", "--all", "--interval", "0.05"],
+        cwd=ROOT,
+        env=local_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        header = tail.stdout.readline()  # printed once it follows the feed
+        assert header.split()[:2] == ["POSITION", "STREAM_ID"]
+        sid = f"int/{uuid.uuid4().hex[:8]}"
+        run(local_env, "append", sid, "--name", "Seen")
+        assert sid in tail.stdout.readline()  # it is polling the store
+        tail.send_signal(signal.SIGINT)
+        _out, err = tail.communicate(timeout=30)
+    finally:
+        if tail.poll() is None:
+            tail.kill()
+    assert tail.returncode == 0, err
+    assert "Error" not in err
 
 
 def test_flipbook_keeps_its_other_commands(local_env):

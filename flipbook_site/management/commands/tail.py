@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -42,17 +43,28 @@ class Command(StoreCommand):
         super().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.stopping = threading.Event()
         chosen = [bool(options["stream"]), options["all"], bool(options["category"])]
         if sum(chosen) != 1:
             raise CommandError(
                 "validation_error: give one of STREAM, --all or --category",
                 returncode=EXIT_REFUSED,
             )
-        if options["server"]:
-            with self.client(options) as client:
-                self._follow(options, self._server_source(client, options))
-        else:
-            self._follow(options, self._local_source(options))
+        # Ctrl-C (or SIGTERM) ends the tail between two reads, not inside a database call,
+        # so it exits with 0 rather than as a failed query.
+        previous = {
+            sig: signal.signal(sig, lambda *_: self.stopping.set())
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            if options["server"]:
+                with self.client(options) as client:
+                    self._follow(options, self._server_source(client, options))
+            else:
+                self._follow(options, self._local_source(options))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _follow(self, options: dict[str, Any], source: Iterator[RecordedEvent]) -> None:
         limit = options["count"]
@@ -78,7 +90,7 @@ class Command(StoreCommand):
                 return events, _last_ordinal(events, after)
 
             start = 0 if options["from_start"] else _stream_end(sid)
-            return _poll(read_stream, start, options["interval"])
+            return _poll(read_stream, start, options["interval"], self.stopping)
         categories = options["category"] or ()
 
         def read_feed(after: int) -> tuple[list[RecordedEvent], int]:
@@ -86,7 +98,7 @@ class Command(StoreCommand):
             return _only(page.events, options["stream"]), page.next_after
 
         start = 0 if options["from_start"] else services.store_totals()["last_position"]
-        return _poll(read_feed, start, options["interval"])
+        return _poll(read_feed, start, options["interval"], self.stopping)
 
     def _server_source(self, client: Any, options: dict[str, Any]) -> Iterator[RecordedEvent]:
         head = _server_head(client, options["stream"]) if options["stream"] else None
@@ -99,7 +111,7 @@ class Command(StoreCommand):
                 return events, _last_ordinal(events, after)
 
             start = 0 if options["from_start"] or head is None else head.version or 0
-            return _poll(read_stream, start, options["interval"])
+            return _poll(read_stream, start, options["interval"], self.stopping)
         categories = options["category"] or ()
 
         def read_feed(after: int) -> tuple[list[RecordedEvent], int]:
@@ -114,20 +126,23 @@ class Command(StoreCommand):
                     start = next_after
                     break
                 start = next_after
-        return _poll(read_feed, start, options["interval"])
+        return _poll(read_feed, start, options["interval"], self.stopping)
 
 
 def _poll(
-    read: Callable[[int], tuple[list[RecordedEvent], int]], after: int, interval: float
+    read: Callable[[int], tuple[list[RecordedEvent], int]],
+    after: int,
+    interval: float,
+    stopping: threading.Event,
 ) -> Iterator[RecordedEvent]:
     """Yield what ``read(after)`` returns, page after page, forever; pause when caught up
     (``read`` returns the events and where to continue)."""
-    while True:
+    while not stopping.is_set():
         events, next_after = read(after)
         yield from events
         if next_after == after:  # caught up
             sys.stdout.flush()
-            time.sleep(interval)
+            stopping.wait(interval)
         after = next_after
 
 
