@@ -98,7 +98,9 @@ class Checksum:
         self.streams = 0
         self.events = 0
 
-    def add(self, line: dict[str, Any]) -> None:
+    def add(self, line: dict[str, Any], text: str | None = None) -> None:
+        """Count and hash one stream or event line (``text``: its canonical text, when the
+        caller has it already)."""
         kind = line["type"]
         if kind == "event":
             self.events += 1
@@ -107,7 +109,7 @@ class Checksum:
         left_out = UNCHECKED[kind]
         text = canonical({k: v for k, v in line.items() if k not in left_out})
         self._hash.update(text.encode() + b"\n")
-        self._exact.update(canonical(line).encode() + b"\n")
+        self._exact.update((text or canonical(line)).encode() + b"\n")
 
     def hexdigest(self) -> str:
         """Over what every import keeps: the same streams and events in the same order."""
@@ -164,12 +166,14 @@ def export_store(
     )
     for head in store.iter_heads(prefix=scope.prefix, category=scope.category):
         line = stream_line(head)
-        checksum.add(line)
-        yield _line(line)
+        text = canonical(line)
+        checksum.add(line, text)
+        yield text + "\n"
     for event in feed_events(store, scope, horizon, batch):
         line = event_line(event)
-        checksum.add(line)
-        yield _line(line)
+        text = canonical(line)
+        checksum.add(line, text)
+        yield text + "\n"
         if progress is not None and checksum.events % batch == 0:
             progress(checksum.events, expected)
     if progress is not None:
