@@ -80,6 +80,7 @@ bench: $(VENV)/.test-installed bench-tools
 	$(BIN)/python -m bench.dynamodb
 	$(BIN)/python -m bench.redis
 	$(BIN)/python -m bench.console_replay
+	$(BIN)/python -m bench.transfer
 
 proto: $(VENV)/.test-installed
 	$(BIN)/python -m api.grpc.generate

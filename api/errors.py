@@ -13,6 +13,7 @@ from streams.exceptions import (
     NotFound,
     PermissionDenied,
     ReducerError,
+    StoreNotEmpty,
     StreamDeleted,
     TooLarge,
     Unauthenticated,
@@ -35,6 +36,7 @@ ERROR_STATUS: dict[type[FlipbookError], tuple[int, str]] = {
     Unauthenticated: (401, "UNAUTHENTICATED"),
     PermissionDenied: (403, "PERMISSION_DENIED"),
     Unavailable: (503, "UNAVAILABLE"),
+    StoreNotEmpty: (409, "FAILED_PRECONDITION"),
     # The stream's events cannot be folded by its reducer: the request was fine, the data
     # and the reducer disagree (the message names the stream, version and event).
     ReducerError: (422, "FAILED_PRECONDITION"),

@@ -217,3 +217,23 @@ class FeedPage:
 
     events: list[RecordedEvent]
     next_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedStream:
+    """A stream head of an export (streams/transfer.py): what an import recreates it with."""
+
+    stream_id: str
+    kind: StreamKind
+    category: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class ImportedEvent(NamedTuple):
+    """An event of an export, validated for import: ``event`` carries its id, version, name,
+    natural time and JSON; ``position`` and ``recorded_at`` are what its source recorded."""
+
+    stream_id: str
+    event: PreparedEvent
+    position: int
+    recorded_at: datetime

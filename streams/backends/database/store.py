@@ -11,8 +11,9 @@ therefore only returns positions up to a *settled* horizon (see
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, overload
@@ -55,6 +56,8 @@ from streams.records import (
     CommitResult,
     FeedPage,
     FeedQuery,
+    ImportedEvent,
+    ImportedStream,
     PreparedAppend,
     RecordedEvent,
     StreamInfo,
@@ -75,6 +78,7 @@ DIALECTS: dict[str, Callable[[DatabaseEventStore], DatabaseOperations]] = {
     "postgresql": PostgreSQLOperations,
 }
 MAX_ATTEMPTS = 3
+IMPORT_ROWS = 200  # stream rows per statement of an import (well under SQLite's parameter limit)
 T = TypeVar("T")
 Args = TypeVarTuple("Args")
 
@@ -243,6 +247,80 @@ class DatabaseEventStore(DatabaseLifecycle, ConsoleReads, BaseEventStore):
             [e.recorded(sid, row[1], row[0], now) for e, row in zip(a.events, rows, strict=True)]
         )
         return AppendResult(sid, events[-1].version, events, category=category)
+
+    # -- import -------------------------------------------------------------------------------
+
+    import_keeps = frozenset({"positions", "recorded_at"})
+
+    def import_events(
+        self,
+        streams: Mapping[str, ImportedStream],
+        events: Sequence[ImportedEvent],
+        *,
+        keep_positions: bool = True,
+    ) -> int:
+        if not keep_positions or not events:
+            return super().import_events(streams, events, keep_positions=keep_positions)
+        return self._translate(self._import, streams, events)
+
+    def _import(
+        self, streams: Mapping[str, ImportedStream], events: Sequence[ImportedEvent]
+    ) -> int:
+        """Write the events with their positions and store times in one transaction: the
+        missing heads (empty) in multi-row INSERTs, the events (COPY on PostgreSQL), each
+        head's version and counts from the rows just written in one UPDATE, then the
+        position sequence past the highest position."""
+        db_time = self._db_time
+        first_seen: dict[str, ImportedEvent] = {}
+        for imported in events:
+            first_seen.setdefault(imported.stream_id, imported)
+        low, high = events[0].position, events[-1].position
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            heads = [
+                (
+                    sid,
+                    streams[sid].kind,
+                    streams[sid].category,
+                    db_time(first.recorded_at),
+                    db_time(first.recorded_at),
+                    json.dumps(streams[sid].metadata),
+                )
+                for sid, first in first_seen.items()
+            ]
+            for start in range(0, len(heads), IMPORT_ROWS):
+                chunk = heads[start : start + IMPORT_ROWS]
+                cursor.execute(
+                    "INSERT INTO flipbook_stream (stream_id, kind, category, version, "
+                    "event_count, created_at, updated_at, metadata) VALUES "
+                    + ", ".join(["(%s, %s, %s, 0, 0, %s, %s, %s)"] * len(chunk))
+                    + " ON CONFLICT (stream_id) DO NOTHING",
+                    [value for row in chunk for value in row],
+                )
+            pks: dict[str, int] = {}
+            ids = list(first_seen)
+            for start in range(0, len(ids), IMPORT_ROWS):
+                some_ids = ids[start : start + IMPORT_ROWS]
+                cursor.execute(
+                    "SELECT stream_id, id FROM flipbook_stream WHERE stream_id IN "
+                    f"({', '.join(['%s'] * len(some_ids))})",
+                    some_ids,
+                )
+                pks.update(cursor.fetchall())
+            self.ops.import_events(cursor, [pks[i.stream_id] for i in events], events)
+            # Positions low..high hold exactly this batch: an import fills an empty store in
+            # position order.
+            cursor.execute(
+                "UPDATE flipbook_stream SET "
+                "version = CASE WHEN flipbook_stream.kind = 'neutral' THEN 0 ELSE x.v END, "
+                "event_count = flipbook_stream.event_count + x.n, updated_at = x.u "
+                "FROM (SELECT stream_pk, max(version) AS v, count(*) AS n, "
+                "max(recorded_at) AS u FROM flipbook_event "
+                "WHERE position >= %s AND position <= %s GROUP BY stream_pk) AS x "
+                "WHERE flipbook_stream.id = x.stream_pk",
+                [low, high],
+            )
+            self.ops.advance_positions(cursor, high)
+        return len(events)
 
     def on_durable(self, callback: Callable[[], object]) -> None:
         conn = self.connection

@@ -45,6 +45,11 @@ local meta = redis.call('HMGET', KEYS[1], 'last', 'rec', 'min', 'events', 'strea
 local pos = tonumber(meta[1] or '0') + 1
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+-- An import (after the streams' arguments) gives its source's first position and time.
+if ARGV[a] then
+  if tonumber(ARGV[a]) < pos then return {'position', pos - 1} end
+  pos, now = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+end
 local rec = tonumber(meta[2] or '0')
 if now < rec then now = rec end  -- recorded times never go back along the feed
 local minute = math.floor(now / 60000000)

@@ -26,7 +26,7 @@ so positions become visible in order and without gaps: the all-feed needs no fen
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +35,12 @@ from uuid import UUID
 import redis
 from redis.cluster import RedisCluster
 
-from streams.backends.base import BaseEventStore, check_readable, refusal_error
+from streams.backends.base import (
+    BaseEventStore,
+    check_readable,
+    import_commits,
+    refusal_error,
+)
 from streams.backends.redis.items import (
     EPOCH,
     FEED_SCAN_BUDGET,
@@ -57,11 +62,13 @@ from streams.backends.redis.scripts import (
     SCAVENGE_SCRIPT,
     TIME_SCRIPT,
 )
-from streams.exceptions import IdConflict, Unavailable, VersionConflict
+from streams.exceptions import IdConflict, Unavailable, ValidationError, VersionConflict
 from streams.records import (
     CommitResult,
     FeedPage,
     FeedQuery,
+    ImportedEvent,
+    ImportedStream,
     PreparedAppend,
     RecordedEvent,
     StreamInfo,
@@ -208,25 +215,7 @@ class RedisEventStore(RedisLifecycle, BaseEventStore):
     # -- append -------------------------------------------------------------------------------
 
     def append(self, appends: Sequence[PreparedAppend]) -> CommitResult:
-        keys = list(self.global_keys)
-        args: list[Any] = [len(appends)]
-        for a in appends:
-            sid = a.stream_id
-            keys += [
-                self._stream_key(sid),
-                self._head_key(sid),
-                self._times_key(sid),
-                self._category_key(a.category or ""),
-            ]
-            args += [str(a.expected_version), a.kind or "", a.category or "", len(a.events), sid]
-            for e in a.events:
-                args += [
-                    e.id.bytes,
-                    e.name,
-                    e.payload_json,
-                    e.metadata_json,
-                    "" if e.timestamp is None else time_text(e.timestamp),
-                ]
+        keys, args = self._commit_arguments(appends)
         last_refused = 0
         for _attempt in range(MAX_ATTEMPTS):
             with self._translate(writing=True):
@@ -257,6 +246,69 @@ class RedisEventStore(RedisLifecycle, BaseEventStore):
         a = appends[last_refused]
         head = self.head(a.stream_id)
         raise VersionConflict(a.stream_id, a.expected_version, (head.version or 0) if head else 0)
+
+    def _commit_arguments(self, appends: Sequence[PreparedAppend]) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of the commit script for ``appends``."""
+        keys = list(self.global_keys)
+        args: list[Any] = [len(appends)]
+        for a in appends:
+            sid = a.stream_id
+            keys += [
+                self._stream_key(sid),
+                self._head_key(sid),
+                self._times_key(sid),
+                self._category_key(a.category or ""),
+            ]
+            args += [str(a.expected_version), a.kind or "", a.category or "", len(a.events), sid]
+            for e in a.events:
+                args += [
+                    e.id.bytes,
+                    e.name,
+                    e.payload_json,
+                    e.metadata_json,
+                    "" if e.timestamp is None else time_text(e.timestamp),
+                ]
+        return keys, args
+
+    # -- import -------------------------------------------------------------------------------
+
+    import_keeps = frozenset({"positions", "recorded_at"})
+
+    def import_events(
+        self,
+        streams: Mapping[str, ImportedStream],
+        events: Sequence[ImportedEvent],
+        *,
+        keep_positions: bool = True,
+    ) -> int:
+        if not keep_positions:
+            return super().import_events(streams, events, keep_positions=False)
+        stored = 0
+        for appends, first in import_commits(streams, events, as_recorded=True):
+            keys, args = self._commit_arguments(appends)
+            # The commit script takes its source's first position and time after the streams.
+            args += [first.position, (first.recorded_at - EPOCH) // timedelta(microseconds=1)]
+            with self._translate(writing=True):
+                reply = self._script("commit")(keys=keys, args=args)
+            status = reply[0]
+            if status == b"position":
+                raise ValidationError(
+                    "position",
+                    f"{first.position} is not above the store's last position {int(reply[1])}: "
+                    "import into an empty store, or merge",
+                )
+            if status == b"claimed":
+                number = int(reply[1]) - 1
+                taken = [e for a in appends for e in a.events][number]
+                raise IdConflict([str(taken.id)], "an event id of the import is stored already")
+            if status != b"ok":
+                index = int(reply[1]) - 1
+                a = appends[index]
+                kind, category = reply[2].decode() or None, reply[3].decode() or None
+                error = refusal_error(a, kind, category, int(reply[4]))
+                raise error or VersionConflict(a.stream_id, a.expected_version, int(reply[4]))
+            stored += sum(len(a.events) for a in appends)
+        return stored
 
     # -- reads --------------------------------------------------------------------------------
 
