@@ -80,8 +80,9 @@ for (const transport of TRANSPORTS) {
       );
       assert.deepEqual(read[0]?.payload, { owner: "ada" });
       const commit = await client.commit([{ streamId: `${id}-b`, events: [{ name: "A" }], expectedVersion: "no_stream" }]);
-      assert.equal(commit.streams[0]?.events[0]?.position, commit.lastPosition);
-      assert.equal(commit.streams[0]?.events[0]?.version, 1);
+      const committed = commit.streams[0]?.events[0];
+      assert.ok(committed);
+      assert.deepEqual([committed.position, committed.version], [commit.lastPosition, 1]);
     });
 
     test("read pages forwards and backwards, by version and by natural time", async () => {
