@@ -21,7 +21,7 @@ from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from streams import services
 from tests.api.conftest import db_backend  # noqa: F401  (SQLite, PostgreSQL, DynamoDB, Redis)
 from tests.api.grpc_helpers import WAIT, bearer, event_store_stub, running_server
-from tests.api.rest_helpers import Api, stream_url
+from tests.api.rest_helpers import Api
 from tests.dynamodb_fixtures import dynamodb_client, dynamodb_local  # noqa: F401  (fixtures)
 
 PROBE = "tenant-a/probe"
