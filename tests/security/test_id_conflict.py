@@ -19,6 +19,7 @@ import pytest
 from api.models import ApiKey
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from streams import services
+from streams.backends import get_event_store
 from tests.api.conftest import db_backend  # noqa: F401  (SQLite, PostgreSQL, DynamoDB, Redis)
 from tests.api.grpc_helpers import WAIT, bearer, event_store_stub, running_server
 from tests.api.rest_helpers import Api
@@ -178,3 +179,30 @@ def test_rest_and_grpc_say_the_same(taken, tenant_key):
         _code, message, detail = grpc_probe(store, tenant_key, taken["foreign"])
     assert json.loads(detail) == rest
     assert message == rest["message"]
+
+
+def test_the_conflict_never_reads_an_event_stored_in_another_stream(taken, tenant_key, monkeypatch):
+    """The answer's time must not grow with the size of an event the caller cannot read:
+    the store looks up where the ids are stored (no payload) and reads only the events
+    stored in the streams the commit names (an exact re-send still is a duplicate)."""
+    store = get_event_store()
+    assert store.find_event_streams([uuid.UUID(taken["foreign"]), uuid.uuid4()]) == {
+        uuid.UUID(taken["foreign"]): "tenant-b/payroll"
+    }
+    read: list[uuid.UUID] = []
+    real = store.find_events
+
+    def recording(ids):
+        read.extend(ids)
+        return real(ids)
+
+    monkeypatch.setattr(store, "find_events", recording)
+    for event_id in (taken["foreign"], taken["third"]):
+        rest_probe(tenant_key, event_id)
+    assert read == []
+    # The caller's own event, re-sent exactly to its own stream: read, matched, a duplicate.
+    again = Api(tenant_key).append(
+        "tenant-a/own", [{"name": "Mine", "payload": 1, "id": taken["own"]}]
+    )
+    assert again.status_code == 200 and json.loads(again.content)["duplicate"] is True
+    assert read == [uuid.UUID(taken["own"])]
