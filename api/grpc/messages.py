@@ -176,9 +176,8 @@ def set_timestamp(target: Timestamp, value: datetime) -> None:
     target.nanos = delta.microseconds * 1000
 
 
-def event_message(event: RecordedEvent, recorded_at: Timestamp | None = None) -> pb.Event:
-    """Return the Event message of a stored event, every field included (``recorded_at``:
-    its store time as a Timestamp already, shared by the events of one append)."""
+def event_message(event: RecordedEvent) -> pb.Event:
+    """Return the Event message of a stored event, every field included."""
     message = pb.Event(
         stream_id=event.stream_id,
         name=event.name,
@@ -191,10 +190,7 @@ def event_message(event: RecordedEvent, recorded_at: Timestamp | None = None) ->
         message.version = event.version
     if event.timestamp is not None:
         set_timestamp(message.timestamp, event.timestamp)
-    if recorded_at is None:
-        set_timestamp(message.recorded_at, event.recorded_at)
-    else:
-        message.recorded_at.CopyFrom(recorded_at)
+    set_timestamp(message.recorded_at, event.recorded_at)
     return message
 
 
