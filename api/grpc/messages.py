@@ -2,7 +2,8 @@
 
 Requests become the store service's arguments (JSON bytes parsed, times converted, enums
 named); refusals are ValidationErrors naming the field, as the store service names them.
-Records become response messages carrying every event field."""
+Records become response messages: read answers carry every event field, append answers
+only where each event went (id, version, position, store time)."""
 
 from __future__ import annotations
 
@@ -175,9 +176,8 @@ def set_timestamp(target: Timestamp, value: datetime) -> None:
     target.nanos = delta.microseconds * 1000
 
 
-def event_message(event: RecordedEvent, recorded_at: Timestamp | None = None) -> pb.Event:
-    """Return the Event message of a stored event, every field included (``recorded_at``:
-    its store time as a Timestamp already, shared by the events of one append)."""
+def event_message(event: RecordedEvent) -> pb.Event:
+    """Return the Event message of a stored event, every field included."""
     message = pb.Event(
         stream_id=event.stream_id,
         name=event.name,
@@ -190,23 +190,34 @@ def event_message(event: RecordedEvent, recorded_at: Timestamp | None = None) ->
         message.version = event.version
     if event.timestamp is not None:
         set_timestamp(message.timestamp, event.timestamp)
-    if recorded_at is None:
-        set_timestamp(message.recorded_at, event.recorded_at)
-    else:
-        message.recorded_at.CopyFrom(recorded_at)
+    set_timestamp(message.recorded_at, event.recorded_at)
+    return message
+
+
+def appended_event(event: RecordedEvent, recorded_at: Timestamp) -> pb.AppendedEvent:
+    """Return the AppendedEvent of a stored event (``recorded_at`` already converted)."""
+    message = pb.AppendedEvent(id=str(event.id), position=event.position)
+    if event.version is not None:
+        message.version = event.version
+    message.recorded_at.CopyFrom(recorded_at)
     return message
 
 
 def append_response(result: AppendResult) -> pb.AppendResponse:
-    # One append's events share their store time: convert it once.
-    first = result.events[0].recorded_at if result.events else None
-    stamp = Timestamp()
-    if first is not None:
-        set_timestamp(stamp, first)
+    """Return the AppendResponse of one stream's result: ids, versions, positions and store
+    times, never the payloads (the client sent them)."""
+    # One append's events share their store time (a duplicate's may not): convert each
+    # distinct time once.
+    stamps: dict[datetime, Timestamp] = {}
+    events = []
+    for event in result.events:
+        stamp = stamps.get(event.recorded_at)
+        if stamp is None:
+            stamp = stamps[event.recorded_at] = Timestamp()
+            set_timestamp(stamp, event.recorded_at)
+        events.append(appended_event(event, stamp))
     message = pb.AppendResponse(
-        stream_id=result.stream_id,
-        events=[event_message(e, stamp if e.recorded_at == first else None) for e in result.events],
-        duplicate=result.duplicate,
+        stream_id=result.stream_id, events=events, duplicate=result.duplicate
     )
     if result.version is not None:
         message.version = result.version

@@ -194,6 +194,17 @@ class EventSerializer(serializers.Serializer):
     recorded_at = serializers.DateTimeField(help_text="When the store committed it.")
 
 
+class AppendedEventSerializer(serializers.Serializer):
+    """One stored event of an append's result: where it went, not what it says."""
+
+    id = serializers.UUIDField()
+    version = serializers.IntegerField(
+        allow_null=True, help_text="null on version-neutral streams."
+    )
+    position = serializers.IntegerField(help_text="The store-wide order (the all-feed).")
+    recorded_at = serializers.DateTimeField(help_text="When the store committed it.")
+
+
 class AppendResultSerializer(serializers.Serializer):
     stream_id = _stream_id()
     version = serializers.IntegerField(
@@ -202,7 +213,10 @@ class AppendResultSerializer(serializers.Serializer):
     duplicate = serializers.BooleanField(
         help_text="True when this re-sent an identical stored commit (nothing new stored)."
     )
-    events = EventSerializer(many=True)
+    events = AppendedEventSerializer(
+        many=True,
+        help_text="The stored events in order, without payloads (the client sent them).",
+    )
 
 
 class CommitResultSerializer(serializers.Serializer):

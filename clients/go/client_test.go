@@ -47,6 +47,45 @@ func TestAppendConflictCarriesCurrentVersion(t *testing.T) {
 	}
 }
 
+func TestAppendResultSaysWhereTheEventsWent(t *testing.T) {
+	client := newClient(t, server.GRPCTarget)
+	ctx := testContext(t)
+	stream := runID(t) + "/slim"
+	id := flipbook.NewEventID()
+	sent := []flipbook.NewEvent{{ID: id, Name: "Opened", Payload: map[string]any{"owner": "ada"}}, {Name: "Deposited"}}
+	result, err := client.Append(ctx, stream, flipbook.NoStream, sent)
+	if err != nil || result.StreamID != stream || result.Version != 2 || len(result.Events) != 2 {
+		t.Fatalf("append: %+v %v", result, err)
+	}
+	first, second := result.Events[0], result.Events[1]
+	if first.ID != id || first.Version != 1 || second.Version != 2 || second.ID == "" || second.ID == id {
+		t.Fatalf("ids and versions: %+v", result.Events)
+	}
+	if first.Position <= 0 || second.Position <= first.Position || first.RecordedAt.IsZero() {
+		t.Fatalf("positions and store times: %+v", result.Events)
+	}
+	var read []flipbook.Event
+	for event, err := range client.Read(ctx, stream) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		read = append(read, event)
+	}
+	for i, event := range read {
+		want := result.Events[i]
+		if event.ID != want.ID || event.Version != want.Version || event.Position != want.Position || !event.RecordedAt.Equal(want.RecordedAt) {
+			t.Fatalf("read %+v, appended %+v", event, want)
+		}
+	}
+	if string(read[0].Payload) != `{"owner":"ada"}` {
+		t.Fatalf("the payload is read back, not echoed: %s", read[0].Payload)
+	}
+	commit, err := client.Commit(ctx, flipbook.StreamAppend{StreamID: stream + "-b", Expected: flipbook.NoStream, Events: events("A")})
+	if err != nil || len(commit.Streams) != 1 || commit.Streams[0].Events[0].Position != commit.LastPosition || commit.Streams[0].Events[0].Version != 1 {
+		t.Fatalf("commit: %+v %v", commit, err)
+	}
+}
+
 func TestIdempotentResendAndIDConflict(t *testing.T) {
 	client := newClient(t, server.GRPCTarget)
 	ctx := testContext(t)

@@ -127,9 +127,14 @@ func eventOf(m *pb.Event) Event {
 }
 
 func appendResultOf(m *pb.AppendResponse) AppendResult {
-	events := make([]Event, len(m.GetEvents()))
+	events := make([]AppendedEvent, len(m.GetEvents()))
 	for i, e := range m.GetEvents() {
-		events[i] = eventOf(e)
+		events[i] = AppendedEvent{
+			ID:         e.GetId(),
+			Version:    e.GetVersion(),
+			Position:   e.GetPosition(),
+			RecordedAt: timeOf(e.GetRecordedAt()),
+		}
 	}
 	return AppendResult{StreamID: m.GetStreamId(), Version: m.GetVersion(), Events: events, Duplicate: m.GetDuplicate()}
 }

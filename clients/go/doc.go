@@ -17,6 +17,7 @@
 //	defer client.Close()
 //	res, err := client.Append(ctx, "account-42", flipbook.NoStream,
 //		[]flipbook.NewEvent{{Name: "Opened", Payload: map[string]any{"owner": "ada"}}})
+//	// res.Events[0]: ID, Version, Position, RecordedAt (no payload: the caller sent it).
 //
 // The generic aggregate repository lives in the aggregate sub-package.
 package flipbook

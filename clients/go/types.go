@@ -102,13 +102,27 @@ func (e Event) DecodePayload(v any) error {
 	return json.Unmarshal(e.Payload, v)
 }
 
+// AppendedEvent is where one appended event was stored. The server does not send the
+// name, payload, metadata or timestamp back: the caller sent them.
+type AppendedEvent struct {
+	// ID is the event's UUID (the client's own or one the store made).
+	ID string
+	// Version is 0 on version-neutral streams.
+	Version int64
+	// Position is the store-wide order of commits.
+	Position int64
+	// RecordedAt is when the store committed the event.
+	RecordedAt time.Time
+}
+
 // AppendResult is what one stream of an append or commit stored.
 type AppendResult struct {
 	StreamID string // the stream appended to
 	// Version is the stream's version after the append; 0 on version-neutral streams.
 	Version int64
-	// Events are the stored events, in order.
-	Events []Event
+	// Events say where the stored events went (ids, versions, positions, store times), in
+	// the order sent; pair them with the NewEvents sent when the payloads are needed.
+	Events []AppendedEvent
 	// Duplicate is true when this was an identical re-send: nothing new was stored.
 	Duplicate bool
 }

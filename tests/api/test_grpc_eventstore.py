@@ -54,7 +54,7 @@ def read_all(stub, auth, **fields):
     return [r.event for r in responses[:-1]], responses[-1].checkpoint.position
 
 
-def test_append_returns_every_event_field_and_read_gives_them_back(stub, auth):
+def test_append_returns_ids_and_positions_and_read_gives_every_field_back(stub, auth):
     event_id = str(uuid.uuid4())
     result = append(
         stub,
@@ -74,27 +74,42 @@ def test_append_returns_every_event_field_and_read_gives_them_back(stub, auth):
     assert result.stream_id == "wallet-1"
     assert result.HasField("version") and result.version == 2
     assert not result.duplicate
+    # The answer says where the events went, never what they say: the client sent that.
+    assert {f.name for f in pb.AppendedEvent.DESCRIPTOR.fields} == {
+        "id",
+        "version",
+        "position",
+        "recorded_at",
+    }
+    assert b"ada" not in result.SerializeToString()
     opened, deposited = result.events
-    assert opened.stream_id == "wallet-1" and opened.version == 1 and opened.name == "Opened"
-    assert json.loads(opened.payload) == {"owner": "ada", "nested": [1, 2.5, None, "ü"]}
-    assert json.loads(opened.metadata) == {"actor": "ada"}
-    assert opened.id == event_id
-    assert opened.timestamp.ToDatetime(dt.UTC) == T0
+    assert opened.id == event_id and opened.version == 1
     assert opened.position > 0 and deposited.position > opened.position
     assert opened.recorded_at.ToDatetime(dt.UTC) > T0
-    # No timestamp sent: a time-neutral event; no id sent: the store made one.
-    assert not deposited.HasField("timestamp")
+    # No id sent: the store made one.
     assert uuid.UUID(deposited.id) and deposited.version == 2
-    assert json.loads(deposited.payload) == 10 and json.loads(deposited.metadata) == {}
 
     events, cursor = read(stub, auth, "wallet-1")
-    assert list(events) == list(result.events) and cursor is None
+    assert cursor is None
+    assert [(e.id, e.version, e.position, e.recorded_at) for e in events] == [
+        (e.id, e.version, e.position, e.recorded_at) for e in result.events
+    ]
+    stored_opened, stored_deposited = events
+    assert stored_opened.stream_id == "wallet-1" and stored_opened.name == "Opened"
+    assert json.loads(stored_opened.payload) == {"owner": "ada", "nested": [1, 2.5, None, "ü"]}
+    assert json.loads(stored_opened.metadata) == {"actor": "ada"}
+    assert stored_opened.timestamp.ToDatetime(dt.UTC) == T0
+    # No timestamp sent: a time-neutral event.
+    assert not stored_deposited.HasField("timestamp")
+    assert json.loads(stored_deposited.payload) == 10
+    assert json.loads(stored_deposited.metadata) == {}
 
-    nothing = append(stub, auth, "s", pb.NewEvent(name="Nothing"))
-    assert json.loads(nothing.events[0].payload) is None  # empty payload: null
+    append(stub, auth, "s", pb.NewEvent(name="Nothing"))
     # JSON text may have whitespace around the value; the store keeps the value compactly.
-    spaced = append(stub, auth, "s", pb.NewEvent(name="Spaced", payload=b'\n {"a": [1, 2]}\t '))
-    assert spaced.events[0].payload == b'{"a":[1,2]}'
+    append(stub, auth, "s", pb.NewEvent(name="Spaced", payload=b'\n {"a": [1, 2]}\t '))
+    stored, _ = read(stub, auth, "s")
+    assert json.loads(stored[0].payload) is None  # empty payload: null
+    assert stored[1].payload == b'{"a":[1,2]}'
 
 
 def test_identical_resend_is_a_duplicate_with_the_original_result(stub, auth):

@@ -17,7 +17,7 @@ def test_a_changed_proto_is_detected(tmp_path):
     for source in generate.proto_files():
         target = protos / source.relative_to(generate.PROTO_DIR)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(source.read_text().replace("bool duplicate = 4;", "bool duplicate = 5;"))
+        target.write_text(source.read_text().replace("bool duplicate = 4;", "bool duplicate = 15;"))
     generate.generate(tmp_path / "gen", protos)
     stale = generate.differences(tmp_path / "gen", generate.GEN_DIR)
     assert "flipbook/v1/eventstore_pb2.py" in stale

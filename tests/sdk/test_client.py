@@ -10,6 +10,7 @@ import pytest
 
 from flipbook_client import (
     Append,
+    AppendedEvent,
     AppendResult,
     Client,
     Event,
@@ -48,8 +49,17 @@ def test_append_read_latest_stream_round_trip(client: Client):
     positions = [e.position for e in result.events]
     assert positions == sorted(positions) and len(set(positions)) == 3
 
+    # The result says where each event went, not what it says (the caller sent that).
+    assert all(isinstance(e, AppendedEvent) for e in result.events)
+    assert not hasattr(result.events[0], "payload")
+    assert all(e.recorded_at is not None and e.recorded_at.tzinfo for e in result.events)
+    assert result.ids == [e.id for e in result.events]
+    assert result.positions == positions
+
     events = list(client.read(stream_id))
-    assert events == result.events
+    assert [
+        AppendedEvent(e.id, e.version, e.position, e.recorded_at) for e in events
+    ] == result.events
     first = events[0]
     assert isinstance(first, Event)
     assert (first.name, first.payload, first.metadata) == (

@@ -27,6 +27,7 @@ from flipbook_client.errors import (
 from flipbook_client.retry import NO_RETRY, RetryPolicy
 from flipbook_client.types import (
     Append,
+    AppendedEvent,
     AppendResult,
     Batch,
     CaughtUp,
@@ -50,6 +51,7 @@ __all__ = [
     "AlreadyExists",
     "Append",
     "AppendResult",
+    "AppendedEvent",
     "Batch",
     "CaughtUp",
     "Client",

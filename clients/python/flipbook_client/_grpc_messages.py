@@ -8,6 +8,7 @@ from typing import Any
 
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from flipbook_client.types import (
+    AppendedEvent,
     AppendResult,
     Event,
     ExpectedVersion,
@@ -110,11 +111,20 @@ def append_request(
     return message
 
 
+def appended_event_of(message: pb.AppendedEvent) -> AppendedEvent:
+    return AppendedEvent(
+        id=message.id,
+        version=message.version if message.HasField("version") else None,
+        position=message.position,
+        recorded_at=time_of(message, "recorded_at"),
+    )
+
+
 def append_result_of(message: pb.AppendResponse) -> AppendResult:
     return AppendResult(
         stream_id=message.stream_id,
         version=message.version if message.HasField("version") else None,
-        events=[event_of(e) for e in message.events],
+        events=[appended_event_of(e) for e in message.events],
         duplicate=message.duplicate,
     )
 

@@ -147,12 +147,35 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class AppendedEvent:
+    """Where one appended event was stored: its id (the client's own or one the store made),
+    version (None on version-neutral streams), position and store time. The server does not
+    send the name, payload, metadata or timestamp back: the caller has them already."""
+
+    id: str
+    version: int | None
+    position: int
+    recorded_at: datetime | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AppendedEvent:
+        return cls(
+            id=data["id"],
+            version=data.get("version"),
+            position=data["position"],
+            recorded_at=parse_time(data.get("recorded_at")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AppendResult:
-    """What one stream of an append or commit stored; ``duplicate`` for an identical re-send."""
+    """What one stream of an append or commit stored; ``duplicate`` for an identical re-send.
+    ``events`` are slim (AppendedEvent: ids, versions, positions, store times), in the order
+    sent; pair them with the events you sent when you need their payloads."""
 
     stream_id: str
     version: int | None
-    events: list[Event]
+    events: list[AppendedEvent]
     duplicate: bool = False
 
     @classmethod
@@ -160,9 +183,17 @@ class AppendResult:
         return cls(
             stream_id=data["stream_id"],
             version=data.get("version"),
-            events=[Event.from_json(e) for e in data.get("events", [])],
+            events=[AppendedEvent.from_json(e) for e in data.get("events", [])],
             duplicate=bool(data.get("duplicate")),
         )
+
+    @property
+    def ids(self) -> list[str]:
+        return [e.id for e in self.events]
+
+    @property
+    def positions(self) -> list[int]:
+        return [e.position for e in self.events]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +213,7 @@ class CommitResult:
         )
 
     @property
-    def events(self) -> list[Event]:
+    def events(self) -> list[AppendedEvent]:
         return [e for s in self.streams for e in s.events]
 
 

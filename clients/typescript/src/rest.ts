@@ -414,7 +414,12 @@ export function eventFromJson(json: Schemas["Event"]): Event {
 }
 
 function appendResult(json: Schemas["AppendResult"]): AppendResult {
-  const events = json.events.map(eventFromJson);
+  const events = json.events.map((event) => ({
+    id: event.id,
+    version: event.version,
+    position: event.position,
+    recordedAt: normalizeTime(event.recorded_at) ?? event.recorded_at,
+  }));
   return {
     streamId: json.stream_id,
     version: json.version,

@@ -50,13 +50,28 @@ export interface AppendOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Where one appended event was stored. The server does not send the name, payload, metadata
+ * or timestamp back: the caller sent them.
+ */
+export interface AppendedEvent {
+  /** The event's UUID (the client's own or one the store made). */
+  id: string;
+  /** null on version-neutral streams. */
+  version: number | null;
+  /** The store-wide order (the all-feed). */
+  position: number;
+  recordedAt: string;
+}
+
 export interface AppendResult {
   streamId: string;
   /** The stream's version after the append; null on version-neutral streams. */
   version: number | null;
   /** True when this was an identical re-send: nothing new was stored. */
   duplicate: boolean;
-  events: Event[];
+  /** In the order sent; pair them with the events you sent when you need their payloads. */
+  events: AppendedEvent[];
   firstVersion: number | null;
   lastVersion: number | null;
 }

@@ -63,6 +63,28 @@ for (const transport of TRANSPORTS) {
       for (const event of result.events) assert.match(event.id, /^[0-9a-f-]{36}$/);
     });
 
+    test("an append answers where the events went (ids, versions, positions, store times), not their payloads", async () => {
+      const id = unique();
+      const eventId = globalThis.crypto.randomUUID();
+      const result = await client.append(id, [{ name: "Opened", payload: { owner: "ada" }, id: eventId }, { name: "Paid" }]);
+      assert.deepEqual(result.events.map((event) => Object.keys(event).sort()), [
+        ["id", "position", "recordedAt", "version"],
+        ["id", "position", "recordedAt", "version"],
+      ]);
+      assert.equal(result.events[0]?.id, eventId);
+      const read = [];
+      for await (const event of client.read(id)) read.push(event);
+      assert.deepEqual(
+        read.map(({ id: eventId, version, position, recordedAt }) => ({ id: eventId, version, position, recordedAt })),
+        result.events,
+      );
+      assert.deepEqual(read[0]?.payload, { owner: "ada" });
+      const commit = await client.commit([{ streamId: `${id}-b`, events: [{ name: "A" }], expectedVersion: "no_stream" }]);
+      const committed = commit.streams[0]?.events[0];
+      assert.ok(committed);
+      assert.deepEqual([committed.position, committed.version], [commit.lastPosition, 1]);
+    });
+
     test("read pages forwards and backwards, by version and by natural time", async () => {
       const id = unique();
       await client.append(

@@ -495,6 +495,18 @@ class DatabaseEventStore(DatabaseLifecycle, ConsoleReads, BaseEventStore):
             events = [self._event(row[:8], row[8]) for row in cursor.fetchall()]
         return {e.id: e for e in events}
 
+    def find_event_streams(self, ids: Sequence[UUID]) -> dict[UUID, str]:
+        with self.ops.cursor() as cursor:
+            self.ops.execute(
+                cursor,
+                "SELECT e.event_id, s.stream_id FROM flipbook_event e "
+                "JOIN flipbook_stream s ON s.id = e.stream_pk "
+                f"WHERE e.event_id IN ({', '.join(['%s'] * len(ids))})",
+                [self.ops.db_uuid(i) for i in ids],
+            )
+            rows = cursor.fetchall()
+        return {i if isinstance(i, UUID) else UUID(i): stream_id for i, stream_id in rows}
+
     # -- conversions --------------------------------------------------------------------------
 
     @overload

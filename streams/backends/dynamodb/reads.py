@@ -276,6 +276,10 @@ class DynamoDBReads(DynamoDBCore):
         keys = [("s#" + c["cs"]["S"], int(c["o"]["N"])) for c in claims.values()]
         return {e.id: e for e in map(event_of, self._batch_get(keys).values())}
 
+    def find_event_streams(self, ids: Sequence[UUID]) -> dict[UUID, str]:
+        claims = self._batch_get([(f"id#{i}", 0) for i in ids])
+        return {UUID(pk[3:]): c["cs"]["S"] for (pk, _), c in claims.items()}
+
     def close(self) -> None:
         close = getattr(self.client, "close", None)
         if self._owns_client and close is not None:

@@ -443,6 +443,15 @@ class RedisEventStore(RedisLifecycle, BaseEventStore):
         ]
         return {e.id: e for e in events}
 
+    def find_event_streams(self, ids: Sequence[UUID]) -> dict[UUID, str]:
+        if not ids:
+            return {}
+        with self._translate():
+            refs = self.client.hmget(self.global_keys[2], [i.bytes for i in ids])
+        return {
+            i: r.decode().split(":", 1)[1] for i, r in zip(ids, refs, strict=True) if r is not None
+        }
+
     # -- the console's reads ----------------------------------------------------------------------
 
     def recent_streams(

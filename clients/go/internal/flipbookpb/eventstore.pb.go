@@ -686,12 +686,87 @@ func (*AppendRequest_ExpectedVersion) isAppendRequest_Expected() {}
 
 func (*AppendRequest_ExpectedState) isAppendRequest_Expected() {}
 
+// One stored event of an append's result: where it went, not what it says (the client
+// sent the name, payload, metadata and timestamp).
+type AppendedEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// UUID, in its canonical text form (the client's own or one the store made).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Unset on version-neutral streams.
+	Version *int64 `protobuf:"varint,2,opt,name=version,proto3,oneof" json:"version,omitempty"`
+	// Store-wide order of commits.
+	Position int64 `protobuf:"varint,3,opt,name=position,proto3" json:"position,omitempty"`
+	// When the store committed the event.
+	RecordedAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendedEvent) Reset() {
+	*x = AppendedEvent{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendedEvent) ProtoMessage() {}
+
+func (x *AppendedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendedEvent.ProtoReflect.Descriptor instead.
+func (*AppendedEvent) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AppendedEvent) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AppendedEvent) GetVersion() int64 {
+	if x != nil && x.Version != nil {
+		return *x.Version
+	}
+	return 0
+}
+
+func (x *AppendedEvent) GetPosition() int64 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *AppendedEvent) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
 type AppendResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	StreamId string                 `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
 	// The stream's version after the append; unset on version-neutral streams.
-	Version *int64   `protobuf:"varint,2,opt,name=version,proto3,oneof" json:"version,omitempty"`
-	Events  []*Event `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
+	Version *int64 `protobuf:"varint,2,opt,name=version,proto3,oneof" json:"version,omitempty"`
+	// The stored events in order (the matching stored ones for a duplicate).
+	Events []*AppendedEvent `protobuf:"bytes,5,rep,name=events,proto3" json:"events,omitempty"`
 	// True when this was an identical re-send: nothing new was stored.
 	Duplicate     bool `protobuf:"varint,4,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -700,7 +775,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +787,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +800,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{5}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AppendResponse) GetStreamId() string {
@@ -742,7 +817,7 @@ func (x *AppendResponse) GetVersion() int64 {
 	return 0
 }
 
-func (x *AppendResponse) GetEvents() []*Event {
+func (x *AppendResponse) GetEvents() []*AppendedEvent {
 	if x != nil {
 		return x.Events
 	}
@@ -766,7 +841,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +853,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +866,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{6}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CommitRequest) GetStreams() []*AppendRequest {
@@ -814,7 +889,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +901,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +914,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{7}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CommitResponse) GetStreams() []*AppendResponse {
@@ -884,7 +959,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -896,7 +971,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -909,7 +984,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{8}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReadRequest) GetStreamId() string {
@@ -981,7 +1056,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1068,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1006,7 +1081,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{9}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReadResponse) GetItem() isReadResponse_Item {
@@ -1060,7 +1135,7 @@ type GetLatestRequest struct {
 
 func (x *GetLatestRequest) Reset() {
 	*x = GetLatestRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1147,7 @@ func (x *GetLatestRequest) String() string {
 func (*GetLatestRequest) ProtoMessage() {}
 
 func (x *GetLatestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1160,7 @@ func (x *GetLatestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLatestRequest.ProtoReflect.Descriptor instead.
 func (*GetLatestRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{10}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetLatestRequest) GetStreamId() string {
@@ -1111,7 +1186,7 @@ type ReadAllRequest struct {
 
 func (x *ReadAllRequest) Reset() {
 	*x = ReadAllRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1198,7 @@ func (x *ReadAllRequest) String() string {
 func (*ReadAllRequest) ProtoMessage() {}
 
 func (x *ReadAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1211,7 @@ func (x *ReadAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadAllRequest.ProtoReflect.Descriptor instead.
 func (*ReadAllRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{11}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReadAllRequest) GetAfter() int64 {
@@ -1178,7 +1253,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1265,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1278,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{12}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Checkpoint) GetPosition() int64 {
@@ -1226,7 +1301,7 @@ type ReadAllResponse struct {
 
 func (x *ReadAllResponse) Reset() {
 	*x = ReadAllResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1238,7 +1313,7 @@ func (x *ReadAllResponse) String() string {
 func (*ReadAllResponse) ProtoMessage() {}
 
 func (x *ReadAllResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1251,7 +1326,7 @@ func (x *ReadAllResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadAllResponse.ProtoReflect.Descriptor instead.
 func (*ReadAllResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{13}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReadAllResponse) GetItem() isReadAllResponse_Item {
@@ -1305,7 +1380,7 @@ type GetStreamRequest struct {
 
 func (x *GetStreamRequest) Reset() {
 	*x = GetStreamRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1392,7 @@ func (x *GetStreamRequest) String() string {
 func (*GetStreamRequest) ProtoMessage() {}
 
 func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1405,7 @@ func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamRequest.ProtoReflect.Descriptor instead.
 func (*GetStreamRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{14}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetStreamRequest) GetStreamId() string {
@@ -1361,7 +1436,7 @@ type StreamInfo struct {
 
 func (x *StreamInfo) Reset() {
 	*x = StreamInfo{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1448,7 @@ func (x *StreamInfo) String() string {
 func (*StreamInfo) ProtoMessage() {}
 
 func (x *StreamInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1461,7 @@ func (x *StreamInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamInfo.ProtoReflect.Descriptor instead.
 func (*StreamInfo) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{15}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StreamInfo) GetStreamId() string {
@@ -1469,7 +1544,7 @@ type ListStreamsRequest struct {
 
 func (x *ListStreamsRequest) Reset() {
 	*x = ListStreamsRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1556,7 @@ func (x *ListStreamsRequest) String() string {
 func (*ListStreamsRequest) ProtoMessage() {}
 
 func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1569,7 @@ func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsRequest.ProtoReflect.Descriptor instead.
 func (*ListStreamsRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{16}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListStreamsRequest) GetPrefix() string {
@@ -1536,7 +1611,7 @@ type ListStreamsResponse struct {
 
 func (x *ListStreamsResponse) Reset() {
 	*x = ListStreamsResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1548,7 +1623,7 @@ func (x *ListStreamsResponse) String() string {
 func (*ListStreamsResponse) ProtoMessage() {}
 
 func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1561,7 +1636,7 @@ func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsResponse.ProtoReflect.Descriptor instead.
 func (*ListStreamsResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{17}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListStreamsResponse) GetStreams() []*StreamInfo {
@@ -1596,7 +1671,7 @@ type GetStateRequest struct {
 
 func (x *GetStateRequest) Reset() {
 	*x = GetStateRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1608,7 +1683,7 @@ func (x *GetStateRequest) String() string {
 func (*GetStateRequest) ProtoMessage() {}
 
 func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1621,7 +1696,7 @@ func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStateRequest.ProtoReflect.Descriptor instead.
 func (*GetStateRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{18}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetStateRequest) GetStreamId() string {
@@ -1715,7 +1790,7 @@ type State struct {
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +1802,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +1815,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{19}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *State) GetStreamId() string {
@@ -1857,7 +1932,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1869,7 +1944,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1882,7 +1957,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{20}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Snapshot) GetStreamId() string {
@@ -1970,7 +2045,7 @@ type SetSnapshotRequest struct {
 
 func (x *SetSnapshotRequest) Reset() {
 	*x = SetSnapshotRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2057,7 @@ func (x *SetSnapshotRequest) String() string {
 func (*SetSnapshotRequest) ProtoMessage() {}
 
 func (x *SetSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2070,7 @@ func (x *SetSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SetSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{21}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SetSnapshotRequest) GetStreamId() string {
@@ -2060,7 +2135,7 @@ type GetSnapshotRequest struct {
 
 func (x *GetSnapshotRequest) Reset() {
 	*x = GetSnapshotRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2147,7 @@ func (x *GetSnapshotRequest) String() string {
 func (*GetSnapshotRequest) ProtoMessage() {}
 
 func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2160,7 @@ func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*GetSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{22}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetSnapshotRequest) GetStreamId() string {
@@ -2121,7 +2196,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2208,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2221,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{23}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SubscribeRequest) GetName() string {
@@ -2176,7 +2251,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2188,7 +2263,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2201,7 +2276,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{24}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SubscribeResponse) GetItem() isSubscribeResponse_Item {
@@ -2263,7 +2338,7 @@ type SubscriptionFilter struct {
 
 func (x *SubscriptionFilter) Reset() {
 	*x = SubscriptionFilter{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2275,7 +2350,7 @@ func (x *SubscriptionFilter) String() string {
 func (*SubscriptionFilter) ProtoMessage() {}
 
 func (x *SubscriptionFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2288,7 +2363,7 @@ func (x *SubscriptionFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscriptionFilter.ProtoReflect.Descriptor instead.
 func (*SubscriptionFilter) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{25}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SubscriptionFilter) GetCategory() string {
@@ -2325,7 +2400,7 @@ type PushEndpoint struct {
 
 func (x *PushEndpoint) Reset() {
 	*x = PushEndpoint{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2337,7 +2412,7 @@ func (x *PushEndpoint) String() string {
 func (*PushEndpoint) ProtoMessage() {}
 
 func (x *PushEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2350,7 +2425,7 @@ func (x *PushEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushEndpoint.ProtoReflect.Descriptor instead.
 func (*PushEndpoint) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{26}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PushEndpoint) GetKind() string {
@@ -2408,7 +2483,7 @@ type Subscription struct {
 
 func (x *Subscription) Reset() {
 	*x = Subscription{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2420,7 +2495,7 @@ func (x *Subscription) String() string {
 func (*Subscription) ProtoMessage() {}
 
 func (x *Subscription) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2433,7 +2508,7 @@ func (x *Subscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscription.ProtoReflect.Descriptor instead.
 func (*Subscription) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{27}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Subscription) GetName() string {
@@ -2560,7 +2635,7 @@ type CreateSubscriptionRequest struct {
 
 func (x *CreateSubscriptionRequest) Reset() {
 	*x = CreateSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2572,7 +2647,7 @@ func (x *CreateSubscriptionRequest) String() string {
 func (*CreateSubscriptionRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2585,7 +2660,7 @@ func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{28}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateSubscriptionRequest) GetName() string {
@@ -2667,7 +2742,7 @@ type GetSubscriptionRequest struct {
 
 func (x *GetSubscriptionRequest) Reset() {
 	*x = GetSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2679,7 +2754,7 @@ func (x *GetSubscriptionRequest) String() string {
 func (*GetSubscriptionRequest) ProtoMessage() {}
 
 func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2692,7 +2767,7 @@ func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*GetSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{29}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetSubscriptionRequest) GetName() string {
@@ -2713,7 +2788,7 @@ type ListSubscriptionsRequest struct {
 
 func (x *ListSubscriptionsRequest) Reset() {
 	*x = ListSubscriptionsRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2725,7 +2800,7 @@ func (x *ListSubscriptionsRequest) String() string {
 func (*ListSubscriptionsRequest) ProtoMessage() {}
 
 func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2738,7 +2813,7 @@ func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{30}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListSubscriptionsRequest) GetLimit() int32 {
@@ -2766,7 +2841,7 @@ type ListSubscriptionsResponse struct {
 
 func (x *ListSubscriptionsResponse) Reset() {
 	*x = ListSubscriptionsResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2778,7 +2853,7 @@ func (x *ListSubscriptionsResponse) String() string {
 func (*ListSubscriptionsResponse) ProtoMessage() {}
 
 func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2791,7 +2866,7 @@ func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{31}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListSubscriptionsResponse) GetItems() []*Subscription {
@@ -2817,7 +2892,7 @@ type DeleteSubscriptionRequest struct {
 
 func (x *DeleteSubscriptionRequest) Reset() {
 	*x = DeleteSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2829,7 +2904,7 @@ func (x *DeleteSubscriptionRequest) String() string {
 func (*DeleteSubscriptionRequest) ProtoMessage() {}
 
 func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2842,7 +2917,7 @@ func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{32}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeleteSubscriptionRequest) GetName() string {
@@ -2860,7 +2935,7 @@ type DeleteSubscriptionResponse struct {
 
 func (x *DeleteSubscriptionResponse) Reset() {
 	*x = DeleteSubscriptionResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2872,7 +2947,7 @@ func (x *DeleteSubscriptionResponse) String() string {
 func (*DeleteSubscriptionResponse) ProtoMessage() {}
 
 func (x *DeleteSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2885,7 +2960,7 @@ func (x *DeleteSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{33}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{34}
 }
 
 type NextRequest struct {
@@ -2901,7 +2976,7 @@ type NextRequest struct {
 
 func (x *NextRequest) Reset() {
 	*x = NextRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2913,7 +2988,7 @@ func (x *NextRequest) String() string {
 func (*NextRequest) ProtoMessage() {}
 
 func (x *NextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2926,7 +3001,7 @@ func (x *NextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NextRequest.ProtoReflect.Descriptor instead.
 func (*NextRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{34}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NextRequest) GetName() string {
@@ -2960,7 +3035,7 @@ type NextResponse struct {
 
 func (x *NextResponse) Reset() {
 	*x = NextResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2972,7 +3047,7 @@ func (x *NextResponse) String() string {
 func (*NextResponse) ProtoMessage() {}
 
 func (x *NextResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2985,7 +3060,7 @@ func (x *NextResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NextResponse.ProtoReflect.Descriptor instead.
 func (*NextResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{35}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *NextResponse) GetEvents() []*Event {
@@ -3012,7 +3087,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3099,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3112,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{36}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AckRequest) GetName() string {
@@ -3065,7 +3140,7 @@ type NackRequest struct {
 
 func (x *NackRequest) Reset() {
 	*x = NackRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3077,7 +3152,7 @@ func (x *NackRequest) String() string {
 func (*NackRequest) ProtoMessage() {}
 
 func (x *NackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3090,7 +3165,7 @@ func (x *NackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NackRequest.ProtoReflect.Descriptor instead.
 func (*NackRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{37}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *NackRequest) GetName() string {
@@ -3126,7 +3201,7 @@ type NackResponse struct {
 
 func (x *NackResponse) Reset() {
 	*x = NackResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3138,7 +3213,7 @@ func (x *NackResponse) String() string {
 func (*NackResponse) ProtoMessage() {}
 
 func (x *NackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3151,7 +3226,7 @@ func (x *NackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NackResponse.ProtoReflect.Descriptor instead.
 func (*NackResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{38}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *NackResponse) GetPosition() int64 {
@@ -3196,7 +3271,7 @@ type ResetSubscriptionRequest struct {
 
 func (x *ResetSubscriptionRequest) Reset() {
 	*x = ResetSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3208,7 +3283,7 @@ func (x *ResetSubscriptionRequest) String() string {
 func (*ResetSubscriptionRequest) ProtoMessage() {}
 
 func (x *ResetSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3221,7 +3296,7 @@ func (x *ResetSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*ResetSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{39}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ResetSubscriptionRequest) GetName() string {
@@ -3293,7 +3368,7 @@ type ParkedEvent struct {
 
 func (x *ParkedEvent) Reset() {
 	*x = ParkedEvent{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3305,7 +3380,7 @@ func (x *ParkedEvent) String() string {
 func (*ParkedEvent) ProtoMessage() {}
 
 func (x *ParkedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3318,7 +3393,7 @@ func (x *ParkedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedEvent.ProtoReflect.Descriptor instead.
 func (*ParkedEvent) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{40}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ParkedEvent) GetPosition() int64 {
@@ -3395,7 +3470,7 @@ type ListParkedRequest struct {
 
 func (x *ListParkedRequest) Reset() {
 	*x = ListParkedRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3407,7 +3482,7 @@ func (x *ListParkedRequest) String() string {
 func (*ListParkedRequest) ProtoMessage() {}
 
 func (x *ListParkedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3420,7 +3495,7 @@ func (x *ListParkedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListParkedRequest.ProtoReflect.Descriptor instead.
 func (*ListParkedRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{41}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListParkedRequest) GetName() string {
@@ -3454,7 +3529,7 @@ type ListParkedResponse struct {
 
 func (x *ListParkedResponse) Reset() {
 	*x = ListParkedResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3466,7 +3541,7 @@ func (x *ListParkedResponse) String() string {
 func (*ListParkedResponse) ProtoMessage() {}
 
 func (x *ListParkedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3479,7 +3554,7 @@ func (x *ListParkedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListParkedResponse.ProtoReflect.Descriptor instead.
 func (*ListParkedResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{42}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListParkedResponse) GetItems() []*ParkedEvent {
@@ -3506,7 +3581,7 @@ type ParkedEventRequest struct {
 
 func (x *ParkedEventRequest) Reset() {
 	*x = ParkedEventRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3518,7 +3593,7 @@ func (x *ParkedEventRequest) String() string {
 func (*ParkedEventRequest) ProtoMessage() {}
 
 func (x *ParkedEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3531,7 +3606,7 @@ func (x *ParkedEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedEventRequest.ProtoReflect.Descriptor instead.
 func (*ParkedEventRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{43}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ParkedEventRequest) GetName() string {
@@ -3559,7 +3634,7 @@ type HandleRequest struct {
 
 func (x *HandleRequest) Reset() {
 	*x = HandleRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3571,7 +3646,7 @@ func (x *HandleRequest) String() string {
 func (*HandleRequest) ProtoMessage() {}
 
 func (x *HandleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3584,7 +3659,7 @@ func (x *HandleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleRequest.ProtoReflect.Descriptor instead.
 func (*HandleRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{44}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *HandleRequest) GetSubscription() string {
@@ -3615,7 +3690,7 @@ type HandleResponse struct {
 
 func (x *HandleResponse) Reset() {
 	*x = HandleResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3627,7 +3702,7 @@ func (x *HandleResponse) String() string {
 func (*HandleResponse) ProtoMessage() {}
 
 func (x *HandleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3640,7 +3715,7 @@ func (x *HandleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleResponse.ProtoReflect.Descriptor instead.
 func (*HandleResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{45}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *HandleResponse) GetAcknowledgedPosition() int64 {
@@ -3698,14 +3773,22 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\bcategory\x18\x05 \x01(\tR\bcategory\x12+\n" +
 	"\x04kind\x18\x06 \x01(\x0e2\x17.flipbook.v1.StreamKindR\x04kindB\n" +
 	"\n" +
-	"\bexpected\"\xa2\x01\n" +
+	"\bexpected\"\xa3\x01\n" +
+	"\rAppendedEvent\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
+	"\aversion\x18\x02 \x01(\x03H\x00R\aversion\x88\x01\x01\x12\x1a\n" +
+	"\bposition\x18\x03 \x01(\x03R\bposition\x12;\n" +
+	"\vrecorded_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAtB\n" +
+	"\n" +
+	"\b_version\"\xb0\x01\n" +
 	"\x0eAppendResponse\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x1d\n" +
-	"\aversion\x18\x02 \x01(\x03H\x00R\aversion\x88\x01\x01\x12*\n" +
-	"\x06events\x18\x03 \x03(\v2\x12.flipbook.v1.EventR\x06events\x12\x1c\n" +
+	"\aversion\x18\x02 \x01(\x03H\x00R\aversion\x88\x01\x01\x122\n" +
+	"\x06events\x18\x05 \x03(\v2\x1a.flipbook.v1.AppendedEventR\x06events\x12\x1c\n" +
 	"\tduplicate\x18\x04 \x01(\bR\tduplicateB\n" +
 	"\n" +
-	"\b_version\"E\n" +
+	"\b_versionJ\x04\b\x03\x10\x04\"E\n" +
 	"\rCommitRequest\x124\n" +
 	"\astreams\x18\x01 \x03(\v2\x1a.flipbook.v1.AppendRequestR\astreams\"\x8a\x01\n" +
 	"\x0eCommitResponse\x125\n" +
@@ -4002,7 +4085,7 @@ func file_flipbook_v1_eventstore_proto_rawDescGZIP() []byte {
 }
 
 var file_flipbook_v1_eventstore_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_flipbook_v1_eventstore_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_flipbook_v1_eventstore_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_flipbook_v1_eventstore_proto_goTypes = []any{
 	(ExpectedState)(0),                 // 0: flipbook.v1.ExpectedState
 	(StreamKind)(0),                    // 1: flipbook.v1.StreamKind
@@ -4013,153 +4096,155 @@ var file_flipbook_v1_eventstore_proto_goTypes = []any{
 	(*Event)(nil),                      // 6: flipbook.v1.Event
 	(*NewEvent)(nil),                   // 7: flipbook.v1.NewEvent
 	(*AppendRequest)(nil),              // 8: flipbook.v1.AppendRequest
-	(*AppendResponse)(nil),             // 9: flipbook.v1.AppendResponse
-	(*CommitRequest)(nil),              // 10: flipbook.v1.CommitRequest
-	(*CommitResponse)(nil),             // 11: flipbook.v1.CommitResponse
-	(*ReadRequest)(nil),                // 12: flipbook.v1.ReadRequest
-	(*ReadResponse)(nil),               // 13: flipbook.v1.ReadResponse
-	(*GetLatestRequest)(nil),           // 14: flipbook.v1.GetLatestRequest
-	(*ReadAllRequest)(nil),             // 15: flipbook.v1.ReadAllRequest
-	(*Checkpoint)(nil),                 // 16: flipbook.v1.Checkpoint
-	(*ReadAllResponse)(nil),            // 17: flipbook.v1.ReadAllResponse
-	(*GetStreamRequest)(nil),           // 18: flipbook.v1.GetStreamRequest
-	(*StreamInfo)(nil),                 // 19: flipbook.v1.StreamInfo
-	(*ListStreamsRequest)(nil),         // 20: flipbook.v1.ListStreamsRequest
-	(*ListStreamsResponse)(nil),        // 21: flipbook.v1.ListStreamsResponse
-	(*GetStateRequest)(nil),            // 22: flipbook.v1.GetStateRequest
-	(*State)(nil),                      // 23: flipbook.v1.State
-	(*Snapshot)(nil),                   // 24: flipbook.v1.Snapshot
-	(*SetSnapshotRequest)(nil),         // 25: flipbook.v1.SetSnapshotRequest
-	(*GetSnapshotRequest)(nil),         // 26: flipbook.v1.GetSnapshotRequest
-	(*SubscribeRequest)(nil),           // 27: flipbook.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),          // 28: flipbook.v1.SubscribeResponse
-	(*SubscriptionFilter)(nil),         // 29: flipbook.v1.SubscriptionFilter
-	(*PushEndpoint)(nil),               // 30: flipbook.v1.PushEndpoint
-	(*Subscription)(nil),               // 31: flipbook.v1.Subscription
-	(*CreateSubscriptionRequest)(nil),  // 32: flipbook.v1.CreateSubscriptionRequest
-	(*GetSubscriptionRequest)(nil),     // 33: flipbook.v1.GetSubscriptionRequest
-	(*ListSubscriptionsRequest)(nil),   // 34: flipbook.v1.ListSubscriptionsRequest
-	(*ListSubscriptionsResponse)(nil),  // 35: flipbook.v1.ListSubscriptionsResponse
-	(*DeleteSubscriptionRequest)(nil),  // 36: flipbook.v1.DeleteSubscriptionRequest
-	(*DeleteSubscriptionResponse)(nil), // 37: flipbook.v1.DeleteSubscriptionResponse
-	(*NextRequest)(nil),                // 38: flipbook.v1.NextRequest
-	(*NextResponse)(nil),               // 39: flipbook.v1.NextResponse
-	(*AckRequest)(nil),                 // 40: flipbook.v1.AckRequest
-	(*NackRequest)(nil),                // 41: flipbook.v1.NackRequest
-	(*NackResponse)(nil),               // 42: flipbook.v1.NackResponse
-	(*ResetSubscriptionRequest)(nil),   // 43: flipbook.v1.ResetSubscriptionRequest
-	(*ParkedEvent)(nil),                // 44: flipbook.v1.ParkedEvent
-	(*ListParkedRequest)(nil),          // 45: flipbook.v1.ListParkedRequest
-	(*ListParkedResponse)(nil),         // 46: flipbook.v1.ListParkedResponse
-	(*ParkedEventRequest)(nil),         // 47: flipbook.v1.ParkedEventRequest
-	(*HandleRequest)(nil),              // 48: flipbook.v1.HandleRequest
-	(*HandleResponse)(nil),             // 49: flipbook.v1.HandleResponse
-	(*timestamppb.Timestamp)(nil),      // 50: google.protobuf.Timestamp
+	(*AppendedEvent)(nil),              // 9: flipbook.v1.AppendedEvent
+	(*AppendResponse)(nil),             // 10: flipbook.v1.AppendResponse
+	(*CommitRequest)(nil),              // 11: flipbook.v1.CommitRequest
+	(*CommitResponse)(nil),             // 12: flipbook.v1.CommitResponse
+	(*ReadRequest)(nil),                // 13: flipbook.v1.ReadRequest
+	(*ReadResponse)(nil),               // 14: flipbook.v1.ReadResponse
+	(*GetLatestRequest)(nil),           // 15: flipbook.v1.GetLatestRequest
+	(*ReadAllRequest)(nil),             // 16: flipbook.v1.ReadAllRequest
+	(*Checkpoint)(nil),                 // 17: flipbook.v1.Checkpoint
+	(*ReadAllResponse)(nil),            // 18: flipbook.v1.ReadAllResponse
+	(*GetStreamRequest)(nil),           // 19: flipbook.v1.GetStreamRequest
+	(*StreamInfo)(nil),                 // 20: flipbook.v1.StreamInfo
+	(*ListStreamsRequest)(nil),         // 21: flipbook.v1.ListStreamsRequest
+	(*ListStreamsResponse)(nil),        // 22: flipbook.v1.ListStreamsResponse
+	(*GetStateRequest)(nil),            // 23: flipbook.v1.GetStateRequest
+	(*State)(nil),                      // 24: flipbook.v1.State
+	(*Snapshot)(nil),                   // 25: flipbook.v1.Snapshot
+	(*SetSnapshotRequest)(nil),         // 26: flipbook.v1.SetSnapshotRequest
+	(*GetSnapshotRequest)(nil),         // 27: flipbook.v1.GetSnapshotRequest
+	(*SubscribeRequest)(nil),           // 28: flipbook.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),          // 29: flipbook.v1.SubscribeResponse
+	(*SubscriptionFilter)(nil),         // 30: flipbook.v1.SubscriptionFilter
+	(*PushEndpoint)(nil),               // 31: flipbook.v1.PushEndpoint
+	(*Subscription)(nil),               // 32: flipbook.v1.Subscription
+	(*CreateSubscriptionRequest)(nil),  // 33: flipbook.v1.CreateSubscriptionRequest
+	(*GetSubscriptionRequest)(nil),     // 34: flipbook.v1.GetSubscriptionRequest
+	(*ListSubscriptionsRequest)(nil),   // 35: flipbook.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),  // 36: flipbook.v1.ListSubscriptionsResponse
+	(*DeleteSubscriptionRequest)(nil),  // 37: flipbook.v1.DeleteSubscriptionRequest
+	(*DeleteSubscriptionResponse)(nil), // 38: flipbook.v1.DeleteSubscriptionResponse
+	(*NextRequest)(nil),                // 39: flipbook.v1.NextRequest
+	(*NextResponse)(nil),               // 40: flipbook.v1.NextResponse
+	(*AckRequest)(nil),                 // 41: flipbook.v1.AckRequest
+	(*NackRequest)(nil),                // 42: flipbook.v1.NackRequest
+	(*NackResponse)(nil),               // 43: flipbook.v1.NackResponse
+	(*ResetSubscriptionRequest)(nil),   // 44: flipbook.v1.ResetSubscriptionRequest
+	(*ParkedEvent)(nil),                // 45: flipbook.v1.ParkedEvent
+	(*ListParkedRequest)(nil),          // 46: flipbook.v1.ListParkedRequest
+	(*ListParkedResponse)(nil),         // 47: flipbook.v1.ListParkedResponse
+	(*ParkedEventRequest)(nil),         // 48: flipbook.v1.ParkedEventRequest
+	(*HandleRequest)(nil),              // 49: flipbook.v1.HandleRequest
+	(*HandleResponse)(nil),             // 50: flipbook.v1.HandleResponse
+	(*timestamppb.Timestamp)(nil),      // 51: google.protobuf.Timestamp
 }
 var file_flipbook_v1_eventstore_proto_depIdxs = []int32{
-	50, // 0: flipbook.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
-	50, // 1: flipbook.v1.Event.recorded_at:type_name -> google.protobuf.Timestamp
-	50, // 2: flipbook.v1.NewEvent.timestamp:type_name -> google.protobuf.Timestamp
+	51, // 0: flipbook.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	51, // 1: flipbook.v1.Event.recorded_at:type_name -> google.protobuf.Timestamp
+	51, // 2: flipbook.v1.NewEvent.timestamp:type_name -> google.protobuf.Timestamp
 	7,  // 3: flipbook.v1.AppendRequest.events:type_name -> flipbook.v1.NewEvent
 	0,  // 4: flipbook.v1.AppendRequest.expected_state:type_name -> flipbook.v1.ExpectedState
 	1,  // 5: flipbook.v1.AppendRequest.kind:type_name -> flipbook.v1.StreamKind
-	6,  // 6: flipbook.v1.AppendResponse.events:type_name -> flipbook.v1.Event
-	8,  // 7: flipbook.v1.CommitRequest.streams:type_name -> flipbook.v1.AppendRequest
-	9,  // 8: flipbook.v1.CommitResponse.streams:type_name -> flipbook.v1.AppendResponse
-	50, // 9: flipbook.v1.ReadRequest.since:type_name -> google.protobuf.Timestamp
-	50, // 10: flipbook.v1.ReadRequest.until:type_name -> google.protobuf.Timestamp
-	2,  // 11: flipbook.v1.ReadRequest.direction:type_name -> flipbook.v1.Direction
-	6,  // 12: flipbook.v1.ReadResponse.event:type_name -> flipbook.v1.Event
-	6,  // 13: flipbook.v1.ReadAllResponse.event:type_name -> flipbook.v1.Event
-	16, // 14: flipbook.v1.ReadAllResponse.checkpoint:type_name -> flipbook.v1.Checkpoint
-	1,  // 15: flipbook.v1.StreamInfo.kind:type_name -> flipbook.v1.StreamKind
-	50, // 16: flipbook.v1.StreamInfo.first_recorded_at:type_name -> google.protobuf.Timestamp
-	50, // 17: flipbook.v1.StreamInfo.last_recorded_at:type_name -> google.protobuf.Timestamp
-	19, // 18: flipbook.v1.ListStreamsResponse.streams:type_name -> flipbook.v1.StreamInfo
-	50, // 19: flipbook.v1.GetStateRequest.at:type_name -> google.protobuf.Timestamp
-	50, // 20: flipbook.v1.GetStateRequest.known_at:type_name -> google.protobuf.Timestamp
-	24, // 21: flipbook.v1.State.snapshot:type_name -> flipbook.v1.Snapshot
-	50, // 22: flipbook.v1.State.timestamp:type_name -> google.protobuf.Timestamp
-	50, // 23: flipbook.v1.State.recorded_at:type_name -> google.protobuf.Timestamp
-	50, // 24: flipbook.v1.State.at:type_name -> google.protobuf.Timestamp
-	50, // 25: flipbook.v1.State.known_at:type_name -> google.protobuf.Timestamp
-	50, // 26: flipbook.v1.Snapshot.timestamp:type_name -> google.protobuf.Timestamp
-	50, // 27: flipbook.v1.Snapshot.recorded_at:type_name -> google.protobuf.Timestamp
-	50, // 28: flipbook.v1.Snapshot.created_at:type_name -> google.protobuf.Timestamp
-	50, // 29: flipbook.v1.Snapshot.expires_at:type_name -> google.protobuf.Timestamp
-	50, // 30: flipbook.v1.SetSnapshotRequest.timestamp:type_name -> google.protobuf.Timestamp
-	6,  // 31: flipbook.v1.SubscribeResponse.event:type_name -> flipbook.v1.Event
-	16, // 32: flipbook.v1.SubscribeResponse.caught_up:type_name -> flipbook.v1.Checkpoint
-	29, // 33: flipbook.v1.Subscription.filter:type_name -> flipbook.v1.SubscriptionFilter
-	50, // 34: flipbook.v1.Subscription.last_heartbeat:type_name -> google.protobuf.Timestamp
-	30, // 35: flipbook.v1.Subscription.push:type_name -> flipbook.v1.PushEndpoint
-	50, // 36: flipbook.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
-	29, // 37: flipbook.v1.CreateSubscriptionRequest.filter:type_name -> flipbook.v1.SubscriptionFilter
-	3,  // 38: flipbook.v1.CreateSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
-	30, // 39: flipbook.v1.CreateSubscriptionRequest.push:type_name -> flipbook.v1.PushEndpoint
-	31, // 40: flipbook.v1.ListSubscriptionsResponse.items:type_name -> flipbook.v1.Subscription
-	6,  // 41: flipbook.v1.NextResponse.events:type_name -> flipbook.v1.Event
-	3,  // 42: flipbook.v1.ResetSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
-	50, // 43: flipbook.v1.ParkedEvent.parked_at:type_name -> google.protobuf.Timestamp
-	44, // 44: flipbook.v1.ListParkedResponse.items:type_name -> flipbook.v1.ParkedEvent
-	6,  // 45: flipbook.v1.HandleRequest.events:type_name -> flipbook.v1.Event
-	8,  // 46: flipbook.v1.EventStore.Append:input_type -> flipbook.v1.AppendRequest
-	10, // 47: flipbook.v1.EventStore.Commit:input_type -> flipbook.v1.CommitRequest
-	12, // 48: flipbook.v1.EventStore.Read:input_type -> flipbook.v1.ReadRequest
-	14, // 49: flipbook.v1.EventStore.GetLatest:input_type -> flipbook.v1.GetLatestRequest
-	15, // 50: flipbook.v1.EventStore.ReadAll:input_type -> flipbook.v1.ReadAllRequest
-	18, // 51: flipbook.v1.EventStore.GetStream:input_type -> flipbook.v1.GetStreamRequest
-	20, // 52: flipbook.v1.EventStore.ListStreams:input_type -> flipbook.v1.ListStreamsRequest
-	22, // 53: flipbook.v1.EventStore.GetState:input_type -> flipbook.v1.GetStateRequest
-	27, // 54: flipbook.v1.EventStore.Subscribe:input_type -> flipbook.v1.SubscribeRequest
-	4,  // 55: flipbook.v1.EventStore.Delete:input_type -> flipbook.v1.DeleteRequest
-	5,  // 56: flipbook.v1.EventStore.Truncate:input_type -> flipbook.v1.TruncateRequest
-	32, // 57: flipbook.v1.Subscriptions.CreateSubscription:input_type -> flipbook.v1.CreateSubscriptionRequest
-	33, // 58: flipbook.v1.Subscriptions.GetSubscription:input_type -> flipbook.v1.GetSubscriptionRequest
-	34, // 59: flipbook.v1.Subscriptions.ListSubscriptions:input_type -> flipbook.v1.ListSubscriptionsRequest
-	36, // 60: flipbook.v1.Subscriptions.DeleteSubscription:input_type -> flipbook.v1.DeleteSubscriptionRequest
-	38, // 61: flipbook.v1.Subscriptions.Next:input_type -> flipbook.v1.NextRequest
-	40, // 62: flipbook.v1.Subscriptions.Ack:input_type -> flipbook.v1.AckRequest
-	41, // 63: flipbook.v1.Subscriptions.Nack:input_type -> flipbook.v1.NackRequest
-	43, // 64: flipbook.v1.Subscriptions.ResetSubscription:input_type -> flipbook.v1.ResetSubscriptionRequest
-	45, // 65: flipbook.v1.Subscriptions.ListParked:input_type -> flipbook.v1.ListParkedRequest
-	47, // 66: flipbook.v1.Subscriptions.RetryParked:input_type -> flipbook.v1.ParkedEventRequest
-	47, // 67: flipbook.v1.Subscriptions.SkipParked:input_type -> flipbook.v1.ParkedEventRequest
-	47, // 68: flipbook.v1.Subscriptions.ReplayParked:input_type -> flipbook.v1.ParkedEventRequest
-	48, // 69: flipbook.v1.EventHandler.Handle:input_type -> flipbook.v1.HandleRequest
-	25, // 70: flipbook.v1.SnapshotStore.Set:input_type -> flipbook.v1.SetSnapshotRequest
-	26, // 71: flipbook.v1.SnapshotStore.Get:input_type -> flipbook.v1.GetSnapshotRequest
-	9,  // 72: flipbook.v1.EventStore.Append:output_type -> flipbook.v1.AppendResponse
-	11, // 73: flipbook.v1.EventStore.Commit:output_type -> flipbook.v1.CommitResponse
-	13, // 74: flipbook.v1.EventStore.Read:output_type -> flipbook.v1.ReadResponse
-	6,  // 75: flipbook.v1.EventStore.GetLatest:output_type -> flipbook.v1.Event
-	17, // 76: flipbook.v1.EventStore.ReadAll:output_type -> flipbook.v1.ReadAllResponse
-	19, // 77: flipbook.v1.EventStore.GetStream:output_type -> flipbook.v1.StreamInfo
-	21, // 78: flipbook.v1.EventStore.ListStreams:output_type -> flipbook.v1.ListStreamsResponse
-	23, // 79: flipbook.v1.EventStore.GetState:output_type -> flipbook.v1.State
-	28, // 80: flipbook.v1.EventStore.Subscribe:output_type -> flipbook.v1.SubscribeResponse
-	19, // 81: flipbook.v1.EventStore.Delete:output_type -> flipbook.v1.StreamInfo
-	19, // 82: flipbook.v1.EventStore.Truncate:output_type -> flipbook.v1.StreamInfo
-	31, // 83: flipbook.v1.Subscriptions.CreateSubscription:output_type -> flipbook.v1.Subscription
-	31, // 84: flipbook.v1.Subscriptions.GetSubscription:output_type -> flipbook.v1.Subscription
-	35, // 85: flipbook.v1.Subscriptions.ListSubscriptions:output_type -> flipbook.v1.ListSubscriptionsResponse
-	37, // 86: flipbook.v1.Subscriptions.DeleteSubscription:output_type -> flipbook.v1.DeleteSubscriptionResponse
-	39, // 87: flipbook.v1.Subscriptions.Next:output_type -> flipbook.v1.NextResponse
-	31, // 88: flipbook.v1.Subscriptions.Ack:output_type -> flipbook.v1.Subscription
-	42, // 89: flipbook.v1.Subscriptions.Nack:output_type -> flipbook.v1.NackResponse
-	31, // 90: flipbook.v1.Subscriptions.ResetSubscription:output_type -> flipbook.v1.Subscription
-	46, // 91: flipbook.v1.Subscriptions.ListParked:output_type -> flipbook.v1.ListParkedResponse
-	44, // 92: flipbook.v1.Subscriptions.RetryParked:output_type -> flipbook.v1.ParkedEvent
-	31, // 93: flipbook.v1.Subscriptions.SkipParked:output_type -> flipbook.v1.Subscription
-	31, // 94: flipbook.v1.Subscriptions.ReplayParked:output_type -> flipbook.v1.Subscription
-	49, // 95: flipbook.v1.EventHandler.Handle:output_type -> flipbook.v1.HandleResponse
-	24, // 96: flipbook.v1.SnapshotStore.Set:output_type -> flipbook.v1.Snapshot
-	24, // 97: flipbook.v1.SnapshotStore.Get:output_type -> flipbook.v1.Snapshot
-	72, // [72:98] is the sub-list for method output_type
-	46, // [46:72] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	51, // 6: flipbook.v1.AppendedEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	9,  // 7: flipbook.v1.AppendResponse.events:type_name -> flipbook.v1.AppendedEvent
+	8,  // 8: flipbook.v1.CommitRequest.streams:type_name -> flipbook.v1.AppendRequest
+	10, // 9: flipbook.v1.CommitResponse.streams:type_name -> flipbook.v1.AppendResponse
+	51, // 10: flipbook.v1.ReadRequest.since:type_name -> google.protobuf.Timestamp
+	51, // 11: flipbook.v1.ReadRequest.until:type_name -> google.protobuf.Timestamp
+	2,  // 12: flipbook.v1.ReadRequest.direction:type_name -> flipbook.v1.Direction
+	6,  // 13: flipbook.v1.ReadResponse.event:type_name -> flipbook.v1.Event
+	6,  // 14: flipbook.v1.ReadAllResponse.event:type_name -> flipbook.v1.Event
+	17, // 15: flipbook.v1.ReadAllResponse.checkpoint:type_name -> flipbook.v1.Checkpoint
+	1,  // 16: flipbook.v1.StreamInfo.kind:type_name -> flipbook.v1.StreamKind
+	51, // 17: flipbook.v1.StreamInfo.first_recorded_at:type_name -> google.protobuf.Timestamp
+	51, // 18: flipbook.v1.StreamInfo.last_recorded_at:type_name -> google.protobuf.Timestamp
+	20, // 19: flipbook.v1.ListStreamsResponse.streams:type_name -> flipbook.v1.StreamInfo
+	51, // 20: flipbook.v1.GetStateRequest.at:type_name -> google.protobuf.Timestamp
+	51, // 21: flipbook.v1.GetStateRequest.known_at:type_name -> google.protobuf.Timestamp
+	25, // 22: flipbook.v1.State.snapshot:type_name -> flipbook.v1.Snapshot
+	51, // 23: flipbook.v1.State.timestamp:type_name -> google.protobuf.Timestamp
+	51, // 24: flipbook.v1.State.recorded_at:type_name -> google.protobuf.Timestamp
+	51, // 25: flipbook.v1.State.at:type_name -> google.protobuf.Timestamp
+	51, // 26: flipbook.v1.State.known_at:type_name -> google.protobuf.Timestamp
+	51, // 27: flipbook.v1.Snapshot.timestamp:type_name -> google.protobuf.Timestamp
+	51, // 28: flipbook.v1.Snapshot.recorded_at:type_name -> google.protobuf.Timestamp
+	51, // 29: flipbook.v1.Snapshot.created_at:type_name -> google.protobuf.Timestamp
+	51, // 30: flipbook.v1.Snapshot.expires_at:type_name -> google.protobuf.Timestamp
+	51, // 31: flipbook.v1.SetSnapshotRequest.timestamp:type_name -> google.protobuf.Timestamp
+	6,  // 32: flipbook.v1.SubscribeResponse.event:type_name -> flipbook.v1.Event
+	17, // 33: flipbook.v1.SubscribeResponse.caught_up:type_name -> flipbook.v1.Checkpoint
+	30, // 34: flipbook.v1.Subscription.filter:type_name -> flipbook.v1.SubscriptionFilter
+	51, // 35: flipbook.v1.Subscription.last_heartbeat:type_name -> google.protobuf.Timestamp
+	31, // 36: flipbook.v1.Subscription.push:type_name -> flipbook.v1.PushEndpoint
+	51, // 37: flipbook.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
+	30, // 38: flipbook.v1.CreateSubscriptionRequest.filter:type_name -> flipbook.v1.SubscriptionFilter
+	3,  // 39: flipbook.v1.CreateSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
+	31, // 40: flipbook.v1.CreateSubscriptionRequest.push:type_name -> flipbook.v1.PushEndpoint
+	32, // 41: flipbook.v1.ListSubscriptionsResponse.items:type_name -> flipbook.v1.Subscription
+	6,  // 42: flipbook.v1.NextResponse.events:type_name -> flipbook.v1.Event
+	3,  // 43: flipbook.v1.ResetSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
+	51, // 44: flipbook.v1.ParkedEvent.parked_at:type_name -> google.protobuf.Timestamp
+	45, // 45: flipbook.v1.ListParkedResponse.items:type_name -> flipbook.v1.ParkedEvent
+	6,  // 46: flipbook.v1.HandleRequest.events:type_name -> flipbook.v1.Event
+	8,  // 47: flipbook.v1.EventStore.Append:input_type -> flipbook.v1.AppendRequest
+	11, // 48: flipbook.v1.EventStore.Commit:input_type -> flipbook.v1.CommitRequest
+	13, // 49: flipbook.v1.EventStore.Read:input_type -> flipbook.v1.ReadRequest
+	15, // 50: flipbook.v1.EventStore.GetLatest:input_type -> flipbook.v1.GetLatestRequest
+	16, // 51: flipbook.v1.EventStore.ReadAll:input_type -> flipbook.v1.ReadAllRequest
+	19, // 52: flipbook.v1.EventStore.GetStream:input_type -> flipbook.v1.GetStreamRequest
+	21, // 53: flipbook.v1.EventStore.ListStreams:input_type -> flipbook.v1.ListStreamsRequest
+	23, // 54: flipbook.v1.EventStore.GetState:input_type -> flipbook.v1.GetStateRequest
+	28, // 55: flipbook.v1.EventStore.Subscribe:input_type -> flipbook.v1.SubscribeRequest
+	4,  // 56: flipbook.v1.EventStore.Delete:input_type -> flipbook.v1.DeleteRequest
+	5,  // 57: flipbook.v1.EventStore.Truncate:input_type -> flipbook.v1.TruncateRequest
+	33, // 58: flipbook.v1.Subscriptions.CreateSubscription:input_type -> flipbook.v1.CreateSubscriptionRequest
+	34, // 59: flipbook.v1.Subscriptions.GetSubscription:input_type -> flipbook.v1.GetSubscriptionRequest
+	35, // 60: flipbook.v1.Subscriptions.ListSubscriptions:input_type -> flipbook.v1.ListSubscriptionsRequest
+	37, // 61: flipbook.v1.Subscriptions.DeleteSubscription:input_type -> flipbook.v1.DeleteSubscriptionRequest
+	39, // 62: flipbook.v1.Subscriptions.Next:input_type -> flipbook.v1.NextRequest
+	41, // 63: flipbook.v1.Subscriptions.Ack:input_type -> flipbook.v1.AckRequest
+	42, // 64: flipbook.v1.Subscriptions.Nack:input_type -> flipbook.v1.NackRequest
+	44, // 65: flipbook.v1.Subscriptions.ResetSubscription:input_type -> flipbook.v1.ResetSubscriptionRequest
+	46, // 66: flipbook.v1.Subscriptions.ListParked:input_type -> flipbook.v1.ListParkedRequest
+	48, // 67: flipbook.v1.Subscriptions.RetryParked:input_type -> flipbook.v1.ParkedEventRequest
+	48, // 68: flipbook.v1.Subscriptions.SkipParked:input_type -> flipbook.v1.ParkedEventRequest
+	48, // 69: flipbook.v1.Subscriptions.ReplayParked:input_type -> flipbook.v1.ParkedEventRequest
+	49, // 70: flipbook.v1.EventHandler.Handle:input_type -> flipbook.v1.HandleRequest
+	26, // 71: flipbook.v1.SnapshotStore.Set:input_type -> flipbook.v1.SetSnapshotRequest
+	27, // 72: flipbook.v1.SnapshotStore.Get:input_type -> flipbook.v1.GetSnapshotRequest
+	10, // 73: flipbook.v1.EventStore.Append:output_type -> flipbook.v1.AppendResponse
+	12, // 74: flipbook.v1.EventStore.Commit:output_type -> flipbook.v1.CommitResponse
+	14, // 75: flipbook.v1.EventStore.Read:output_type -> flipbook.v1.ReadResponse
+	6,  // 76: flipbook.v1.EventStore.GetLatest:output_type -> flipbook.v1.Event
+	18, // 77: flipbook.v1.EventStore.ReadAll:output_type -> flipbook.v1.ReadAllResponse
+	20, // 78: flipbook.v1.EventStore.GetStream:output_type -> flipbook.v1.StreamInfo
+	22, // 79: flipbook.v1.EventStore.ListStreams:output_type -> flipbook.v1.ListStreamsResponse
+	24, // 80: flipbook.v1.EventStore.GetState:output_type -> flipbook.v1.State
+	29, // 81: flipbook.v1.EventStore.Subscribe:output_type -> flipbook.v1.SubscribeResponse
+	20, // 82: flipbook.v1.EventStore.Delete:output_type -> flipbook.v1.StreamInfo
+	20, // 83: flipbook.v1.EventStore.Truncate:output_type -> flipbook.v1.StreamInfo
+	32, // 84: flipbook.v1.Subscriptions.CreateSubscription:output_type -> flipbook.v1.Subscription
+	32, // 85: flipbook.v1.Subscriptions.GetSubscription:output_type -> flipbook.v1.Subscription
+	36, // 86: flipbook.v1.Subscriptions.ListSubscriptions:output_type -> flipbook.v1.ListSubscriptionsResponse
+	38, // 87: flipbook.v1.Subscriptions.DeleteSubscription:output_type -> flipbook.v1.DeleteSubscriptionResponse
+	40, // 88: flipbook.v1.Subscriptions.Next:output_type -> flipbook.v1.NextResponse
+	32, // 89: flipbook.v1.Subscriptions.Ack:output_type -> flipbook.v1.Subscription
+	43, // 90: flipbook.v1.Subscriptions.Nack:output_type -> flipbook.v1.NackResponse
+	32, // 91: flipbook.v1.Subscriptions.ResetSubscription:output_type -> flipbook.v1.Subscription
+	47, // 92: flipbook.v1.Subscriptions.ListParked:output_type -> flipbook.v1.ListParkedResponse
+	45, // 93: flipbook.v1.Subscriptions.RetryParked:output_type -> flipbook.v1.ParkedEvent
+	32, // 94: flipbook.v1.Subscriptions.SkipParked:output_type -> flipbook.v1.Subscription
+	32, // 95: flipbook.v1.Subscriptions.ReplayParked:output_type -> flipbook.v1.Subscription
+	50, // 96: flipbook.v1.EventHandler.Handle:output_type -> flipbook.v1.HandleResponse
+	25, // 97: flipbook.v1.SnapshotStore.Set:output_type -> flipbook.v1.Snapshot
+	25, // 98: flipbook.v1.SnapshotStore.Get:output_type -> flipbook.v1.Snapshot
+	73, // [73:99] is the sub-list for method output_type
+	47, // [47:73] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_flipbook_v1_eventstore_proto_init() }
@@ -4174,41 +4259,42 @@ func file_flipbook_v1_eventstore_proto_init() {
 		(*AppendRequest_ExpectedState)(nil),
 	}
 	file_flipbook_v1_eventstore_proto_msgTypes[5].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[9].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[6].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[10].OneofWrappers = []any{
 		(*ReadResponse_Event)(nil),
 		(*ReadResponse_NextCursor)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[13].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[14].OneofWrappers = []any{
 		(*ReadAllResponse_Event)(nil),
 		(*ReadAllResponse_Checkpoint)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[15].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[18].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[16].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[19].OneofWrappers = []any{
 		(*GetStateRequest_Version)(nil),
 		(*GetStateRequest_At)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[19].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[21].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[24].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[20].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[22].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[25].OneofWrappers = []any{
 		(*SubscribeResponse_Event)(nil),
 		(*SubscribeResponse_CaughtUp)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[28].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[29].OneofWrappers = []any{
 		(*CreateSubscriptionRequest_Start)(nil),
 		(*CreateSubscriptionRequest_StartAfter)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[39].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[40].OneofWrappers = []any{
 		(*ResetSubscriptionRequest_Start)(nil),
 		(*ResetSubscriptionRequest_After)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[40].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[41].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flipbook_v1_eventstore_proto_rawDesc), len(file_flipbook_v1_eventstore_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   46,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

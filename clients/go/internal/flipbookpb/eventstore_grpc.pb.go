@@ -63,8 +63,8 @@ const (
 type EventStoreClient interface {
 	// Append events to one stream after checking its expected version (or the events'
 	// explicit versions). An identical re-send of events with client-chosen ids returns the
-	// stored result with `duplicate` set. The response carries the stored events, payloads
-	// included: a client appending more than 4 MiB raises its max receive message size.
+	// stored result with `duplicate` set. The response names what was stored (ids, versions,
+	// positions, store time), never the payloads: the client sent those.
 	Append(ctx context.Context, in *AppendRequest, opts ...grpc.CallOption) (*AppendResponse, error)
 	// Append to several streams atomically: every stream's check passes and all events are
 	// stored, or nothing is.
@@ -259,8 +259,8 @@ func (c *eventStoreClient) Truncate(ctx context.Context, in *TruncateRequest, op
 type EventStoreServer interface {
 	// Append events to one stream after checking its expected version (or the events'
 	// explicit versions). An identical re-send of events with client-chosen ids returns the
-	// stored result with `duplicate` set. The response carries the stored events, payloads
-	// included: a client appending more than 4 MiB raises its max receive message size.
+	// stored result with `duplicate` set. The response names what was stored (ids, versions,
+	// positions, store time), never the payloads: the client sent those.
 	Append(context.Context, *AppendRequest) (*AppendResponse, error)
 	// Append to several streams atomically: every stream's check passes and all events are
 	// stored, or nothing is.

@@ -101,7 +101,7 @@ export interface paths {
         put?: never;
         /**
          * Append events to a stream
-         * @description Checks `expected_version` (or the events' explicit versions) and stores all events or none. 201 with the stored events; 200 with the original result when this re-sends an identical stored commit (same event ids and content).
+         * @description Checks `expected_version` (or the events' explicit versions) and stores all events or none. 201 with each stored event's id, version, position and store time (not its payload: the client sent it); 200 with the original result when this re-sends an identical stored commit (same event ids and content).
          */
         post: operations["append_to_stream"];
         /**
@@ -471,10 +471,25 @@ export interface components {
              */
             kind?: (components["schemas"]["KindEnum"] | components["schemas"]["NullEnum"]) | null;
         };
+        /** @description One stored event of an append's result: where it went, not what it says. */
+        AppendedEvent: {
+            /** Format: uuid */
+            id: string;
+            /** @description The store-wide order (the all-feed). */
+            position: number;
+            /**
+             * Format: date-time
+             * @description When the store committed it.
+             */
+            recorded_at: string;
+            /** @description null on version-neutral streams. */
+            version: number | null;
+        };
         AppendResult: {
             /** @description True when this re-sent an identical stored commit (nothing new stored). */
             duplicate: boolean;
-            events: components["schemas"]["Event"][];
+            /** @description The stored events in order, without payloads (the client sent them). */
+            events: components["schemas"]["AppendedEvent"][];
             /** @description The state id: any printable text, slashes included, 1–256 characters. */
             stream_id: string;
             /** @description The stream's version after the append; null if neutral. */

@@ -6,6 +6,7 @@ import type { Timestamp } from "../generated/google/protobuf/timestamp.js";
 import { formatInstant, toInstant, type TimeInput } from "../time.js";
 import type { AppendRequest } from "../transport.js";
 import type {
+  AppendedEvent,
   AppendResult,
   Event,
   NewEvent,
@@ -78,8 +79,17 @@ export function appendMessage(streamId: string, events: NewEvent[], request: App
   });
 }
 
+function appendedEvent(message: pb.AppendedEvent): AppendedEvent {
+  return {
+    id: message.id,
+    version: message.version ?? null,
+    position: message.position,
+    recordedAt: timeOf(message.recordedAt) ?? "",
+  };
+}
+
 export function appendResult(message: pb.AppendResponse): AppendResult {
-  const events = message.events.map(eventOf);
+  const events = message.events.map(appendedEvent);
   return {
     streamId: message.streamId,
     version: message.version ?? null,

@@ -117,6 +117,18 @@ class AppendRequest(_message.Message):
     kind: StreamKind
     def __init__(self, stream_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[NewEvent, _Mapping]]] = ..., expected_version: _Optional[int] = ..., expected_state: _Optional[_Union[ExpectedState, str]] = ..., category: _Optional[str] = ..., kind: _Optional[_Union[StreamKind, str]] = ...) -> None: ...
 
+class AppendedEvent(_message.Message):
+    __slots__ = ("id", "version", "position", "recorded_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    version: int
+    position: int
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., version: _Optional[int] = ..., position: _Optional[int] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class AppendResponse(_message.Message):
     __slots__ = ("stream_id", "version", "events", "duplicate")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
@@ -125,9 +137,9 @@ class AppendResponse(_message.Message):
     DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     stream_id: str
     version: int
-    events: _containers.RepeatedCompositeFieldContainer[Event]
+    events: _containers.RepeatedCompositeFieldContainer[AppendedEvent]
     duplicate: bool
-    def __init__(self, stream_id: _Optional[str] = ..., version: _Optional[int] = ..., events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+    def __init__(self, stream_id: _Optional[str] = ..., version: _Optional[int] = ..., events: _Optional[_Iterable[_Union[AppendedEvent, _Mapping]]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
 
 class CommitRequest(_message.Message):
     __slots__ = ("streams",)

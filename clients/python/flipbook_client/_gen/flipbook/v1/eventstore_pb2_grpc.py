@@ -100,8 +100,8 @@ class EventStoreServicer:
     def Append(self, request, context):
         """Append events to one stream after checking its expected version (or the events'
         explicit versions). An identical re-send of events with client-chosen ids returns the
-        stored result with `duplicate` set. The response carries the stored events, payloads
-        included: a client appending more than 4 MiB raises its max receive message size.
+        stored result with `duplicate` set. The response names what was stored (ids, versions,
+        positions, store time), never the payloads: the client sent those.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -263,11 +263,31 @@ export interface AppendRequest {
   kind: StreamKind;
 }
 
+/**
+ * One stored event of an append's result: where it went, not what it says (the client
+ * sent the name, payload, metadata and timestamp).
+ */
+export interface AppendedEvent {
+  /** UUID, in its canonical text form (the client's own or one the store made). */
+  id: string;
+  /** Unset on version-neutral streams. */
+  version?:
+    | number
+    | undefined;
+  /** Store-wide order of commits. */
+  position: number;
+  /** When the store committed the event. */
+  recordedAt: Timestamp | undefined;
+}
+
 export interface AppendResponse {
   streamId: string;
   /** The stream's version after the append; unset on version-neutral streams. */
-  version?: number | undefined;
-  events: Event[];
+  version?:
+    | number
+    | undefined;
+  /** The stored events in order (the matching stored ones for a duplicate). */
+  events: AppendedEvent[];
   /** True when this was an identical re-send: nothing new was stored. */
   duplicate: boolean;
 }
@@ -1413,6 +1433,129 @@ export const AppendRequest: MessageFns<AppendRequest> = {
   },
 };
 
+function createBaseAppendedEvent(): AppendedEvent {
+  return { id: "", version: undefined, position: 0, recordedAt: undefined };
+}
+
+export const AppendedEvent: MessageFns<AppendedEvent> = {
+  encode(message: AppendedEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.version !== undefined) {
+      writer.uint32(16).int64(message.version);
+    }
+    if (message.position !== 0) {
+      writer.uint32(24).int64(message.position);
+    }
+    if (message.recordedAt !== undefined) {
+      Timestamp.encode(message.recordedAt, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendedEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendedEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.position = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.recordedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendedEvent {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : undefined,
+      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
+      recordedAt: isSet(object.recordedAt)
+        ? fromJsonTimestamp(object.recordedAt)
+        : isSet(object.recorded_at)
+        ? fromJsonTimestamp(object.recorded_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: AppendedEvent): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.version !== undefined) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.position !== 0) {
+      obj.position = Math.round(message.position);
+    }
+    if (message.recordedAt !== undefined) {
+      obj.recordedAt = fromTimestamp(message.recordedAt).toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AppendedEvent>, I>>(base?: I): AppendedEvent {
+    return AppendedEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AppendedEvent>, I>>(object: I): AppendedEvent {
+    const message = createBaseAppendedEvent();
+    message.id = object.id ?? "";
+    message.version = object.version ?? undefined;
+    message.position = object.position ?? 0;
+    message.recordedAt = (object.recordedAt !== undefined && object.recordedAt !== null)
+      ? Timestamp.fromPartial(object.recordedAt)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseAppendResponse(): AppendResponse {
   return { streamId: "", version: undefined, events: [], duplicate: false };
 }
@@ -1426,7 +1569,7 @@ export const AppendResponse: MessageFns<AppendResponse> = {
       writer.uint32(16).int64(message.version);
     }
     for (const v of message.events) {
-      Event.encode(v!, writer.uint32(26).fork()).join();
+      AppendedEvent.encode(v!, writer.uint32(42).fork()).join();
     }
     if (message.duplicate !== false) {
       writer.uint32(32).bool(message.duplicate);
@@ -1463,12 +1606,12 @@ export const AppendResponse: MessageFns<AppendResponse> = {
             message.version = longToNumber(reader.int64());
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
+          case 5: {
+            if (tag !== 42) {
               break;
             }
 
-            message.events.push(Event.decode(reader, reader.uint32()));
+            message.events.push(AppendedEvent.decode(reader, reader.uint32()));
             continue;
           }
           case 4: {
@@ -1499,7 +1642,7 @@ export const AppendResponse: MessageFns<AppendResponse> = {
         ? globalThis.String(object.stream_id)
         : "",
       version: isSet(object.version) ? globalThis.Number(object.version) : undefined,
-      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => Event.fromJSON(e)) : [],
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => AppendedEvent.fromJSON(e)) : [],
       duplicate: isSet(object.duplicate) ? globalThis.Boolean(object.duplicate) : false,
     };
   },
@@ -1513,7 +1656,7 @@ export const AppendResponse: MessageFns<AppendResponse> = {
       obj.version = Math.round(message.version);
     }
     if (message.events?.length) {
-      obj.events = message.events.map((e) => Event.toJSON(e));
+      obj.events = message.events.map((e) => AppendedEvent.toJSON(e));
     }
     if (message.duplicate !== false) {
       obj.duplicate = message.duplicate;
@@ -1528,7 +1671,7 @@ export const AppendResponse: MessageFns<AppendResponse> = {
     const message = createBaseAppendResponse();
     message.streamId = object.streamId ?? "";
     message.version = object.version ?? undefined;
-    message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
+    message.events = object.events?.map((e) => AppendedEvent.fromPartial(e)) || [];
     message.duplicate = object.duplicate ?? false;
     return message;
   },
@@ -6334,8 +6477,8 @@ export const EventStoreService = {
   /**
    * Append events to one stream after checking its expected version (or the events'
    * explicit versions). An identical re-send of events with client-chosen ids returns the
-   * stored result with `duplicate` set. The response carries the stored events, payloads
-   * included: a client appending more than 4 MiB raises its max receive message size.
+   * stored result with `duplicate` set. The response names what was stored (ids, versions,
+   * positions, store time), never the payloads: the client sent those.
    */
   append: {
     path: "/flipbook.v1.EventStore/Append" as const,
@@ -6484,8 +6627,8 @@ export interface EventStoreServer extends UntypedServiceImplementation {
   /**
    * Append events to one stream after checking its expected version (or the events'
    * explicit versions). An identical re-send of events with client-chosen ids returns the
-   * stored result with `duplicate` set. The response carries the stored events, payloads
-   * included: a client appending more than 4 MiB raises its max receive message size.
+   * stored result with `duplicate` set. The response names what was stored (ids, versions,
+   * positions, store time), never the payloads: the client sent those.
    */
   append: handleUnaryCall<AppendRequest, AppendResponse>;
   /**
@@ -6546,8 +6689,8 @@ export interface EventStoreClient extends Client {
   /**
    * Append events to one stream after checking its expected version (or the events'
    * explicit versions). An identical re-send of events with client-chosen ids returns the
-   * stored result with `duplicate` set. The response carries the stored events, payloads
-   * included: a client appending more than 4 MiB raises its max receive message size.
+   * stored result with `duplicate` set. The response names what was stored (ids, versions,
+   * positions, store time), never the payloads: the client sent those.
    */
   append(
     request: AppendRequest,
