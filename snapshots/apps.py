@@ -9,6 +9,7 @@ class SnapshotsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from snapshots import policy
+        from snapshots import erasure, policy
 
         policy.connect()
+        erasure.connect()
