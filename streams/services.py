@@ -17,6 +17,15 @@ from streams.backends import get_event_store
 from streams.backends.health import ping_redis
 from streams.conf import flipbook_settings
 from streams.exceptions import FlipbookError, NotFound, ValidationError
+from streams.personal_data.protection import (
+    ErasureResult,
+    erase_subject,
+    protect,
+    reveal,
+    reveal_commit,
+    reveal_iter,
+    reveal_one,
+)
 from streams.records import (
     AppendResult,
     CommitResult,
@@ -32,15 +41,6 @@ from streams.records import (
     StreamInfo,
     StreamKind,
     StreamQuery,
-)
-from streams.personal_data.protection import (
-    ErasureResult,
-    erase_subject,
-    protect,
-    reveal,
-    reveal_commit,
-    reveal_iter,
-    reveal_one,
 )
 from streams.signals import events_committed
 from streams.validation import (
@@ -290,9 +290,7 @@ def events_per_minute(
     ]
 
 
-def erase_personal_data(
-    subject: str, *, erased_by: str, via: str = "service"
-) -> ErasureResult:
+def erase_personal_data(subject: str, *, erased_by: str, via: str = "service") -> ErasureResult:
     """Erase a subject by crypto-shredding (streams/personal_data/protection.py): its data
     keys are destroyed, so its encrypted fields read as ``{"erased": true}`` everywhere; the
     snapshots of the streams holding them are dropped; an Erasure audit record is kept.

@@ -18,8 +18,8 @@ from streams.personal_data.protection import erase_subject
 class DataKeyAdmin(admin.ModelAdmin):
     list_display = ["subject", "key_id", "wrapper", "created_at", "stream_count"]
     search_fields = ["subject"]
-    fields = ["subject", "key_id", "wrapper", "created_at"]
-    readonly_fields = fields
+    fields = ("subject", "key_id", "wrapper", "created_at")
+    readonly_fields = ("subject", "key_id", "wrapper", "created_at")
     actions = ["erase_subjects"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -61,7 +61,7 @@ class DataKeyAdmin(admin.ModelAdmin):
 
 @admin.register(Erasure)
 class ErasureAdmin(admin.ModelAdmin):
-    list_display = [
+    list_display = (
         "subject",
         "erased_at",
         "erased_by",
@@ -69,9 +69,9 @@ class ErasureAdmin(admin.ModelAdmin):
         "keys_destroyed",
         "streams",
         "snapshots_dropped",
-    ]
-    list_filter = ["via"]
-    search_fields = ["subject", "erased_by"]
+    )
+    list_filter = ("via",)
+    search_fields = ("subject", "erased_by")
     readonly_fields = list_display
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -111,7 +111,9 @@ def build_key_wrapper(config: object) -> KeyWrapper:
     try:
         wrapper: KeyWrapper = klass(**options)
     except TypeError as exc:
-        raise ImproperlyConfigured(f"{where} OPTIONS do not fit {config['BACKEND']}: {exc}") from exc
+        raise ImproperlyConfigured(
+            f"{where} OPTIONS do not fit {config['BACKEND']}: {exc}"
+        ) from exc
     return wrapper
 
 

@@ -35,7 +35,9 @@ class DataKeyStream(models.Model):
     class Meta:
         db_table = "flipbook_data_key_stream"
         constraints = [
-            models.UniqueConstraint(fields=["key", "stream_id"], name="flipbook_data_key_stream_key")
+            models.UniqueConstraint(
+                fields=["key", "stream_id"], name="flipbook_data_key_stream_key"
+            )
         ]
 
     def __str__(self) -> str:

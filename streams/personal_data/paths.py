@@ -7,7 +7,7 @@ itself (the field must stay present, with an erased marker, once its key is gone
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 # One step: .name | ['quoted name'] | ["quoted name"] | [index] | [*]
@@ -101,17 +101,15 @@ def get_at(value: Any, where: tuple[str | int, ...]) -> Any:
     return value
 
 
-def replace_at(
-    value: Any, where: tuple[str | int, ...], change: Callable[[Any], Any]
-) -> Any:
-    """A copy of ``value`` with the item at ``where`` replaced by ``change(item)``: only the
+def replace_at(value: Any, where: tuple[str | int, ...], new: Any) -> Any:
+    """A copy of ``value`` with the item at ``where`` replaced by ``new``: only the
     containers along the way are copied, the caller's value is left alone."""
     if not where:
-        return change(value)
+        return new
     head, rest = where[0], where[1:]
     if isinstance(value, list):
         copy: Any = list(value)
     else:
         copy = dict(value)
-    copy[head] = replace_at(value[head], rest, change)
+    copy[head] = replace_at(value[head], rest, new)
     return copy

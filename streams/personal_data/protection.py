@@ -161,11 +161,10 @@ def _protect_event(
     event_id = str(event.id)
     for path in paths:
         for where in list(locations(payload, path.steps)):
-            if is_envelope(get_at(payload, where)):
-                continue
-            payload = replace_at(
-                payload, where, lambda v, w=where: _seal(aead, raw, row, event_id, w, v)
-            )
+            value = get_at(payload, where)
+            if not is_envelope(value):
+                sealed = _seal(aead, raw, row, event_id, where, value)
+                payload = replace_at(payload, where, sealed)
     metadata = dict(event.metadata)
     metadata[marker_key] = {"subject": subject, "fields": [p.text for p in paths]}
     payload_json = compact_json(payload)
@@ -279,7 +278,7 @@ def reveal(events: list[RecordedEvent]) -> list[RecordedEvent]:
     for s in sealed:
         event = out[s.index]
         value = _open(s.envelope, found, str(event.id), s.where)
-        out[s.index] = event._replace(payload=replace_at(event.payload, s.where, lambda _: value))
+        out[s.index] = event._replace(payload=replace_at(event.payload, s.where, value))
     return out
 
 
@@ -375,9 +374,7 @@ def erase_subject(subject: str, *, erased_by: str, via: str = "service") -> Eras
         if not rows:
             raise NotFound(f"no personal data is stored for subject {subject!r}", subject=subject)
         stream_ids = sorted(
-            set(
-                DataKeyStream.objects.filter(key__in=rows).values_list("stream_id", flat=True)
-            )
+            set(DataKeyStream.objects.filter(key__in=rows).values_list("stream_id", flat=True))
         )
         # Before the keys go: a failing receiver leaves everything as it was, to retry.
         dropped = _drop(subject, stream_ids)
@@ -412,4 +409,9 @@ def erase_subject(subject: str, *, erased_by: str, via: str = "service") -> Eras
 
 def _drop(subject: str, stream_ids: Sequence[str]) -> int:
     responses = subject_erased.send(sender=erase_subject, subject=subject, stream_ids=stream_ids)
-    return sum(r for _, r in responses if isinstance(r, int))
+    dropped = 0
+    for _, response in responses:
+        count: Any = response
+        if isinstance(count, int) and not isinstance(count, bool):
+            dropped += count
+    return dropped

@@ -24,8 +24,8 @@ def personal_settings(settings):
     }
 
 
-def seed(api: Api) -> None:
-    response = api.append(
+def seed(writer: Api) -> None:
+    response = writer.append(
         "member/1",
         [
             {"name": "Joined", "payload": {"member": "m-1", "email": EMAIL, "name": "Dana"}},
@@ -43,10 +43,10 @@ def seed(api: Api) -> None:
 
 
 def test_erasure_over_rest_and_every_read_after_it(keys, stores):  # noqa: F811
-    api = Api(keys["write"])
+    reader = Api(keys["write"])
     admin = Api(keys["admin"])
-    seed(api)
-    events = api.get(stream_url("member/1", "/events")).json()["events"]
+    seed(reader)
+    events = reader.get(stream_url("member/1", "/events")).json()["events"]
     assert events[0]["payload"]["email"] == EMAIL
     assert admin.get(stream_url("member/1", "/state")).json()["state"]["email"] == EMAIL
     response = admin.post(ERASURES, {"subject": "m-1"})
@@ -58,11 +58,11 @@ def test_erasure_over_rest_and_every_read_after_it(keys, stores):  # noqa: F811
     assert (audit.via, audit.subject) == ("api", "m-1")
 
     reads = [
-        api.get(stream_url("member/1", "/events")),
-        api.get(stream_url("member/1", "/events/latest")),
-        api.get(f"{BASE}/events"),
-        api.get(stream_url("member/1", "/state")),
-        api.get(stream_url("member/1", "/events"), {"format": "ndjson"}),
+        reader.get(stream_url("member/1", "/events")),
+        reader.get(stream_url("member/1", "/events/latest")),
+        reader.get(f"{BASE}/events"),
+        reader.get(stream_url("member/1", "/state")),
+        reader.get(stream_url("member/1", "/events"), {"format": "ndjson"}),
     ]
     for response in reads:
         assert response.status_code == 200, response.content
@@ -109,9 +109,12 @@ def test_erasure_needs_an_unrestricted_admin_key_and_a_subject(keys, db_backend)
         assert error_of(response)["details"]["field"] == field
     assert admin.post(ERASURES, {"subject": "never-seen"}).status_code == 404
     assert not Erasure.objects.exists()  # refusals erase nothing
-    assert Api(keys["read"]).get(stream_url("member/1", "/events")).json()["events"][0][
-        "payload"
-    ]["email"] == EMAIL
+    assert (
+        Api(keys["read"])
+        .get(stream_url("member/1", "/events"))
+        .json()["events"][0]["payload"]["email"]
+        == EMAIL
+    )
 
 
 def test_bad_personal_data_marker_is_a_400(api, db_backend):  # noqa: F811

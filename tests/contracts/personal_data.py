@@ -93,8 +93,9 @@ class PersonalDataContract:
         assert ENVELOPE in raw
         assert "Leeds" in raw and "platinum" in raw  # the raw reader does see payloads
         # A later append to the stream (no category given) is protected too.
-        services.append_to_stream("customer-1", [{"name": "EmailChanged",
-                                                  "payload": {"cid": "c-1", "email": "x@y.z"}}])
+        services.append_to_stream(
+            "customer-1", [{"name": "EmailChanged", "payload": {"cid": "c-1", "email": "x@y.z"}}]
+        )
         assert "x@y.z" not in self.raw()
         assert services.latest_event("customer-1").payload["email"] == "x@y.z"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.management import call_command
 from django.db import connections
 
 from tests.contracts.personal_data import PersonalDataContract
@@ -55,7 +54,8 @@ class TestPersonalDataOnRedis(PersonalDataContract):
         client = redis.Redis.from_url(event_store.url)
         chunks: list[bytes] = []
         try:
-            for key in client.scan_iter(match=event_store.base.replace("{", "\\{").replace("}", "\\}") + "*"):
+            pattern = event_store.base.replace("{", "\\{").replace("}", "\\}") + "*"
+            for key in client.scan_iter(match=pattern):
                 kind = client.type(key).decode()
                 if kind == "string":
                     chunks.append(client.get(key))

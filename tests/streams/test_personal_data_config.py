@@ -62,8 +62,9 @@ def test_bad_declarations_are_system_check_errors(settings):
 
 def test_erase_command(settings):
     settings.FLIPBOOK_PERSONAL_DATA = {"CATEGORIES": {"user": {"fields": ["$.name"]}}}
-    services.append_to_stream("user-1", [{"name": "Named", "payload": {"name": "Finn"}}],
-                              category="user")
+    services.append_to_stream(
+        "user-1", [{"name": "Named", "payload": {"name": "Finn"}}], category="user"
+    )
     out = StringIO()
     call_command("erase", "user-1", "--output", "json", "--by", "dpo@example.com", stdout=out)
     body = json.loads(out.getvalue())
@@ -80,8 +81,9 @@ def test_erase_command(settings):
 
 def test_a_changed_secret_reads_as_undecryptable_not_as_plaintext_or_a_crash(settings):
     settings.FLIPBOOK_PERSONAL_DATA = {"CATEGORIES": {"user": {"fields": ["$.name"]}}}
-    services.append_to_stream("user-2", [{"name": "Named", "payload": {"name": "Gail"}}],
-                              category="user")
+    services.append_to_stream(
+        "user-2", [{"name": "Named", "payload": {"name": "Gail"}}], category="user"
+    )
     keys._unwrapped.clear()
     settings.FLIPBOOK_PERSONAL_DATA = {
         "CATEGORIES": {"user": {"fields": ["$.name"]}},
