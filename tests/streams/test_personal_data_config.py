@@ -108,3 +108,42 @@ def test_nothing_declared_leaves_appends_untouched(settings):
     assert protect(prepared, store=None) is prepared
     services.append_to_stream("plain-1", [{"name": "A", "payload": {"email": "x@y.z"}}])
     assert not DataKey.objects.exists()
+
+
+def test_racing_first_appends_of_one_subject_agree_on_one_key():
+    """Writers that each make the subject's first key race on the unique subject: one row
+    wins, the others use it, and every event decrypts."""
+    import threading
+
+    from django.db import connections
+
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            start.wait()
+            services.append_to_stream(
+                f"race-{n}",
+                [
+                    {
+                        "name": "Said",
+                        "payload": {"who": f"Hal {n}"},
+                        "metadata": {"personal_data": {"subject": "hal", "fields": ["$.who"]}},
+                    }
+                ],
+            )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert DataKey.objects.filter(subject="hal").count() == 1
+    for n in range(6):
+        assert services.latest_event(f"race-{n}").payload == {"who": f"Hal {n}"}
