@@ -48,6 +48,10 @@ ENVELOPE = "$flipbook:encrypted"
 ERASED: dict[str, Any] = {"erased": True}
 UNDECRYPTABLE: dict[str, Any] = {"undecryptable": True}
 MAX_CLIENT_FIELDS = 64
+UNREACHABLE = (
+    "the personal-data key store (Django's database) cannot be used: check that the database "
+    "answers and that `flipbook migrate` has run"
+)
 
 
 def is_envelope(value: Any) -> bool:
@@ -109,7 +113,7 @@ def _protect(prepared: tuple[PreparedAppend, ...], store: Any) -> tuple[Prepared
         try:
             keys.note_streams(noted)
         except DatabaseError as exc:
-            raise Unavailable("the personal-data key store cannot be written") from exc
+            raise Unavailable(UNREACHABLE) from exc
     return tuple(result)
 
 
@@ -155,7 +159,7 @@ def _protect_event(
                 f"{exc}: was FLIPBOOK_SECRET_KEY or the key wrapper changed?"
             ) from exc
         except DatabaseError as exc:
-            raise Unavailable("the personal-data key store cannot be reached") from exc
+            raise Unavailable(UNREACHABLE) from exc
     row, raw = subject_keys[subject]
     aead = AESGCM(raw)
     event_id = str(event.id)
@@ -273,7 +277,7 @@ def reveal(events: list[RecordedEvent]) -> list[RecordedEvent]:
     try:
         found = keys.keys_by_id(wanted)
     except DatabaseError as exc:
-        raise Unavailable("the personal-data key store cannot be reached") from exc
+        raise Unavailable(UNREACHABLE) from exc
     out = list(events)
     for s in sealed:
         event = out[s.index]
@@ -395,7 +399,7 @@ def erase_subject(subject: str, *, erased_by: str, via: str = "service") -> Eras
             audit.snapshots_dropped = dropped + again
             audit.save(update_fields=["snapshots_dropped"])
     except DatabaseError as exc:
-        raise Unavailable("the personal-data key store cannot be reached") from exc
+        raise Unavailable(UNREACHABLE) from exc
     return ErasureResult(
         subject,
         audit.keys_destroyed,
