@@ -13,6 +13,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -21,7 +22,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from streams.conf import flipbook_settings
-from streams.personal_data.models import DataKey, DataKeyStream
+
+if TYPE_CHECKING:  # the models load with the app registry; the store service loads before it
+    from streams.personal_data.models import DataKey
 
 DATA_KEY_BYTES = 32  # AES-256
 
@@ -140,6 +143,8 @@ def _unwrap(row: DataKey) -> bytes | None:
 def key_for_subject(subject: str) -> tuple[DataKey, bytes]:
     """Return the subject's data key row and the key itself, creating it on first use
     (racing creators agree on one: the unique subject decides)."""
+    from streams.personal_data.models import DataKey
+
     row = DataKey.objects.filter(subject=subject).first()
     if row is None:
         raw = os.urandom(DATA_KEY_BYTES)
@@ -165,6 +170,8 @@ def key_for_subject(subject: str) -> tuple[DataKey, bytes]:
 def keys_by_id(key_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, bytes | None]:
     """The data keys that still exist among ``key_ids`` (None for one that cannot be
     unwrapped); an erased key is absent."""
+    from streams.personal_data.models import DataKey
+
     found: dict[uuid.UUID, bytes | None] = {}
     for row in DataKey.objects.filter(key_id__in=list(set(key_ids))):
         found[row.key_id] = _unwrap(row)
@@ -178,6 +185,8 @@ _noted: set[tuple[int, str]] = set()
 
 def note_streams(pairs: Iterable[tuple[int, str]]) -> None:
     """Record which streams hold fields encrypted with which keys."""
+    from streams.personal_data.models import DataKeyStream
+
     new = {p for p in pairs if p not in _noted}
     if not new:
         return

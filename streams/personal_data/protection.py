@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,7 +30,6 @@ from django.db import DatabaseError, transaction
 from streams.exceptions import NotFound, Unavailable, ValidationError
 from streams.personal_data import keys
 from streams.personal_data.declarations import CompiledPath, Declaration, current
-from streams.personal_data.models import DataKey, DataKeyStream, Erasure
 from streams.personal_data.paths import (
     PathError,
     Step,
@@ -43,6 +42,9 @@ from streams.personal_data.paths import (
 from streams.personal_data.signals import subject_erased
 from streams.records import CommitResult, PreparedAppend, PreparedEvent, RecordedEvent
 from streams.validation import compact_json, encode_json, limit, validate_stream_id
+
+if TYPE_CHECKING:  # the models load with the app registry; the store service loads before it
+    from streams.personal_data.models import DataKey
 
 ENVELOPE = "$flipbook:encrypted"
 ERASED: dict[str, Any] = {"erased": True}
@@ -372,6 +374,8 @@ def erase_subject(subject: str, *, erased_by: str, via: str = "service") -> Eras
     Returns an ErasureResult. Raises ValidationError for a bad subject id, NotFound when the
     store holds no key for the subject (never had one, or already erased), Unavailable when
     the key store cannot be reached."""
+    from streams.personal_data.models import DataKey, DataKeyStream, Erasure
+
     subject = validate_stream_id(subject, "subject")
     try:
         rows = list(DataKey.objects.filter(subject=subject))
