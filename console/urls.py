@@ -4,12 +4,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from console.throttle import ThrottledAuthenticationForm
-from console.views import dashboard, explorer, subscriptions, timeline
+from console.views import audit, dashboard, explorer, subscriptions, timeline
 from console.views import replay as replay_views
 from console.views import snapshots as snapshot_views
 
 urlpatterns = [
     path("subscriptions/", subscriptions.subscriptions_page, name="subscriptions"),
+    path("subscriptions/parked/", subscriptions.parked_triage, name="parked-triage"),
+    path("data/subscriptions", subscriptions.subscriptions_fragment, name="subscriptions-data"),
+    path("data/health", dashboard.health_data, name="health-data"),
+    path("audit/", audit.audit, name="audit"),
     path("", dashboard.dashboard, name="dashboard"),
     path(
         "login/",

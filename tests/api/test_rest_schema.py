@@ -32,6 +32,8 @@ OPERATIONS = {
     ("/api/v1/subscriptions/{name}/ack", "post"): "ack",
     ("/api/v1/subscriptions/{name}/nack", "post"): "nack",
     ("/api/v1/subscriptions/{name}/reset", "post"): "reset_subscription",
+    ("/api/v1/subscriptions/{name}/pause", "post"): "pause_subscription",
+    ("/api/v1/subscriptions/{name}/resume", "post"): "resume_subscription",
     ("/api/v1/subscriptions/{name}/parked", "get"): "list_parked",
     ("/api/v1/subscriptions/{name}/parked/{position}/retry", "post"): "retry_parked",
     ("/api/v1/subscriptions/{name}/parked/{position}/skip", "post"): "skip_parked",

@@ -378,6 +378,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/subscriptions/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a subscription
+         * @description Nothing is delivered (next returns empty batches, push and gRPC streams send nothing) until it is resumed; the checkpoint stays.
+         */
+        post: operations["pause_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/subscriptions/{name}/reset": {
         parameters: {
             query?: never;
@@ -392,6 +412,26 @@ export interface paths {
          * @description `to`: "beginning", "end" or {"after": N}. Events after it are delivered again; parked events after it are dropped (they are delivered again too).
          */
         post: operations["reset_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subscriptions/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused subscription
+         * @description Delivery goes on from the checkpoint.
+         */
+        post: operations["resume_subscription"];
         delete?: never;
         options?: never;
         head?: never;
@@ -587,9 +627,12 @@ export interface components {
             url?: string;
         };
         Reset: {
-            /** @description "beginning" (every event), "end" (only new ones) or {"after": N}. */
+            /** @description "beginning", "end", {"after": N} or {"at": "<ISO 8601 time>"} (just before the first event recorded after that time). */
             to: ("beginning" | "end") | {
                 after: number;
+            } | {
+                /** Format: date-time */
+                at: string;
             };
         };
         SetSnapshot: {
@@ -767,17 +810,20 @@ export interface components {
             name: string;
             /** @description Parked events (retries asked for included). */
             parked: number;
+            /** @description Paused: nothing is delivered until resumed. */
+            paused: boolean;
             push: components["schemas"]["PushEndpoint"] | null;
             retry_attempts: number;
             /** @description The event after the checkpoint being retried. */
             retry_position: number | null;
             /**
-             * @description live: nothing to deliver, consumer seen; behind: events to deliver, consumer seen; stalled: events to deliver, no consumer heartbeat for the threshold; idle: nothing to deliver, no consumer seen.
+             * @description live: nothing to deliver, consumer seen; behind: events to deliver, consumer seen; stalled: events to deliver, no consumer heartbeat for the threshold; idle: nothing to deliver, no consumer seen; paused: an operator paused it (nothing is delivered until it is resumed).
              *
              *     * `live` - live
              *     * `behind` - behind
              *     * `stalled` - stalled
              *     * `idle` - idle
+             *     * `paused` - paused
              */
             status: components["schemas"]["SubscriptionStatusEnum"];
         };
@@ -802,9 +848,10 @@ export interface components {
          *     * `behind` - behind
          *     * `stalled` - stalled
          *     * `idle` - idle
+         *     * `paused` - paused
          * @enum {string}
          */
-        SubscriptionStatusEnum: "live" | "behind" | "stalled" | "idle";
+        SubscriptionStatusEnum: "live" | "behind" | "stalled" | "idle" | "paused";
     };
     responses: never;
     parameters: never;
@@ -2427,6 +2474,73 @@ export interface operations {
             };
         };
     };
+    pause_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     reset_subscription: {
         parameters: {
             query?: never;
@@ -2442,6 +2556,73 @@ export interface operations {
                 "application/json": components["schemas"]["Reset"];
             };
         };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resume_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             200: {
                 headers: {
