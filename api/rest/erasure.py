@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import actor_of_principal, record_key_action
 from api.rest.authentication import principal_of
 from api.rest.params import json_object
 from api.rest.schema import errors
@@ -55,6 +56,15 @@ class ErasureView(ApiView):
         body = json_object(request, {"subject"}, "an erasure")
         subject: Any = body.get("subject")  # as sent: the service validates it
         result = services.erase_personal_data(
-            subject, erased_by=f"api-key:{principal.name}", via="api"
+            subject, erased_by=actor_of_principal(principal), via="api"
+        )
+        # Also in the general audit trail (api/audit.py), beside the erasure's own record.
+        record_key_action(
+            request._request,
+            principal,
+            "subject.erase",
+            result.subject,
+            keys_destroyed=result.keys_destroyed,
+            snapshots_dropped=result.snapshots_dropped,
         )
         return Response(result.as_dict(), status=201)

@@ -39,7 +39,7 @@ from streams.personal_data.paths import (
     parse_path,
     replace_at,
 )
-from streams.personal_data.signals import subject_erased
+from streams.personal_data.signals import erasure_recorded, subject_erased
 from streams.records import CommitResult, PreparedAppend, PreparedEvent, RecordedEvent
 from streams.validation import compact_json, encode_json, limit, validate_stream_id
 
@@ -402,6 +402,7 @@ def erase_subject(subject: str, *, erased_by: str, via: str = "service") -> Eras
         if again:
             audit.snapshots_dropped = dropped + again
             audit.save(update_fields=["snapshots_dropped"])
+        erasure_recorded.send(sender=erase_subject, erasure=audit)
     except DatabaseError as exc:
         raise Unavailable(UNREACHABLE) from exc
     return ErasureResult(

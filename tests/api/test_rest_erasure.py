@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from api.models import ApiKey
+from api.models import ApiKey, AuditRecord
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from streams.personal_data.models import Erasure
 from tests.api.grpc_helpers import WAIT, bearer, event_store_stub, running_server
@@ -53,9 +53,11 @@ def test_erasure_over_rest_and_every_read_after_it(keys, stores):  # noqa: F811
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["subject"], body["keys_destroyed"], body["streams"]) == ("m-1", 1, 1)
-    assert body["erased_by"] == "api-key:admin"
+    assert body["erased_by"].startswith("key:admin#")
     audit = Erasure.objects.get(pk=body["audit_id"])
     assert (audit.via, audit.subject) == ("api", "m-1")
+    trail = AuditRecord.objects.get(action="subject.erase")
+    assert (trail.actor, trail.interface, trail.target) == (body["erased_by"], "api", "m-1")
 
     reads = [
         reader.get(stream_url("member/1", "/events")),
@@ -109,6 +111,7 @@ def test_erasure_needs_an_unrestricted_admin_key_and_a_subject(keys, db_backend)
         assert error_of(response)["details"]["field"] == field
     assert admin.post(ERASURES, {"subject": "never-seen"}).status_code == 404
     assert not Erasure.objects.exists()  # refusals erase nothing
+    assert not AuditRecord.objects.filter(action="subject.erase").exists()
     assert (
         Api(keys["read"])
         .get(stream_url("member/1", "/events"))

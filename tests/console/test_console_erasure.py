@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from api.models import AuditRecord
 from streams import services
 from streams.models import Stream
 from streams.personal_data.models import DataKey, Erasure
@@ -73,6 +74,8 @@ def test_admin_action_erases_and_every_page_shows_the_marker(client):
     assert '"ward": "C"' in after[0] or '"ward":"C"' in after[0]
     audit = Erasure.objects.get()
     assert (audit.subject, audit.erased_by, audit.via) == ("patient-7", "erasure-admin", "admin")
+    trail = AuditRecord.objects.get(action="subject.erase")
+    assert (trail.actor, trail.interface, trail.target) == ("erasure-admin", "admin", "patient-7")
     listing = client.get("/admin/personal_data/erasure/").content.decode()
     assert "patient-7" in listing and "erasure-admin" in listing
     # The audit cannot be edited or deleted, and keys cannot be deleted but by the action.

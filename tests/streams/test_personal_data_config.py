@@ -74,6 +74,10 @@ def test_erase_command(settings):
         "dpo@example.com",
     )
     assert Erasure.objects.get().via == "command"
+    from api.models import AuditRecord
+
+    trail = AuditRecord.objects.get(action="subject.erase")
+    assert (trail.actor, trail.interface, trail.target) == ("dpo@example.com", "cli", "user-1")
     assert services.latest_event("user-1").payload == {"name": {"erased": True}}
     with pytest.raises(CommandError, match="no personal data is stored for subject 'user-1'"):
         call_command("erase", "user-1")
