@@ -13,3 +13,8 @@ class ApiConfig(AppConfig):
         from subscriptions.push import register_transport
 
         register_transport("grpc", grpc_transport)
+
+        from api.audit import record_erasure
+        from streams.personal_data.signals import erasure_recorded
+
+        erasure_recorded.connect(record_erasure, dispatch_uid="api.audit.erasure")

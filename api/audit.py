@@ -40,6 +40,28 @@ def record_action(
     )
 
 
+# Erasures made elsewhere than the REST API, whose view records its own with the address.
+_ERASURE_INTERFACES = {"admin": "admin", "command": "cli"}
+
+
+def record_erasure(sender: Any, erasure: Any, **kwargs: Any) -> None:
+    """Record an erasure of personal data (streams/personal_data) made from the admin or the
+    command line in the trail, as ``subject.erase``."""
+    interface = _ERASURE_INTERFACES.get(erasure.via)
+    if interface is None:
+        return
+    record_action(
+        actor=erasure.erased_by,
+        interface=interface,
+        action="subject.erase",
+        target=erasure.subject,
+        details={
+            "keys_destroyed": erasure.keys_destroyed,
+            "snapshots_dropped": erasure.snapshots_dropped,
+        },
+    )
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The peer address of ``request`` (the proxy's, behind one: X-Forwarded-For is not
     trusted, as it is any client's to write)."""

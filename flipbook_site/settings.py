@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "streams",
+    "streams.personal_data",
     "snapshots",
     "subscriptions",
     "api",

@@ -9,9 +9,10 @@ class SnapshotsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from snapshots import policy
+        from snapshots import erasure, policy
         from snapshots.services import on_stream_truncated
         from streams.signals import stream_truncated
 
         policy.connect()
+        erasure.connect()
         stream_truncated.connect(on_stream_truncated, dispatch_uid="snapshots.truncated")

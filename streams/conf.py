@@ -48,6 +48,25 @@ DICT_SETTINGS: dict[str, dict[str, tuple[Any, str]]] = {
         "CATCH_UP_PAGE": (500, "Store page size while a socket catches up."),
         "PUBLISH_TIMEOUT": (2.0, "Seconds a commit's announcement may take to publish."),
     },
+    "FLIPBOOK_PERSONAL_DATA": {
+        "CATEGORIES": (
+            {},
+            "Personal fields per category, stored encrypted with a key per subject: "
+            "{category: {'fields': ['$.email', ...], 'subject': '$.customer_id'}} ('subject': "
+            "where the payload names the subject; default: the stream id). See "
+            "docs/concepts/erasure.md.",
+        ),
+        "METADATA_KEY": (
+            "personal_data",
+            "Event metadata key by which a client marks personal fields itself: "
+            "{'subject': ..., 'fields': [JSON paths]}.",
+        ),
+        "KEY_WRAPPER": (
+            {"BACKEND": "streams.personal_data.keys.LocalKeyWrapper", "OPTIONS": {}},
+            "What encrypts the stored data keys: the local wrapper (a key derived from "
+            "FLIPBOOK_SECRET_KEY) or streams.backends.kms.KmsKeyWrapper (AWS KMS).",
+        ),
+    },
     "FLIPBOOK_SNAPSHOT_POLICY": {
         "ENABLED": (True, "Make the snapshots of categories with a policy after commits."),
         "QUEUE_SIZE": (10_000, "Streams waiting for a policy snapshot; more are dropped."),
@@ -144,6 +163,7 @@ class FlipbookSettings:
     SUBSCRIPTIONS: dict[str, Any]
     BUS: dict[str, Any]
     SNAPSHOT_POLICY: dict[str, Any]
+    PERSONAL_DATA: dict[str, Any]
     EVENT_STORE: dict[str, Any]
     SNAPSHOT_STORE: dict[str, Any]
     REDIS_URL: str

@@ -18,6 +18,15 @@ from streams.backends.base import check_readable
 from streams.backends.health import ping_redis
 from streams.conf import flipbook_settings
 from streams.exceptions import FlipbookError, NotFound, ValidationError
+from streams.personal_data.protection import (
+    ErasureResult,
+    erase_subject,
+    protect,
+    reveal,
+    reveal_commit,
+    reveal_iter,
+    reveal_one,
+)
 from streams.records import (
     AppendResult,
     CommitResult,
@@ -74,8 +83,11 @@ def commit(appends: Sequence[StreamAppend | dict[str, Any]]) -> CommitResult:
 
 def _commit(prepared: tuple[PreparedAppend, ...]) -> CommitResult:
     store = get_event_store()
+    prepared = protect(prepared, store)
     result = store.append(prepared)
-    if not result.duplicate and events_committed.receivers:
+    if result.duplicate:
+        return reveal_commit(result)  # the stored originals, as a read shows them
+    if events_committed.receivers:
         store.on_durable(lambda: _announce(result))
     return result
 
@@ -108,7 +120,7 @@ def read_stream(
     next_cursor = None
     if len(events) == query.limit:
         next_cursor = _encode_cursor(query, store.cursor_key(events[-1], query))
-    return Page(events, next_cursor)
+    return Page(reveal(events), next_cursor)
 
 
 def iter_stream(
@@ -125,7 +137,7 @@ def iter_stream(
     of ``batch_size`` at a time). Raises ValidationError at once for bad arguments."""
     query = _stream_query(stream_id, from_version, to_version, since, until, direction, 1)
     batch_size = validate_limit(batch_size, "batch_size")
-    return get_event_store().iter_read(query, batch_size)
+    return reveal_iter(get_event_store().iter_read(query, batch_size))
 
 
 def latest_event(stream_id: str) -> RecordedEvent:
@@ -134,7 +146,7 @@ def latest_event(stream_id: str) -> RecordedEvent:
     event = get_event_store().latest(stream_id)
     if event is None:
         raise NotFound(f"stream {stream_id!r} has no events", stream_id=stream_id)
-    return event
+    return reveal_one(event)
 
 
 def stream_head(stream_id: str) -> StreamInfo:
@@ -200,7 +212,9 @@ def read_all(
         ),
         names=tuple(validate_name(n, f"names[{i}]") for i, n in enumerate(_as_list(names))),
     )
-    return get_event_store().read_all(query)
+    page = get_event_store().read_all(query)
+    events = reveal(page.events)
+    return page if events is page.events else FeedPage(events, page.next_after)
 
 
 def iter_all(
@@ -278,6 +292,15 @@ def events_per_minute(
         (minute, counts.get(minute, 0))
         for minute in (first + timedelta(minutes=i) for i in range(minutes))
     ]
+
+
+def erase_personal_data(subject: str, *, erased_by: str, via: str = "service") -> ErasureResult:
+    """Erase a subject by crypto-shredding (streams/personal_data/protection.py): its data
+    keys are destroyed, so its encrypted fields read as ``{"erased": true}`` everywhere; the
+    snapshots of the streams holding them are dropped; an Erasure audit record is kept.
+    Returns an ErasureResult. Raises ValidationError, NotFound (no key for the subject) or
+    Unavailable."""
+    return erase_subject(subject, erased_by=erased_by, via=via)
 
 
 def check_ready() -> dict[str, str]:

@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api.rest import state_views, stream_route, subscriptions, views
+from api.rest import erasure, state_views, stream_route, subscriptions, views
 from api.rest.routing import StreamIdConverter
 
 app_name = "v1"
@@ -44,6 +44,7 @@ urlpatterns = [
     path("streams/<stream_id:stream_id>", views.StreamView.as_view(), name="stream-detail"),
     path("commits", views.CommitView.as_view(), name="commit"),
     path("events", views.AllEventsView.as_view(), name="all-events"),
+    path("erasures", erasure.ErasureView.as_view(), name="erasures"),
     path(
         "subscriptions/",
         subscriptions.SubscriptionListView.as_view(),

@@ -25,6 +25,7 @@ OPERATIONS = {
     ("/api/v1/streams/{stream_id}/snapshots/latest", "get"): "latest_snapshot",
     ("/api/v1/commits", "post"): "commit",
     ("/api/v1/events", "get"): "read_all",
+    ("/api/v1/erasures", "post"): "erase_subject",
     ("/api/v1/subscriptions/", "get"): "list_subscriptions",
     ("/api/v1/subscriptions/", "post"): "create_subscription",
     ("/api/v1/subscriptions/{name}", "get"): "retrieve_subscription",
