@@ -26,12 +26,14 @@ from typing import Any
 from streams.backends import get_event_store
 from streams.backends.base import BaseEventStore, same_event
 from streams.exceptions import IdConflict, StoreNotEmpty, ValidationError
+from streams.personal_data.protection import protect
 from streams.records import (
     NEUTRAL,
     VERSIONED,
     FeedQuery,
     ImportedEvent,
     ImportedStream,
+    PreparedAppend,
     RecordedEvent,
     StreamInfo,
 )
@@ -274,6 +276,7 @@ def import_store(
             todo = _unstored(store, pending)
             skipped += len(pending) - len(todo)
         if todo:
+            todo = _protected(todo, heads, store)
             stored += store.import_events(heads, todo, keep_positions=not merge)
         pending.clear()
         if progress is not None:
@@ -466,6 +469,27 @@ class _ExportReader:
                 f"{field}.checksum",
                 "does not match the export's lines: the file was changed or damaged",
             )
+
+
+def _protected(
+    events: list[ImportedEvent], heads: dict[str, ImportedStream], store: BaseEventStore
+) -> list[ImportedEvent]:
+    """``events`` with their personal fields encrypted, as an append would store them: an
+    export holds them decrypted, and the backend's import writes what it is given."""
+    appends = tuple(
+        PreparedAppend(
+            item.stream_id,
+            (item.event,),
+            "any",
+            heads[item.stream_id].category,
+            heads[item.stream_id].kind,
+        )
+        for item in events
+    )
+    protected = protect(appends, store)
+    if protected is appends:
+        return events
+    return [item._replace(event=a.events[0]) for item, a in zip(events, protected, strict=True)]
 
 
 def _line(obj: dict[str, Any]) -> str:

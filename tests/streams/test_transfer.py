@@ -315,3 +315,43 @@ def _with_matching_trailer(lines: list[str]) -> list[str]:
         "exact_checksum": checksum.exact_hexdigest(),
     }
     return [*lines[:-1], json.dumps(end)]
+
+
+# -- personal data --------------------------------------------------------------------------
+
+
+def _raw_payloads(alias: str) -> str:
+    from django.db import connections
+
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT CAST(payload AS text) FROM flipbook_event")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_an_import_encrypts_personal_fields_that_the_export_holds_in_plaintext(
+    stores, settings
+):
+    from streams.personal_data.protection import reveal
+
+    source, target = stores("sqlite"), stores("postgres")
+    email = "import.personal@example.com"
+    source.append(
+        prepare_commit(
+            [
+                {
+                    "stream_id": "customer-9",
+                    "category": "customer",
+                    "events": [{"name": "Registered", "payload": {"email": email, "plan": "a"}}],
+                }
+            ]
+        )
+    )
+    lines = export_lines(source)
+    assert email in "".join(lines)  # no declaration where it was written
+    settings.FLIPBOOK_PERSONAL_DATA = {"CATEGORIES": {"customer": {"fields": ["$.email"]}}}
+    import_store(lines, store=target)
+    assert email not in _raw_payloads("postgres")
+    stored = target.read_all(FeedQuery(after=0, limit=10)).events
+    assert [e.payload["email"] for e in reveal(stored)] == [email]
+    assert reveal(stored)[0].payload["plan"] == "a"
