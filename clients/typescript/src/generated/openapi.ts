@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/erasures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a subject's personal data
+         * @description Destroys the subject's data keys (crypto-shredding): its encrypted fields read as {"erased": true} everywhere from then on, the rest of each event unchanged. The snapshots of the streams that held them are dropped; an audit record is kept. Needs an admin key valid for every stream. 404 when no personal data is stored for the subject (or it was erased already). Cannot be undone.
+         */
+        post: operations["erase_subject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -518,6 +538,21 @@ export interface components {
                 after: number;
             };
         };
+        EraseSubject: {
+            /** @description The subject whose personal data to erase. */
+            subject: string;
+        };
+        Erasure: {
+            audit_id: number;
+            /** Format: date-time */
+            erased_at: string;
+            erased_by: string;
+            keys_destroyed: number;
+            snapshots_dropped: number;
+            /** @description Streams that held the subject's fields. */
+            streams: number;
+            subject: string;
+        };
         Error: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -954,6 +989,83 @@ export interface operations {
             };
             /** @description too_large: a payload, metadata or the whole request is over its limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: send application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    erase_subject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EraseSubject"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
