@@ -97,7 +97,11 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
         "Worker processes of `serve` (0: one per CPU on PostgreSQL or DynamoDB with the Redis "
         "bus, else one).",
     ),
-    "FLIPBOOK_HTTP_THREADS": (16, "Threads per `serve` worker that run sync HTTP views."),
+    "FLIPBOOK_HTTP_THREADS": (
+        8,
+        "Threads per `serve` worker that run sync HTTP views (more: more slow requests at "
+        "once; fewer: less handing the GIL around).",
+    ),
     "FLIPBOOK_GRPC_TLS_CERT": (None, "PEM certificate file: gRPC serves TLS when set."),
     "FLIPBOOK_GRPC_TLS_KEY": (None, "PEM private key file of that certificate."),
     "FLIPBOOK_PUSH_IN_SERVE": ("auto", "Run the push worker inside `serve`: auto/true/false."),

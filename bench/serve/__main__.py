@@ -307,7 +307,10 @@ def measure(args, workers: int, grpc_binary: Path, anchor: Path | None) -> dict[
                 ),
             )
             if anchor_process is not None:
-                record("anchor_append", wrk("append.lua", anchor_port, seconds, WRK_PREFIX=prefix))
+                record(
+                    "anchor_append",
+                    wrk("append.lua", anchor_port, seconds, WRK_PREFIX=f"go{prefix}"),
+                )
         progress(f"[{workers}] mixed: REST and gRPC appends at once")
         loader = grpcload(grpc_binary, grpc_port, key, seconds, f"gm{run_id}")
         record(
