@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from console.throttle import ThrottledAuthenticationForm
-from console.views import dashboard, explorer, subscriptions, timeline
+from console.views import dashboard, explorer, feed, subscriptions, timeline
 from console.views import replay as replay_views
 from console.views import snapshots as snapshot_views
 
@@ -20,6 +20,10 @@ urlpatterns = [
     path("data/dashboard", dashboard.dashboard_data, name="dashboard-data"),
     path("streams/", explorer.explorer, name="explorer"),
     path("data/streams", explorer.streams_data, name="streams-data"),
+    path("feed/", feed.feed, name="feed"),
+    path("data/feed", feed.feed_data, name="feed-data"),
+    path("data/event", feed.event_data, name="event-data"),
+    path("feed/export", feed.export, name="feed-export"),
     path("timeline/", timeline.timeline, name="timeline"),
     path("data/events", timeline.events_data, name="events-data"),
     path("replay/", replay_views.replay, name="replay"),

@@ -203,7 +203,8 @@ def test_timeline_data_newest_first_filters_and_pages(client):
     ).json()
     assert [e["version"] for e in more["events"]] == [2]
     jumped = client.get("/data/events", {"stream": "t/1", "version": 3}).json()
-    assert [e["version"] for e in jumped["events"]] == [3, 2, 1]
+    assert [e["version"] for e in jumped["events"]] == [3, 4, 5, 6]  # starts there, goes up
+    assert jumped["order"] == "ascending"
     window = client.get(
         "/data/events",
         {"stream": "t/1", "since": "2024-03-02T00:00", "until": "2024-03-04T12:00:00Z"},
