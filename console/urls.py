@@ -1,7 +1,9 @@
 """Routes of the browser console. Streams are named by ``?stream=<id>`` (ids hold slashes)."""
 
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic import RedirectView
 
 from console.throttle import ThrottledAuthenticationForm
 from console.views import dashboard, explorer, feed, subscriptions, timeline
@@ -9,6 +11,7 @@ from console.views import replay as replay_views
 from console.views import snapshots as snapshot_views
 
 urlpatterns = [
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("subscriptions/", subscriptions.subscriptions_page, name="subscriptions"),
     path("", dashboard.dashboard, name="dashboard"),
     path(

@@ -145,13 +145,11 @@ def _csv_chunks(rows: Iterator[RecordedEvent]) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    count = 0
-    for event in rows:
+    for count, event in enumerate(rows, 1):
         data = event.as_dict()
         data["payload"] = json.dumps(event.payload, ensure_ascii=False)
         data["metadata"] = json.dumps(event.metadata, ensure_ascii=False)
         writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
-        count += 1
         if count % EXPORT_CHUNK == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)

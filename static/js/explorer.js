@@ -60,11 +60,15 @@ function render(streams) {
     row.insertCell().textContent = head.kind === "neutral" ? "version-neutral" : "versioned";
     const version = row.insertCell();
     version.className = "num";
+    version.dataset.label = "version";
     version.textContent = head.version == null ? "—" : number.format(head.version);
     const count = row.insertCell();
     count.className = "num";
+    count.dataset.label = "events";
     count.textContent = number.format(head.event_count);
-    row.insertCell().append(timeElement(head.last_recorded_at));
+    const updated = row.insertCell();
+    updated.dataset.label = "updated";
+    updated.append(timeElement(head.last_recorded_at));
   }
 }
 

@@ -46,9 +46,10 @@ async function getJson(url) {
   return data;
 }
 
-function cell(content, className) {
+function cell(content, className, label) {
   const td = document.createElement("td");
   if (className) td.className = className;
+  if (label) td.dataset.label = label;
   if (content instanceof Node) td.append(content);
   else td.textContent = content;
   return td;
@@ -71,12 +72,12 @@ function row(event) {
   id.textContent = event.id.slice(0, 8);
   id.title = event.id;
   tr.append(
-    cell(String(event.position), "num mono"),
+    cell(String(event.position), "num mono", "position"),
     cell(open),
     cell(stream, "wrap"),
-    cell(event.version == null ? "—" : String(event.version), "num"),
+    cell(event.version == null ? "—" : String(event.version), "num", "version"),
     cell(timeElement(event.timestamp || event.recorded_at)),
-    cell(id),
+    cell(id, "", "id"),
   );
   return tr;
 }

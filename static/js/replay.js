@@ -2,6 +2,8 @@
 // cursor from /data/replay (the server folds once from the newest snapshot), cached, and
 // rendered with what each event changed highlighted.
 
+import { isoUtc, timeElement } from "./time.js";
+
 const root = document.getElementById("replay");
 const streamId = root.dataset.stream;
 let head = Number(root.dataset.head);
@@ -263,8 +265,9 @@ function short(value) {
 }
 
 function formatTime(ms) {
+  // The console's one format: ISO 8601 in UTC (time.js writes <time> elements the same way).
   if (!Number.isFinite(ms)) return "";
-  return new Date(ms).toISOString().replace("T", " ").replace(/:\d\d\.\d+Z$|\.\d+Z$|Z$/, "") + " UTC";
+  return isoUtc(new Date(ms));
 }
 
 function renderEvent(event) {
@@ -273,8 +276,8 @@ function renderEvent(event) {
   const rows = [
     ["name", event.name],
     ["version", String(event.version)],
-    ["natural time", event.timestamp ? formatTime(Date.parse(event.timestamp)) : "time-neutral"],
-    ["recorded", formatTime(Date.parse(event.recorded_at))],
+    ["natural time", event.timestamp ? timeElement(event.timestamp) : "time-neutral"],
+    ["recorded", timeElement(event.recorded_at)],
     ["position", String(event.position)],
     ["id", event.id],
   ];
@@ -282,7 +285,7 @@ function renderEvent(event) {
     const dt = document.createElement("dt");
     dt.textContent = term;
     const dd = document.createElement("dd");
-    dd.textContent = text;
+    dd.append(text);
     if (term === "name") dd.className = "replay-event-name";
     list.append(dt, dd);
   }
@@ -371,11 +374,14 @@ function drawAxis() {
   if (!timeRange?.axis) return;
   const span = Math.max(1, head - 1);
   const stops = timeRange.axis.length > 3 && axis.clientWidth < 500 ? timeRange.axis.filter((_, i, all) => i === 0 || i === all.length - 1 || i === Math.floor(all.length / 2)) : timeRange.axis;
-  for (const stop of stops) {
+  const isos = stops.map((stop) => isoUtc(new Date(basis === "recorded" ? stop.recorded : stop.natural)));
+  // Dates when they differ; times of day when every stop falls on one day.
+  const oneDay = new Set(isos.map((iso) => iso.slice(0, 10))).size === 1;
+  for (const [index, stop] of stops.entries()) {
     const label = document.createElement("span");
     label.style.setProperty("--pos", String((stop.version - 1) / span));
-    const iso = basis === "recorded" ? stop.recorded : stop.natural;
-    label.textContent = iso.slice(0, 10);
+    const iso = isos[index];
+    label.textContent = oneDay ? iso.slice(11, 19) : iso.slice(0, 10);
     label.title = `version ${stop.version}: ${formatTime(Date.parse(iso))}`;
     axis.append(label);
   }

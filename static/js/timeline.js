@@ -106,6 +106,8 @@ function showFacts() {
     span.textContent = text;
     facts.append(span, " ");
   };
+  // Replay and snapshots exist for versioned streams only: no dead-end links.
+  document.getElementById("stream-links").hidden = head.kind === "neutral";
   if (head.category) add(head.category);
   add(head.kind === "neutral" ? "version-neutral" : "versioned");
   if (head.version != null) add(`version ${number.format(head.version)}`);

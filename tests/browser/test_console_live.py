@@ -92,9 +92,10 @@ def test_timeline_shows_an_appended_event_live(page, console_server, screenshot)
     assert "arrived" in item.get_attribute("class")
     assert page.locator("li.event").first.get_attribute("data-id") == event_id  # newest first
     assert page.locator("li.event").count() == before + 1
-    # The payload viewer and the "state here" link of the new event.
-    item.locator("summary").click()
-    assert '"words": 7' in item.locator("pre.json").first.text_content()
+    # The payload viewer (expanded: a small payload) and the "state here" link.
+    payload = item.locator(".jv").first
+    assert payload.locator("details").first.get_attribute("open") is not None
+    assert '"words":' in payload.inner_text() and "7" in payload.inner_text()
     version = item.get_attribute("data-version")
     assert item.locator("a.state-link").get_attribute("href") == (
         f"/replay/?stream={quote(DOCUMENT, safe='')}&version={version}"

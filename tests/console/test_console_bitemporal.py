@@ -54,7 +54,7 @@ def test_known_at_counts_store_time_as_of_counts_natural_time(ledger):
 
 
 def test_replay_data_basis_switches_the_axis(client, ledger):
-    v1, v2, v3 = ledger
+    _v1, v2, _v3 = ledger
     natural = client.get("/data/replay", {"stream": STREAM, "at": "2026-03-03T00:00:00Z"}).json()
     assert natural["at"] == {"at": "2026-03-03T00:00:00+00:00", "version": 1, "basis": "natural"}
     known = client.get(
@@ -99,7 +99,7 @@ def test_out_of_range_stops_are_clear_errors(client, ledger, params, status, fie
 
 
 def test_timeline_window_as_known_at(client, ledger):
-    v1, v2, v3 = ledger
+    _v1, v2, _v3 = ledger
     known = client.get(
         "/data/events",
         {"stream": STREAM, "time": "recorded", "until": v2.recorded_at.isoformat()},
