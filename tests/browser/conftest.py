@@ -232,7 +232,8 @@ def axe_violations(page) -> list[dict]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(content=source)
     result = page.evaluate(
-        "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});"
+        "async (tags) => {"
+        " const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});"
         " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
         " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})); }",
         AXE_TAGS,
@@ -249,7 +250,8 @@ WIDE_ELEMENTS = """() => {
     const r = el.getBoundingClientRect();
     if (!r.width || !r.height) continue;
     if (r.right > width + 1) {
-      wide.push(`${el.tagName.toLowerCase()}#${el.id}.${String(el.className).trim().replace(/\\s+/g, '.')} ${Math.round(r.left)}..${Math.round(r.right)}`);
+      const classes = String(el.className).trim().replace(/\\s+/g, '.');
+      wide.push(`${el.tagName.toLowerCase()}#${el.id}.${classes} ${r.left}..${r.right}`);
     }
   }
   return {width, scrollWidth: document.documentElement.scrollWidth, wide: wide.slice(0, 12)};

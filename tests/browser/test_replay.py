@@ -8,7 +8,7 @@ changed key highlighted; play steps forward and pause stops; a screenshot for th
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import SimpleNamespace
 from urllib.parse import quote
 
