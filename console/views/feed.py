@@ -160,10 +160,11 @@ def _csv_chunks(rows: Iterator[RecordedEvent]) -> Iterator[bytes]:
 async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
     # A sync iterator would be read whole into memory under ASGI: pull one chunk at a time,
     # each in the thread that owns the database connection.
-    done = object()
+    def pull() -> bytes | None:
+        return next(chunks, None)
+
     while True:
-        chunk = await sync_to_async(next)(chunks, done)
-        if chunk is done:
+        chunk = await sync_to_async(pull)()
+        if chunk is None:
             return
-        assert isinstance(chunk, bytes)
         yield chunk
