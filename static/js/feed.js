@@ -30,6 +30,7 @@ function syncUrl() {
   const query = filterQuery();
   if (after) query.set("after", String(after));
   if (history_.length) query.set("back", history_.slice(-20).join("."));
+  if (opened) query.set("open", String(opened));
   history.replaceState(null, "", `${location.pathname}${query.size ? `?${query}` : ""}`);
   for (const link of document.querySelectorAll("#export-jsonl, #export-csv")) {
     const url = new URL(link.href);
@@ -109,6 +110,19 @@ function show(event) {
   document.getElementById("feed-event-title").textContent = `Event ${event.name} at position ${event.position}`;
   detail.hidden = false;
   detail.focus();
+  opened = event.position;
+  syncUrl();
+}
+
+let opened = Number(params.get("open")) || null; // the event shown below the table, by position
+
+async function openFromUrl() {
+  if (!opened) return;
+  try {
+    show(await getJson(`${form.dataset.eventUrl}?position=${opened}`));
+  } catch (error) {
+    status.textContent = `Event at position ${opened}: ${error.message}`;
+  }
 }
 
 async function load() {
@@ -153,6 +167,8 @@ form.addEventListener("submit", (submit) => {
   const position = Number(data.get("position"));
   after = position > 0 ? position - 1 : 0;
   history_.length = 0;
+  opened = null;
+  detail.hidden = true;
   form.elements.position.value = "";
   load();
 });
@@ -170,4 +186,4 @@ first.addEventListener("click", () => {
   after = 0;
   load();
 });
-load();
+load().then(openFromUrl);

@@ -125,6 +125,14 @@ def test_search_pages_both_ways_and_exports_over_10k_events(
     assert '"tenant":' in detail.locator(".jv").nth(1).inner_text()
     assert detail.locator(".jv-copy").count() == 2
     screenshot(page, "event-search")
+    # The opened event is in the URL: a link opens it again.
+    opened = row.get_attribute("data-position")
+    assert f"open={opened}" in page.url
+    page.reload()
+    page.wait_for_function(
+        "(p) => document.querySelector('#feed-event-title').textContent.endsWith(p)",
+        arg=f"position {opened}",
+    )
 
     # Exports follow the filter: every match, not only the page shown.
     with page.expect_download() as info:

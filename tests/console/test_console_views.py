@@ -286,3 +286,13 @@ def test_explorer_offers_the_categories_of_the_streams(client):
     page = client.get("/streams/").content.decode()
     for name in ("order", "wallet", "configured-only"):
         assert f'<option value="{name}"' in page
+
+
+def test_explorer_data_has_a_total_unfiltered_and_none_filtered(client):
+    for n in range(3):
+        append(f"tot/{n}", "Opened", category="tot")
+    append("other/1", "Opened")
+    data = client.get("/data/streams", {"limit": 2}).json()
+    assert data["total"] == 4 and data["next_cursor"]
+    filtered = client.get("/data/streams", {"prefix": "tot/", "limit": 2}).json()
+    assert filtered["total"] is None and len(filtered["streams"]) == 2
