@@ -113,6 +113,8 @@ FLIPBOOK_CSP_EXEMPT_PATHS = ["/api/v1/docs/", "/api/v1/redoc/"]
 # FLIPBOOK_METRICS_TOKEN), "open" (anyone), "off" (404 for all).
 FLIPBOOK_METRICS = os.environ.get("FLIPBOOK_METRICS", "loopback").strip().lower()
 FLIPBOOK_METRICS_TOKEN = os.environ.get("FLIPBOOK_METRICS_TOKEN", "")
+# The console's feed export (JSON Lines, CSV); "false" hides it and refuses /feed/export.
+FLIPBOOK_CONSOLE_EXPORT = env_bool("FLIPBOOK_CONSOLE_EXPORT", True)
 if FLIPBOOK_METRICS not in ("loopback", "open", "off"):
     raise ImproperlyConfigured(
         f"FLIPBOOK_METRICS={FLIPBOOK_METRICS!r} is not known: choose loopback, open or off."
