@@ -57,6 +57,11 @@ for s in range({BULK_STREAMS}):
         ],
         category="bulk",
     )
+# Sixty small streams, so the explorer has more than one page.
+services.commit(
+    [{{"stream_id": f"page/{{n:02d}}", "events": [{{"name": "Opened", "payload": {{}}}}]}}
+     for n in range(60)]
+)
 print("SEEDED")
 """
 
@@ -357,6 +362,17 @@ def test_explorer_pages_both_ways_with_totals(browser, bulk_server):
     page.fill("#prefix", "bulk/")
     page.wait_for_function(f"() => /streams 1–10 of 10/.test({EXPLORER_STATUS})")
     assert page.locator("#prev-page").is_disabled()
+    # Sixty "page/" streams: a filtered list says "more than 50", then pages both ways.
+    page.fill("#prefix", "page/")
+    page.wait_for_function(f"() => /streams 1–50 of more than 50/.test({EXPLORER_STATUS})")
+    first = page.locator("#streams-body a").first.inner_text()
+    assert first == "page/00"
+    page.click("#next-page")
+    page.wait_for_function(f"() => /Page 2: streams 51–60 of 60/.test({EXPLORER_STATUS})")
+    assert page.locator("#streams-body a").first.inner_text() == "page/50"
+    page.click("#prev-page")
+    page.wait_for_function(f"() => /Page 1: streams 1–50/.test({EXPLORER_STATUS})")
+    assert page.locator("#streams-body a").first.inner_text() == first
     page.context.close()
 
 
