@@ -17,7 +17,13 @@ from snapshots.categories import reducer_for_category
 from snapshots.diff import json_diff as diff
 from snapshots.records import Snapshot
 from snapshots.reducers import Reducer, describe_exception, reducer_error
-from snapshots.state import READ_BATCH, fold_at_version, version_known_at
+from snapshots.state import (
+    READ_BATCH,
+    fold_at_version,
+    state_at_time,
+    state_known_at,
+    version_known_at,
+)
 from streams import services
 from streams.exceptions import FlipbookError, NotFound, ReducerError, Unavailable, ValidationError
 from streams.records import NEUTRAL, RecordedEvent, StreamInfo
@@ -103,7 +109,20 @@ def replay_data(request: HttpRequest) -> dict[str, Any]:
         else:
             reached = version_at_time(stream_id, at, snapshots)
         version = max(reached, 1)
-        answer["at"] = {"at": at.isoformat(), "version": reached, "basis": basis}
+        # The state by its definition (snapshots/state.py): as of T folds every event dated
+        # by T, skipping later-dated ones in between, so it can differ from the version
+        # prefix the slider shows; as known at T folds every event recorded by then.
+        state = (
+            state_known_at(stream_id, at) if basis == "recorded" else state_at_time(stream_id, at)
+        )
+        answer["at"] = {
+            "at": at.isoformat(),
+            "version": reached,
+            "basis": basis,
+            "state": state.payload,
+            "events_applied": state.events_applied,
+            "last_version": state.version,
+        }
     else:
         version = int_param(request, "version", 0, minimum=0) or head.version
     if version > head.version:

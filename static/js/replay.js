@@ -2,6 +2,7 @@
 // cursor from /data/replay (the server folds once from the newest snapshot), cached, and
 // rendered with what each event changed highlighted.
 
+import { jsonViewer } from "./jsonview.js";
 import { isoUtc, timeElement } from "./time.js";
 
 const root = document.getElementById("replay");
@@ -172,6 +173,7 @@ function render(version) {
   if (status.dataset.version && Number(status.dataset.version) !== version) {
     status.textContent = ""; // the time note was about another version
     delete status.dataset.version;
+    $("rp-asof").hidden = true;
   }
   $("rp-position").innerHTML = `version <b>${version}</b> of ${head}`;
   $("rp-state-version").textContent = String(version);
@@ -377,11 +379,15 @@ function drawAxis() {
   const isos = stops.map((stop) => isoUtc(new Date(basis === "recorded" ? stop.recorded : stop.natural)));
   // Dates when they differ; times of day when every stop falls on one day.
   const oneDay = new Set(isos.map((iso) => iso.slice(0, 10))).size === 1;
+  // Stops within one second (a batch load) keep their milliseconds apart.
+  const oneSecond = new Set(isos.map((iso) => iso.slice(0, 19))).size === 1;
+  const stamp = (stop) => (basis === "recorded" ? stop.recorded : stop.natural);
   for (const [index, stop] of stops.entries()) {
     const label = document.createElement("span");
     label.style.setProperty("--pos", String((stop.version - 1) / span));
     const iso = isos[index];
-    label.textContent = oneDay ? iso.slice(11, 19) : iso.slice(0, 10);
+    if (oneSecond) label.textContent = new Date(stamp(stop)).toISOString().slice(11, 23);
+    else label.textContent = oneDay ? iso.slice(11, 19) : iso.slice(0, 10);
     label.title = `version ${stop.version}: ${formatTime(Date.parse(iso))}`;
     axis.append(label);
   }
@@ -435,6 +441,31 @@ async function goToTime(params) {
   $("rp-time-label").textContent = formatTime(Date.parse(body.at.at));
   status.dataset.version = String(body.version);
   status.textContent = describeTime(body);
+  showDefinedState(body);
+}
+
+const canonical = (value) =>
+  JSON.stringify(value, (key, v) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v,
+  );
+
+// The slider shows a version prefix; the state as of T by its definition folds every event
+// dated by T (skipping later-dated ones in between). Shown when the two differ.
+function showDefinedState(body) {
+  const panel = $("rp-asof");
+  const shown = steps.get(body.version);
+  if (body.at.state === undefined || !shown || canonical(shown.state) === canonical(body.at.state)) {
+    panel.hidden = true;
+    return;
+  }
+  const when = formatTime(Date.parse(body.at.at));
+  $("rp-asof-title").textContent = `The state as of ${when}`;
+  $("rp-asof-note").textContent =
+    `Folding every event dated by ${when} in version order (${body.at.events_applied} events, up to version ` +
+    `${body.at.last_version}) gives another state than version ${body.version}: a later version holds an ` +
+    "event dated earlier, such as a late correction. This is what GET …/state?at= answers.";
+  $("rp-asof-state").replaceChildren(jsonViewer(body.at.state, "State"));
+  panel.hidden = false;
 }
 
 for (const radio of document.querySelectorAll("#rp-basis input[name=basis]")) {

@@ -284,6 +284,13 @@ def test_bitemporal_toggle_on_the_demo_document(page, screenshot):
     page.eval_on_selector("#rp-time", move)
     page.wait_for_function(f"() => /As of .* version 2/.test({STATUS})")
     assert page.locator("#rp-position b").inner_text() == "2"
+    # By its definition, the state as of that time holds the late correction already (it is
+    # dated before v3), so the page shows it beside version 2's.
+    asof = page.locator("#rp-asof")
+    asof.wait_for()
+    assert "Numbers for Q1, audited" in asof.inner_text()
+    assert "Numbers for Q1, audited" not in page.locator("#rp-state").inner_text()
+    screenshot(page, "replay-bitemporal")
     # As known at v5's store time, the store held every version up to 5.
     page.check("#rp-basis input[value=recorded]")
     page.eval_on_selector("#rp-time", move)
@@ -291,7 +298,7 @@ def test_bitemporal_toggle_on_the_demo_document(page, screenshot):
     assert page.locator("#rp-position b").inner_text() == "5"
     assert "basis=recorded" in page.url
     assert page.locator("#rp-time-name").inner_text().startswith("Known at")
-    screenshot(page, "replay-bitemporal")
+    assert asof.is_hidden()  # as known at v5's store time: exactly versions 1 to 5
 
     # The timeline's window, as known at a moment before the correction was stored.
     page.goto(f"/timeline/?stream={quote(DOCUMENT, safe='')}&version=1")
