@@ -31,6 +31,7 @@ urlpatterns = [
     path("data/events", timeline.events_data, name="events-data"),
     path("replay/", replay_views.replay, name="replay"),
     path("data/replay", replay_views.replay_data, name="replay-data"),
+    path("data/replay/state-at", replay_views.state_at_data, name="replay-state-at"),
     path("snapshots/", snapshot_views.snapshots, name="snapshots"),
     path("data/snapshots/drift", snapshot_views.drift, name="snapshots-drift"),
 ]

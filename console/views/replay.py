@@ -109,20 +109,7 @@ def replay_data(request: HttpRequest) -> dict[str, Any]:
         else:
             reached = version_at_time(stream_id, at, snapshots)
         version = max(reached, 1)
-        # The state by its definition (snapshots/state.py): as of T folds every event dated
-        # by T, skipping later-dated ones in between, so it can differ from the version
-        # prefix the slider shows; as known at T folds every event recorded by then.
-        state = (
-            state_known_at(stream_id, at) if basis == "recorded" else state_at_time(stream_id, at)
-        )
-        answer["at"] = {
-            "at": at.isoformat(),
-            "version": reached,
-            "basis": basis,
-            "state": state.payload,
-            "events_applied": state.events_applied,
-            "last_version": state.version,
-        }
+        answer["at"] = {"at": at.isoformat(), "version": reached, "basis": basis}
     else:
         version = int_param(request, "version", 0, minimum=0) or head.version
     if version > head.version:
@@ -161,6 +148,31 @@ def replay_data(request: HttpRequest) -> dict[str, Any]:
         answer["time"]["axis"] = time_axis(stream_id, head.version)
         answer["time"]["recorded_last"] = head.last_recorded_at.isoformat()
     return answer
+
+
+@console_data
+def state_at_data(request: HttpRequest) -> dict[str, Any]:
+    """The state of ``stream`` at time ``at`` by its definition (snapshots/state.py):
+    ``basis=natural`` folds every event dated by then in version order, skipping later-dated
+    ones in between (what ``GET …/state?at=`` answers); ``basis=recorded`` every event
+    recorded by then. The replay viewer asks for it after a time stop, beside the version
+    prefix it shows: a fold that may read the whole stream stays off the stop's answer."""
+    stream_id = stream_id_param(request)
+    basis = request.GET.get("basis") or "natural"
+    if basis not in BASES:
+        raise ValidationError("basis", "must be natural (as of) or recorded (as known at)")
+    at = validate_timestamp(request.GET.get("at") or None, "at")
+    if at is None:
+        raise ValidationError("at", "is required: an ISO 8601 date-time")
+    state = state_known_at(stream_id, at) if basis == "recorded" else state_at_time(stream_id, at)
+    return {
+        "at": at.isoformat(),
+        "basis": basis,
+        "state": state.payload,
+        "events_applied": state.events_applied,
+        "events_read": state.events_read,
+        "last_version": state.version,
+    }
 
 
 # -- the fold ---------------------------------------------------------------------------------

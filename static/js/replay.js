@@ -441,7 +441,7 @@ async function goToTime(params) {
   $("rp-time-label").textContent = formatTime(Date.parse(body.at.at));
   status.dataset.version = String(body.version);
   status.textContent = describeTime(body);
-  showDefinedState(body);
+  showDefinedState(body).catch(() => {}); // the panel is extra: the stop is shown already
 }
 
 const canonical = (value) =>
@@ -451,13 +451,16 @@ const canonical = (value) =>
 
 // The slider shows a version prefix; the state as of T by its definition folds every event
 // dated by T (skipping later-dated ones in between). Shown when the two differ.
-function showDefinedState(body) {
+async function showDefinedState(body) {
   const panel = $("rp-asof");
+  panel.hidden = true;
+  const query = new URLSearchParams({ stream: streamId, at: body.at.at, basis: body.at.basis });
+  const response = await fetch(`/data/replay/state-at?${query}`, { headers: { Accept: "application/json" } });
+  if (!response.ok) return;
+  const defined = await response.json();
   const shown = steps.get(body.version);
-  if (body.at.state === undefined || !shown || canonical(shown.state) === canonical(body.at.state)) {
-    panel.hidden = true;
-    return;
-  }
+  if (cursor !== body.version || !shown || canonical(shown.state) === canonical(defined.state)) return;
+  body = { ...body, at: { ...body.at, ...defined } };
   const when = formatTime(Date.parse(body.at.at));
   $("rp-asof-title").textContent = `The state as of ${when}`;
   $("rp-asof-note").textContent =

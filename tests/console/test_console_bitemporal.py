@@ -59,7 +59,18 @@ def test_replay_data_basis_switches_the_axis(client, ledger):
     assert natural["at"]["at"] == "2026-03-03T00:00:00+00:00"
     assert (natural["at"]["version"], natural["at"]["basis"]) == (1, "natural")
     # By its definition the state as of then also holds the late v3 (dated March 2nd).
-    assert natural["at"]["events_applied"] == 2 and natural["at"]["last_version"] == 3
+    defined = client.get(
+        "/data/replay/state-at", {"stream": STREAM, "at": "2026-03-03T00:00:00Z"}
+    ).json()
+    assert defined["events_applied"] == 2 and defined["last_version"] == 3
+    assert defined["state"] == {"n": 3}
+    known = client.get(
+        "/data/replay/state-at",
+        {"stream": STREAM, "at": v2.recorded_at.isoformat(), "basis": "recorded"},
+    ).json()
+    assert (known["events_applied"], known["last_version"]) == (2, 2)
+    for bad in ({"at": ""}, {"at": "soon"}, {"at": "2026-03-03T00:00:00Z", "basis": "x"}):
+        assert client.get("/data/replay/state-at", {"stream": STREAM, **bad}).status_code == 400
     known = client.get(
         "/data/replay", {"stream": STREAM, "at": v2.recorded_at.isoformat(), "basis": "recorded"}
     ).json()
