@@ -112,11 +112,16 @@ def search_feed(
     names = [query.name] if query.name else []
     found: list[RecordedEvent] = []
     scanned = 0
+    # With filters checked here, read a little past the page first and more each round: a
+    # common match fills the page from one short read, a rare one soon reads full pages.
+    want = limit * 2 if query.checks_events else limit
     while True:
-        want = limit - len(found) if not query.checks_events else READ_PAGE
+        if not query.checks_events:
+            want = limit - len(found)
         page = services.read_all(
             after=after, limit=min(max(want, 1), READ_PAGE), categories=categories, names=names
         )
+        want *= 2
         for event in page.events:
             if query.matches(event):
                 found.append(event)
