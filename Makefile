@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= $(or $(FLIPBOOK_HTTP_PORT),8000)
 DOCS_SITE ?= var/site
 
-.PHONY: run test test-ts services bench lint format proto proto-ts docs clean go-tools proto-go proto-go-check lint-go test-go deploy-tools lint-deploy image image-smoke stack stack-down
+.PHONY: run test test-ts services bench bench-tools lint format proto proto-ts docs clean go-tools proto-go proto-go-check lint-go test-go deploy-tools lint-deploy image image-smoke stack stack-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,8 +65,13 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(VENV)/.test-installed
+# wrk (Debian's package) drives the server benchmark's HTTP load.
+bench-tools:
+	@command -v wrk >/dev/null || ./deploy/local/services.sh wrk
+
+bench: $(VENV)/.test-installed bench-tools
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.serve
 	$(BIN)/python -m bench.api
 	$(BIN)/python -m bench.snapshots
 	$(BIN)/python -m bench.subscriptions
@@ -75,6 +80,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench.dynamodb
 	$(BIN)/python -m bench.redis
 	$(BIN)/python -m bench.console_replay
+	$(BIN)/python -m bench.transfer
 
 proto: $(VENV)/.test-installed
 	$(BIN)/python -m api.grpc.generate

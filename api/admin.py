@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.template.response import TemplateResponse
 
-from api.models import ApiKey
+from api.audit import record_user_action
+from api.models import ApiKey, AuditRecord
 
 ISSUED = "_flipbook_issued_key"  # request attribute carrying the secret to response_add
 
@@ -20,7 +21,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
+            revoked = "active" in form.changed_data and not obj.active
             super().save_model(request, obj, form, change)
+            if revoked:
+                record_user_action(request, "admin", "key.revoke", _key_target(obj))
             return
         key, raw = ApiKey.issue(obj.name, obj.scope, obj.stream_prefix)
         if not obj.active:
@@ -29,6 +33,25 @@ class ApiKeyAdmin(admin.ModelAdmin):
         obj.created_at = key.created_at
         obj._state.adding, obj._state.db = False, key._state.db
         setattr(request, ISSUED, raw)
+        record_user_action(
+            request,
+            "admin",
+            "key.create",
+            _key_target(obj),
+            scope=obj.scope,
+            stream_prefix=obj.stream_prefix,
+        )
+
+    def delete_model(self, request, obj) -> None:
+        target = _key_target(obj)
+        super().delete_model(request, obj)
+        record_user_action(request, "admin", "key.revoke", target, deleted=True)
+
+    def delete_queryset(self, request, queryset) -> None:
+        targets = [_key_target(key) for key in queryset]
+        super().delete_queryset(request, queryset)
+        for target in targets:
+            record_user_action(request, "admin", "key.revoke", target, deleted=True)
 
     def response_add(self, request, obj, post_url_continue=None):
         raw = getattr(request, ISSUED, None)
@@ -44,3 +67,28 @@ class ApiKeyAdmin(admin.ModelAdmin):
         response = TemplateResponse(request, "admin/api/apikey/issued.html", context)
         response["Cache-Control"] = "no-store"  # the page must not be kept by the browser
         return response
+
+
+def _key_target(key: ApiKey) -> str:
+    return f"{key.name} ({key.key_id})"
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: records are written by the actions themselves."""
+
+    list_display = ("at", "actor", "interface", "action", "target", "ip")
+    list_filter = ("interface", "action")
+    search_fields = ("actor", "target", "action")
+    date_hierarchy = "at"
+    readonly_fields = ("at", "actor", "interface", "action", "target", "ip", "details_text")
+    fields = readonly_fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -13,6 +13,8 @@ from streams.exceptions import (
     NotFound,
     PermissionDenied,
     ReducerError,
+    StoreNotEmpty,
+    StreamDeleted,
     TooLarge,
     Unauthenticated,
     Unavailable,
@@ -24,6 +26,9 @@ from streams.exceptions import (
 ERROR_STATUS: dict[type[FlipbookError], tuple[int, str]] = {
     ValidationError: (400, "INVALID_ARGUMENT"),
     NotFound: (404, "NOT_FOUND"),
+    # A hard-deleted stream: gone for good (HTTP 410); gRPC has no "gone", and NOT_FOUND
+    # would read like a soft delete, so FAILED_PRECONDITION (the id is unusable) it is.
+    StreamDeleted: (410, "FAILED_PRECONDITION"),
     VersionConflict: (409, "FAILED_PRECONDITION"),
     IdConflict: (409, "ALREADY_EXISTS"),
     AlreadyExists: (409, "ALREADY_EXISTS"),
@@ -31,6 +36,7 @@ ERROR_STATUS: dict[type[FlipbookError], tuple[int, str]] = {
     Unauthenticated: (401, "UNAUTHENTICATED"),
     PermissionDenied: (403, "PERMISSION_DENIED"),
     Unavailable: (503, "UNAVAILABLE"),
+    StoreNotEmpty: (409, "FAILED_PRECONDITION"),
     # The stream's events cannot be folded by its reducer: the request was fine, the data
     # and the reducer disagree (the message names the stream, version and event).
     ReducerError: (422, "FAILED_PRECONDITION"),

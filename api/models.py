@@ -1,9 +1,11 @@
-"""API keys: stored hashed, shown once, with scopes and an optional stream-id prefix."""
+"""API keys: stored hashed, shown once, with scopes and an optional stream-id prefix; and the
+audit trail of write actions."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 
 from django.db import models
@@ -68,3 +70,47 @@ class ApiKey(models.Model):
 
     def allows_scope(self, scope: str) -> bool:
         return SCOPES.index(self.scope) >= SCOPES.index(scope)
+
+
+class AuditRecord(models.Model):
+    """One write action an operator or a client made, other than an event append (an event is
+    its own record): who, what, on which target, when, and from where.
+
+    Its Meta also declares the console's role permissions (see api/roles.py)."""
+
+    INTERFACES = [
+        ("console", "console"),
+        ("api", "REST API"),
+        ("grpc", "gRPC API"),
+        ("admin", "admin"),
+        ("cli", "CLI"),
+    ]
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=200, help_text="A user name, or key:<name> (<key id>).")
+    interface = models.CharField(max_length=8, choices=INTERFACES)
+    action = models.CharField(max_length=64, db_index=True)
+    target = models.CharField(max_length=300, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "flipbook_audit_record"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["actor", "at"], name="flipbook_audit_actor_at")]
+        permissions = [
+            (
+                "operate_subscriptions",
+                "Can create, pause, resume, reset and delete subscriptions and act on their "
+                "parked events",
+            ),
+            ("rebuild_snapshots", "Can rebuild snapshots"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%dT%H:%M:%SZ} {self.actor} {self.action} {self.target}"
+
+    @property
+    def details_text(self) -> str:
+        """The details as compact JSON, for the console and the admin."""
+        return json.dumps(self.details, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))

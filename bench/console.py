@@ -146,7 +146,8 @@ def run(url: ServerUrl, options: argparse.Namespace, events: int, fill_s: float)
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    user = get_user_model().objects.create_user("bench", password="bench-password")
+    # Staff: the audit page below needs a role that may read it.
+    user = get_user_model().objects.create_user("bench", password="bench-password", is_staff=True)
     client = Client(HTTP_HOST="localhost")  # one of the default ALLOWED_HOSTS
     client.force_login(user)
 
@@ -208,6 +209,8 @@ def run(url: ServerUrl, options: argparse.Namespace, events: int, fill_s: float)
     totals = dashboard()["totals"]
     dash_p50, dash_p99 = timed(dashboard, max(3, options.repeats // 10))
 
+    ops = time_operations_pages(client, max(3, options.repeats // 10))
+
     lines = [
         f"Flipbook console benchmark: explorer data requests (/data/streams, {PAGE} per page) "
         f"through the view (Django test client, logged in) on PostgreSQL",
@@ -233,6 +236,11 @@ def run(url: ServerUrl, options: argparse.Namespace, events: int, fill_s: float)
         f"  dashboard data (totals, {kind}; events per minute over the last hour): "
         f"p50 {dash_p50:.2f} ms, p99 {dash_p99:.2f} ms (no target)",
     ]
+    lines += ["", f"  operations pages (target: under {OPS_TARGET_MS:.0f} ms, p99):"]
+    for label, p50, p99 in ops:
+        ok = p99 < OPS_TARGET_MS
+        missed += not ok
+        lines.append(f"  {label:<53}{p50:>9.2f}{p99:>9.2f}  {'ok' if ok else 'MISSED'}")
     print("\n".join(lines))
     return 1 if missed else 0
 
@@ -370,6 +378,50 @@ def _sync_chunks(response):
         return [chunk async for chunk in response.streaming_content]
 
     return async_to_sync(read)()
+
+
+OPS_TARGET_MS = 700.0
+OPS_SUBSCRIPTIONS = 20
+OPS_AUDIT_RECORDS = 1000
+
+
+def time_operations_pages(client, repeats: int) -> list[tuple[str, float, float]]:
+    """Time the health summary (its cache emptied before each request), the subscriptions
+    page and the audit page, with OPS_SUBSCRIPTIONS subscriptions (a quarter from the
+    beginning, so their lag is counted up to the cap) and OPS_AUDIT_RECORDS audit records."""
+    from api.models import AuditRecord
+    from console import health
+    from subscriptions import services as subscriptions
+
+    progress("operations pages")
+    for i in range(OPS_SUBSCRIPTIONS):
+        start = "beginning" if i % 4 == 0 else "end"
+        subscriptions.create_subscription(f"bench.{i:02}", start=start)
+    AuditRecord.objects.bulk_create(
+        AuditRecord(actor="bench", interface="console", action="subscription.pause", target=f"b{i}")
+        for i in range(OPS_AUDIT_RECORDS)
+    )
+
+    def get(path: str, fresh: bool = False):
+        def call():
+            if fresh:
+                health.forget_cached_summary()
+            response = client.get(path)
+            assert response.status_code == 200, response.content[:300]
+
+        return call
+
+    cases = [
+        (f"health summary ({OPS_SUBSCRIPTIONS} subscriptions, uncached)", "/data/health", True),
+        ("subscriptions page", "/subscriptions/", False),
+        ("audit page (first 50 records)", "/audit/", False),
+    ]
+    results = []
+    for label, path, fresh in cases:
+        get(path, fresh)()
+        p50, p99 = timed(get(path, fresh), repeats)
+        results.append((label, p50, p99))
+    return results
 
 
 if __name__ == "__main__":

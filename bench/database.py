@@ -70,6 +70,15 @@ def recreate_database(url: ServerUrl) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
 
 
+def drop_database(url: ServerUrl) -> None:
+    """Drop a benchmark database (names without "bench" are refused, as above)."""
+    if "bench" not in url.dbname:
+        raise SystemExit(f"refusing to drop {url.dbname!r}: not a benchmark database")
+    with connect(url.with_dbname("postgres")) as conn:
+        ident = sql.Identifier(url.dbname)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+
+
 def configure_django(url: ServerUrl) -> None:
     """Point Flipbook's own settings at the benchmark database and set Django up."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "flipbook_site.settings"

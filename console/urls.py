@@ -6,13 +6,17 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from console.throttle import ThrottledAuthenticationForm
-from console.views import dashboard, explorer, feed, subscriptions, timeline
+from console.views import audit, dashboard, explorer, feed, lifecycle, subscriptions, timeline
 from console.views import replay as replay_views
 from console.views import snapshots as snapshot_views
 
 urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("subscriptions/", subscriptions.subscriptions_page, name="subscriptions"),
+    path("subscriptions/parked/", subscriptions.parked_triage, name="parked-triage"),
+    path("data/subscriptions", subscriptions.subscriptions_fragment, name="subscriptions-data"),
+    path("data/health", dashboard.health_data, name="health-data"),
+    path("audit/", audit.audit, name="audit"),
     path("", dashboard.dashboard, name="dashboard"),
     path(
         "login/",
@@ -28,6 +32,7 @@ urlpatterns = [
     path("data/event", feed.event_data, name="event-data"),
     path("feed/export", feed.export, name="feed-export"),
     path("timeline/", timeline.timeline, name="timeline"),
+    path("streams/delete", lifecycle.delete_stream, name="stream-delete"),
     path("data/events", timeline.events_data, name="events-data"),
     path("replay/", replay_views.replay, name="replay"),
     path("data/replay", replay_views.replay_data, name="replay-data"),

@@ -1,4 +1,5 @@
-"""ASGI entry point: Django over HTTP, the event bus consumers over WebSocket."""
+"""ASGI entry point: Django over HTTP (sync views on worker threads, flipbook_site/http.py),
+the event bus consumers over WebSocket."""
 
 import os
 
@@ -11,7 +12,9 @@ django_application = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from api.rest.fast import fast_append, is_fast_append  # noqa: E402
 from console.routing import websocket_urlpatterns  # noqa: E402
+from flipbook_site.http import ThreadedHTTP, default_threads  # noqa: E402
 from flipbook_site.origins import WebSocketOriginGuard  # noqa: E402
 
 
@@ -23,6 +26,10 @@ def _websocket_application():
     return WebSocketOriginGuard(AuthMiddlewareStack(routes))
 
 
-application = ProtocolTypeRouter(
-    {"http": django_application, "websocket": _websocket_application()}
+websocket_application = _websocket_application()
+http_application = ThreadedHTTP(
+    django_application,
+    threads=default_threads(),
+    fast_routes=((is_fast_append, fast_append),),
 )
+application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})

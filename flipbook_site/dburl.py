@@ -26,10 +26,14 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            # A pool, not persistent connections: the ASGI server runs each request's sync
-            # code in a fresh thread, and a per-thread connection would mean a new PostgreSQL
-            # backend per request.
-            "OPTIONS": {"pool": {"min_size": 2, "max_size": 32, "timeout": 10}, **options},
+            # A pool, not persistent connections: WebSocket consumers run their database
+            # calls on short-lived threads, where a per-thread connection would mean a new
+            # PostgreSQL backend per call. Bounded per process (serve's HTTP and gRPC threads
+            # plus consumers), and shrunk back after a load (max_idle seconds).
+            "OPTIONS": {
+                "pool": {"min_size": 2, "max_size": 40, "timeout": 10, "max_idle": 60},
+                **options,
+            },
             "CONN_MAX_AGE": 0,
         }
     raise ImproperlyConfigured(

@@ -1,136 +1,261 @@
-"""`flipbook serve`: HTTP (ASGI on daphne) and gRPC in one process, stopped gracefully.
+"""`flipbook serve`: HTTP + WebSocket (ASGI on uvicorn) and gRPC, from one process or from N
+worker processes on the same ports, stopped gracefully.
 
-On SIGTERM or SIGINT the server stops accepting connections, lets in-flight HTTP requests
-and gRPC calls finish (up to ``grace`` seconds), then exits. Commits are single database
-transactions, so one cut short by a harder kill is rolled back, never half-stored."""
+One worker serves in this process. With N > 1, this process binds the HTTP port, starts N
+workers that share that socket (the kernel hands each connection to one of them) and bind
+the gRPC port with SO_REUSEPORT, replaces a worker that dies, and on SIGTERM passes the
+signal on and waits for them. On SIGTERM or SIGINT a worker stops accepting connections,
+closes WebSockets with 4001 (clients reconnect and catch up by position), lets in-flight HTTP
+requests and gRPC calls finish (up to ``grace`` seconds), then exits. Commits are single
+database transactions, so one cut short by a harder kill is rolled back, never half-stored."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
 import signal
+import socket
+import threading
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from streams.conf import flipbook_settings
 
-# daphne installs the asyncio Twisted reactor on import; it must come before twisted.
-from daphne.server import Server  # isort:skip
-from daphne.ws_protocol import WebSocketProtocol  # isort:skip
-from twisted.internet import reactor  # isort:skip
-
 logger = logging.getLogger("flipbook.serve")
 
-
-class _Server(Server):
-    """daphne's server, remembering its listening ports so they can be closed on shutdown."""
-
-    def listen_success(self, port):
-        self.ports = [*getattr(self, "ports", []), port]
-        super().listen_success(port)
-
-    def in_flight(self) -> int:
-        """HTTP requests still being answered (WebSockets are closed, not waited for)."""
-        return sum(
-            1
-            for protocol, details in self.connections.items()
-            if not isinstance(protocol, WebSocketProtocol)
-            and details.get("application_instance") is not None
-            and not details["application_instance"].done()
-        )
-
-    def close_websockets(self) -> None:
-        """Close every WebSocket (code 4001, "server restarting": autobahn refuses 1001 from
-        a server); clients reconnect and catch up from the store by position."""
-        for protocol in list(self.connections):
-            if isinstance(protocol, WebSocketProtocol):
-                try:
-                    protocol.serverClose(code=4001)
-                except Exception:  # one broken socket must not stop the shutdown
-                    logger.exception("could not close a WebSocket on shutdown")
+# The WebSocket close code of a server that is stopping ("server restarting"; autobahn-based
+# clients refuse 1001 from a server).
+RESTARTING = 4001
 
 
-def serve(
-    *,
-    host: str,
-    http_port: int,
-    grpc_port: int | None,
-    grace: float = 10.0,
-    tls_cert: str | None = None,
-    tls_key: str | None = None,
-    serve_static: bool = True,
-) -> None:
-    """Run HTTP on ``host:http_port`` and gRPC on ``host:grpc_port`` until a stop signal."""
-    from flipbook_site.asgi import application
+@dataclass(frozen=True)
+class ServeOptions:
+    """What a worker serves, and how it stops."""
+
+    host: str
+    http_port: int
+    grpc_port: int | None
+    grace: float = 10.0
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    serve_static: bool = True
+    workers: int = 1
+
+
+def serve(options: ServeOptions) -> None:
+    """Serve until a stop signal: in this process with one worker, else from a supervisor
+    that runs ``options.workers`` worker processes (flipbook_site/workers.py)."""
+    http_socket = bind_http(options.host, options.http_port)
+    if options.workers == 1:
+        run_worker(options, http_socket, worker_index=0, share_grpc_port=False)
+        return
+    from flipbook_site.workers import Supervisor
+
+    Supervisor(options, http_socket).run()
+
+
+def bind_http(host: str, port: int) -> socket.socket:
+    """The listening HTTP socket, bound here so that workers can share it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(
+            f"HTTP cannot listen on {host}:{port} ({exc.strerror}); is the port in use? "
+            "Choose another with FLIPBOOK_HTTP_PORT or --http-port."
+        ) from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class WebSocketRegistry:
+    """The ASGI WebSocket application, remembering open sockets so that a stopping server
+    can close them with 4001 before it drains HTTP."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.open: set[Any] = set()
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.open.add(send)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.open.discard(send)
+
+    async def close_all(self, code: int) -> None:
+        for send in list(self.open):
+            # A socket that is closing already, or not accepted yet, has nothing to close.
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": code})
+
+
+def build_application(options: ServeOptions) -> tuple[Any, Any, WebSocketRegistry]:
+    """The ASGI application of a worker: HTTP through flipbook_site.http.ThreadedHTTP
+    (FLIPBOOK_HTTP_THREADS threads), WebSockets through the registry."""
+    from channels.routing import ProtocolTypeRouter
+
+    from flipbook_site.asgi import http_application as http
+    from flipbook_site.asgi import websocket_application
     from flipbook_site.static import StaticFilesHandler
 
-    grpc_server = None
-    if grpc_port is not None:
-        from api.grpc.server import build_server
+    websockets = WebSocketRegistry(websocket_application)
+    app: Any = ProtocolTypeRouter({"http": http, "websocket": websockets})
+    if options.serve_static:
+        app = StaticFilesHandler(app)
+    return app, http, websockets
 
-        grpc_server, bound = build_server(grpc_port, host=host, tls_cert=tls_cert, tls_key=tls_key)
-        grpc_server.start()
-        logger.info("gRPC listening", extra={"address": f"{host}:{bound}", "tls": bool(tls_cert)})
+
+def run_worker(
+    options: ServeOptions,
+    http_socket: socket.socket,
+    *,
+    worker_index: int,
+    share_grpc_port: bool,
+) -> None:
+    """Serve HTTP on ``http_socket`` and gRPC on ``options.grpc_port`` until SIGTERM/SIGINT."""
+    import uvicorn
 
     from subscriptions import services as subscriptions
 
+    app, http, websockets = build_application(options)
+
+    grpc_server = None
+    if options.grpc_port is not None:
+        from api.grpc.server import build_server
+
+        grpc_server, bound = build_server(
+            options.grpc_port,
+            host=options.host,
+            tls_cert=options.tls_cert,
+            tls_key=options.tls_key,
+            share_port=share_grpc_port,
+        )
+        grpc_server.start()
+        logger.info(
+            "gRPC listening",
+            extra={"address": f"{options.host}:{bound}", "tls": bool(options.tls_cert)},
+        )
+
     subscriptions.notifier.reopen()
     push_worker, push_thread = None, None
-    if _push_in_serve():
+    # One push worker per server, not per worker process (they would take turns on leases).
+    if worker_index == 0 and _push_in_serve():
         from subscriptions.push import start_in_thread
 
         push_worker, push_thread = start_in_thread()
+    scavenger = None
+    if worker_index == 0 and flipbook_settings.SCAVENGE_INTERVAL:  # one per server, too
+        from streams.lifecycle import ScheduledScavenger
 
-    # django-stubs wants an ASGIHandler; any ASGI application is served.
-    app = StaticFilesHandler(application) if serve_static else application  # type: ignore[arg-type]
-    server = _Server(
-        application=app,
-        endpoints=[f"tcp:port={http_port}:interface={host}"],
-        signal_handlers=False,
-        application_close_timeout=grace,
-        verbosity=0,
+        scavenger = ScheduledScavenger(float(flipbook_settings.SCAVENGE_INTERVAL)).start()
+
+    config = uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=max(1, round(options.grace)),
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
     )
-    stopping = False
+    server = _uvicorn_server(config)
+    stopping = threading.Event()
 
-    def begin_shutdown() -> None:
-        nonlocal stopping
-        if stopping:
+    async def begin_shutdown() -> None:
+        if stopping.is_set():
             return
-        stopping = True
+        stopping.set()
         logger.info("shutting down: no new connections, finishing in-flight requests")
-        for port in getattr(server, "ports", []):
-            port.stopListening()
-        server.close_websockets()
+        await websockets.close_all(RESTARTING)
         # Long-polls and Subscribe streams answer at once; consumers resume from their
         # checkpoint on another server. The push worker finishes its current delivery.
         subscriptions.notifier.close()
         if push_worker is not None:
             push_worker.stop()
-        grpc_done = grpc_server.stop(grace) if grpc_server is not None else None
-        deadline = time.monotonic() + grace
+        if scavenger is not None:
+            scavenger.stop()
+        grpc_done = grpc_server.stop(options.grace) if grpc_server is not None else None
+        server.should_exit = True  # uvicorn: stop listening, drain HTTP within the grace
+        deadline = time.monotonic() + options.grace
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _wait_for, grpc_done, push_thread, deadline)
 
-        # twisted types its reactor by zope interfaces, which mypy reads only with the
-        # mypy-zope plugin: the calls below look like unbound interface methods to it.
-        def wait_then_stop() -> None:
-            http_busy = server.in_flight()
-            grpc_busy = grpc_done is not None and not grpc_done.is_set()
-            if (http_busy or grpc_busy) and time.monotonic() < deadline:
-                reactor.callLater(0.05, wait_then_stop)  # type: ignore[arg-type]
-                return
-            pushing = push_thread is not None and push_thread.is_alive()
-            if pushing and time.monotonic() < deadline:
-                reactor.callLater(0.05, wait_then_stop)  # type: ignore[arg-type]
-                return
-            logger.info("stopped", extra={"unfinished_http": http_busy})
-            reactor.stop()  # type: ignore[misc]
+    server.on_exit_signal = begin_shutdown
+    logger.info("HTTP listening", extra={"address": f"{options.host}:{options.http_port}"})
+    import uvloop
 
-        wait_then_stop()
+    uvloop.run(server.serve(sockets=[http_socket]))
+    unfinished = http.in_flight
+    http.close()
+    close_database_pools()
+    logger.info("stopped", extra={"unfinished_http": unfinished})
 
-    def on_signal(signum, frame) -> None:
-        reactor.callFromThread(begin_shutdown)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    logger.info("HTTP listening", extra={"address": f"{host}:{http_port}"})
-    server.run()
+def close_database_pools() -> None:
+    """Close this process's connection pools, so no idle session outlives the server."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        close_pool = getattr(connection, "close_pool", None)  # PostgreSQL's pool
+        if close_pool is not None:
+            close_pool()
+        connection.close()
+
+
+def _wait_for(grpc_done, push_thread, deadline: float) -> None:
+    if grpc_done is not None:
+        grpc_done.wait(max(0.0, deadline - time.monotonic()))
+    if push_thread is not None:
+        push_thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _uvicorn_server(config: Any) -> Any:
+    import uvicorn
+
+    class FlipbookUvicornServer(uvicorn.Server):
+        """uvicorn's server with Flipbook's stop: on SIGTERM/SIGINT, ``on_exit_signal`` runs
+        on the loop (WebSockets closed with 4001, gRPC and the push worker stopped) and sets
+        ``should_exit``, so uvicorn drains HTTP. The process then exits 0, as a supervisor
+        expects of a clean stop (uvicorn's own handlers would re-raise the signal)."""
+
+        on_exit_signal: Any = None
+        _stopping: asyncio.Task | None = None
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, self._on_signal)
+            try:
+                yield
+            finally:
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(signum)
+
+        def _on_signal(self) -> None:
+            if self._stopping is None:
+                self._stopping = asyncio.ensure_future(self.on_exit_signal())
+            else:
+                self.force_exit = True  # a second signal: stop waiting
+
+        async def serve(self, sockets=None) -> None:
+            await super().serve(sockets=sockets)
+            if self._stopping is not None:
+                await self._stopping
+
+    return FlipbookUvicornServer(config)
 
 
 def _push_in_serve() -> bool:
@@ -144,3 +269,13 @@ def _push_in_serve() -> bool:
     if choice in ("0", "false", "no", "off"):
         return False
     return connections["default"].vendor == "sqlite"
+
+
+def default_workers() -> int:
+    """Worker processes when neither --workers nor FLIPBOOK_WORKERS says: one per CPU where
+    they can share state (a PostgreSQL or DynamoDB store and the Redis bus), else one."""
+    from django.db import connections
+
+    if connections["default"].vendor == "sqlite" or not flipbook_settings.REDIS_URL:
+        return 1
+    return os.cpu_count() or 1

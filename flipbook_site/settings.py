@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,8 @@ if FLIPBOOK_METRICS not in ("loopback", "open", "off"):
 # address) lock logins for FLIPBOOK_LOGIN_LOCKOUT_SECONDS; 0 turns throttling off.
 FLIPBOOK_LOGIN_MAX_FAILURES = env_int("FLIPBOOK_LOGIN_MAX_FAILURES", 5)
 FLIPBOOK_LOGIN_LOCKOUT_SECONDS = env_int("FLIPBOOK_LOGIN_LOCKOUT_SECONDS", 900)
+# A console that shows everything and changes nothing, whoever is logged in (api/roles.py).
+FLIPBOOK_CONSOLE_READ_ONLY = env_bool("FLIPBOOK_CONSOLE_READ_ONLY", False)
 
 MIDDLEWARE = [
     # First: health probes address servers by IP, which no Host check should refuse (api/ops.py).
@@ -143,6 +146,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "flipbook_site.urls"
+# Console messages live in the session: the cookie storage builds a signer on every request,
+# API calls included, which cost more than the rest of the middleware together.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 WSGI_APPLICATION = "flipbook_site.wsgi.application"
 ASGI_APPLICATION = "flipbook_site.asgi.application"
 
@@ -227,6 +233,8 @@ FLIPBOOK_REDIS_URL = os.environ.get("FLIPBOOK_REDIS_URL", "")
 
 FLIPBOOK_HOST = os.environ.get("FLIPBOOK_HOST", "127.0.0.1")
 FLIPBOOK_HTTP_PORT = env_int("FLIPBOOK_HTTP_PORT", 8000)
+FLIPBOOK_WORKERS = env_int("FLIPBOOK_WORKERS", 0)
+FLIPBOOK_HTTP_THREADS = env_int("FLIPBOOK_HTTP_THREADS", 16)
 FLIPBOOK_GRPC_PORT = env_int("FLIPBOOK_GRPC_PORT", 50051)
 
 LANGUAGE_CODE = "en-us"
@@ -403,6 +411,13 @@ FLIPBOOK_SUBSCRIPTIONS = {
     "PUSH_BACKOFF_MAX_SECONDS": float(os.environ.get("FLIPBOOK_PUSH_BACKOFF_MAX_SECONDS", "60")),
 }
 FLIPBOOK_PUSH_IN_SERVE = os.environ.get("FLIPBOOK_PUSH_IN_SERVE", "auto").strip().lower()
+
+# -- Stream lifecycle (docs/concepts/lifecycle.md) ------------------------------------------
+# `serve` scavenges every FLIPBOOK_SCAVENGE_INTERVAL seconds when set (0: only `flipbook
+# scavenge`); FLIPBOOK_RETENTION is JSON: {"category": {"max_age": seconds, "max_count": n}}.
+FLIPBOOK_SCAVENGE_INTERVAL = float(os.environ.get("FLIPBOOK_SCAVENGE_INTERVAL", "0"))
+FLIPBOOK_SCAVENGE_BATCH = env_int("FLIPBOOK_SCAVENGE_BATCH", 500)
+FLIPBOOK_RETENTION = json.loads(os.environ.get("FLIPBOOK_RETENTION", "") or "{}")
 
 # `serve` refuses a scale-out deployment (DynamoDB, or the Redis bus) that keeps state per
 # server (a SQLite metadata database, a generated secret key) unless this says it is the only

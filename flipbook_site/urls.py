@@ -8,11 +8,12 @@ from console.throttle import ThrottledAdminAuthenticationForm
 
 admin.site.login_form = ThrottledAdminAuthenticationForm  # failed logins throttled, as /login/
 
+# The API first: Django tries patterns in order, and API calls are the most frequent.
 urlpatterns = [
+    path("api/", include("api.urls")),
+    path("", include("api.ops_urls")),
     path("", include("console.urls")),
     path("admin/", admin.site.urls),
-    path("", include("api.ops_urls")),
-    path("api/", include("api.urls")),
 ]
 
 # JSON error bodies under /api/ (api/rest/exceptions.py), Django's own pages elsewhere.

@@ -10,5 +10,8 @@ class SnapshotsConfig(AppConfig):
 
     def ready(self) -> None:
         from snapshots import policy
+        from snapshots.services import on_stream_truncated
+        from streams.signals import stream_truncated
 
         policy.connect()
+        stream_truncated.connect(on_stream_truncated, dispatch_uid="snapshots.truncated")

@@ -468,3 +468,23 @@ def _validate_ttl(ttl: Any) -> float | None:
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= 10**9:
         raise ValidationError("ttl", "must be a number of seconds above 0, or null")
     return ttl
+
+
+def drop_snapshots_before(stream_id: str, before: int | None) -> int:
+    """Delete the stream's snapshots below version ``before`` (all when None): the states
+    of events a delete or a truncation took away. Returns how many were deleted."""
+    store = get_snapshot_store()
+    if before is None:
+        return store.delete(stream_id)
+    dropped = 0
+    for snapshot in store.list(stream_id):
+        if snapshot.version < before:
+            dropped += store.delete(stream_id, version=snapshot.version)
+    return dropped
+
+
+def on_stream_truncated(
+    sender: object, *, stream_id: str, before: int | None, **kwargs: Any
+) -> None:
+    """Receiver of streams.signals.stream_truncated (connected in snapshots/apps.py)."""
+    drop_snapshots_before(stream_id, before)

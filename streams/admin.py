@@ -7,10 +7,10 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from streams import services
+from streams import lifecycle, services
 from streams.exceptions import FlipbookError
 from streams.models import Stream
 from streams.records import NEUTRAL
@@ -61,8 +61,17 @@ def events_page(stream_id: str, kind: str, params: Any) -> dict[str, Any]:
 
 @admin.register(Stream)
 class StreamAdmin(admin.ModelAdmin):
-    list_display = ("stream_id", "kind", "category", "version", "event_count", "updated_at")
-    list_filter = ("kind", "category")
+    list_display = (
+        "stream_id",
+        "kind",
+        "category",
+        "version",
+        "event_count",
+        "updated_at",
+        "deleted",
+    )
+    list_filter = ("kind", "category", "deleted")
+    actions = ["delete_soft", "delete_hard"]
     search_fields = ("stream_id",)
     show_full_result_count = False
     # Read-only: the head row is the store's own (written with every append, and not used at
@@ -76,6 +85,8 @@ class StreamAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "metadata",
+        "deleted",
+        "truncate_before",
     )
     fields = (*readonly_fields, "console")
     change_form_template = "admin/streams/stream/change_form.html"
@@ -107,4 +118,34 @@ class StreamAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # the log is immutable
+        return False  # rows go only through the store service (the actions below)
+
+    # -- lifecycle actions (docs/concepts/lifecycle.md), through the store service ------------
+
+    def has_lifecycle_permission(self, request) -> bool:
+        """Superusers, and staff given "streams.delete_stream"."""
+        user = request.user
+        return bool(user.is_active and user.is_staff and user.has_perm("streams.delete_stream"))
+
+    @admin.action(
+        description="Delete (soft): reads answer 404 until the next append",
+        permissions=["lifecycle"],
+    )
+    def delete_soft(self, request, queryset) -> None:
+        self._delete(request, queryset, hard=False)
+
+    @admin.action(description="Delete (hard): a tombstone, for ever", permissions=["lifecycle"])
+    def delete_hard(self, request, queryset) -> None:
+        self._delete(request, queryset, hard=True)
+
+    def _delete(self, request, queryset, *, hard: bool) -> None:
+        done = 0
+        for stream_id in queryset.values_list("stream_id", flat=True)[:200]:
+            try:
+                lifecycle.delete_stream(stream_id, hard=hard)
+            except FlipbookError as exc:
+                self.message_user(request, f"{stream_id}: {exc.message}", messages.WARNING)
+            else:
+                done += 1
+        mode = "hard" if hard else "soft"
+        self.message_user(request, f"{mode}-deleted {done} stream(s).", messages.SUCCESS)

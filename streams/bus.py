@@ -48,7 +48,7 @@ def bus_settings() -> dict[str, Any]:
 
 
 # -- where publishing runs ---------------------------------------------------------------------
-# The in-memory layer's queues belong to the event loop of the consumers (daphne's loop), so
+# The in-memory layer's queues belong to the event loop of the consumers (the server's loop), so
 # it is published to from that loop. Any other layer (Redis) is published to from one
 # long-lived loop in a daemon thread: one connection pool per process, whatever thread
 # commits (a REST request, a gRPC worker, a management command).

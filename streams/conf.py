@@ -73,6 +73,12 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
     "FLIPBOOK_HOST": ("127.0.0.1", "Address `serve` listens on (HTTP and gRPC)."),
     "FLIPBOOK_HTTP_PORT": (8000, "HTTP and WebSocket port of `serve`."),
     "FLIPBOOK_GRPC_PORT": (50051, "gRPC port of `serve`."),
+    "FLIPBOOK_WORKERS": (
+        0,
+        "Worker processes of `serve` (0: one per CPU on PostgreSQL or DynamoDB with the Redis "
+        "bus, else one).",
+    ),
+    "FLIPBOOK_HTTP_THREADS": (16, "Threads per `serve` worker that run sync HTTP views."),
     "FLIPBOOK_GRPC_TLS_CERT": (None, "PEM certificate file: gRPC serves TLS when set."),
     "FLIPBOOK_GRPC_TLS_KEY": (None, "PEM private key file of that certificate."),
     "FLIPBOOK_PUSH_IN_SERVE": ("auto", "Run the push worker inside `serve`: auto/true/false."),
@@ -100,6 +106,11 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
     ),
     "FLIPBOOK_LOGIN_MAX_FAILURES": (5, "Failed console logins per user name before a lockout."),
     "FLIPBOOK_LOGIN_LOCKOUT_SECONDS": (900, "How long a console login lockout lasts."),
+    "FLIPBOOK_CONSOLE_READ_ONLY": (
+        False,
+        "Read-only console: every write action of the console (subscriptions, parked events, "
+        "snapshot rebuilds) is refused, whoever asks. The API keeps its key scopes.",
+    ),
     "FLIPBOOK_CSP": ("", "The Content-Security-Policy header of HTML pages."),
     "FLIPBOOK_CSP_EXEMPT_PATHS": ((), "Path prefixes served without it (the API docs)."),
     "FLIPBOOK_METRICS": ("loopback", "Who may read /metrics: loopback, open or off."),
@@ -114,6 +125,17 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
         "Declare a one-server deployment: `serve` then accepts per-server state (a SQLite "
         "metadata database, a generated secret key) beside DynamoDB or the Redis bus.",
     ),
+    # Stream lifecycle (docs/concepts/lifecycle.md).
+    "FLIPBOOK_RETENTION": (
+        {},
+        'Retention per category, applied by `scavenge`: {category: {"max_age": seconds, '
+        '"max_count": events}}; either key may be left out.',
+    ),
+    "FLIPBOOK_SCAVENGE_INTERVAL": (
+        0,
+        "Seconds between the scavenges `serve` runs itself (0: never; run `flipbook scavenge`).",
+    ),
+    "FLIPBOOK_SCAVENGE_BATCH": (500, "Events one scavenging write removes at most."),
 }
 
 
@@ -134,6 +156,8 @@ class FlipbookSettings:
     HOST: str
     HTTP_PORT: int
     GRPC_PORT: int
+    WORKERS: int
+    HTTP_THREADS: int
     GRPC_TLS_CERT: str | None
     GRPC_TLS_KEY: str | None
     PUSH_IN_SERVE: str
@@ -144,6 +168,7 @@ class FlipbookSettings:
     ALLOWED_ORIGINS: Sequence[str]
     PUSH_ALLOWED_NETWORKS: Sequence[str]
     REVOCATION_CHECK_SECONDS: float
+    CONSOLE_READ_ONLY: bool
     BUS_RECHECK_SECONDS: float
     LOGIN_MAX_FAILURES: int
     LOGIN_LOCKOUT_SECONDS: int

@@ -121,3 +121,20 @@ class AlreadyExists(FlipbookError):
 
     code = "already_exists"
     default_message = "It exists already."
+
+
+class StreamDeleted(FlipbookError):
+    """The stream was hard-deleted: its tombstone refuses every read and append, forever."""
+
+    code = "stream_deleted"
+    default_message = "The stream was deleted for good (a tombstone)."
+
+
+class StoreNotEmpty(FlipbookError):
+    """An import was asked to fill a store that holds events already (and not to merge)."""
+
+    code = "store_not_empty"
+    default_message = (
+        "The target store holds events already: import into an empty store, or merge "
+        "(events whose ids are stored with the same content are skipped)."
+    )

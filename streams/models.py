@@ -19,6 +19,13 @@ class Stream(models.Model):
     created_at = models.DateTimeField(help_text="When its first event was recorded.")
     updated_at = models.DateTimeField(help_text="When its last event was recorded.")
     metadata = models.JSONField(default=dict, blank=True)
+    DELETED_CHOICES = [(0, "live"), (1, "soft-deleted"), (2, "hard-deleted (tombstone)")]
+    deleted = models.SmallIntegerField(default=0, db_default=0, choices=DELETED_CHOICES)
+    truncate_before = models.BigIntegerField(
+        default=0,
+        db_default=0,
+        help_text="First ordinal that remains (a version; a position on neutral streams).",
+    )
 
     class Meta:
         db_table = "flipbook_stream"
@@ -31,7 +38,13 @@ class Stream(models.Model):
                 fields=["category", "stream_id"],
                 name="flipbook_stream_cat_id",
                 condition=models.Q(category__isnull=False),
-            )
+            ),
+            # The scavenger's candidates: few streams, so a small partial index.
+            models.Index(
+                fields=["stream_id"],
+                name="flipbook_stream_lifecycle",
+                condition=models.Q(deleted__gt=0) | models.Q(truncate_before__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:

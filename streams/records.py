@@ -15,6 +15,7 @@ ExpectedVersion = int | Literal["any", "exists"]
 StreamKind = Literal["versioned", "neutral"]
 VERSIONED: StreamKind = "versioned"
 NEUTRAL: StreamKind = "neutral"
+DeletedState = Literal["soft", "hard"]
 # Where a read of one stream resumes: (version or position,), or (natural time ISO, ordinal).
 CursorKey = tuple[Any, ...]
 
@@ -151,8 +152,13 @@ class StreamInfo:
     last_recorded_at: datetime
     last_position: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Lifecycle (docs/concepts/lifecycle.md): "soft" or "hard" once deleted, and the first
+    # ordinal that remains (a version; a position on version-neutral streams), 0 if untruncated.
+    deleted: DeletedState | None = None
+    truncate_before: int = 0
 
     def as_dict(self) -> dict[str, Any]:
+        lifecycle = {"truncate_before": self.truncate_before} if self.truncate_before else {}
         return {
             "stream_id": self.stream_id,
             "kind": self.kind,
@@ -163,6 +169,7 @@ class StreamInfo:
             "last_recorded_at": self.last_recorded_at.isoformat(),
             "last_position": self.last_position,
             "metadata": self.metadata,
+            **lifecycle,
         }
 
 
@@ -210,3 +217,23 @@ class FeedPage:
 
     events: list[RecordedEvent]
     next_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedStream:
+    """A stream head of an export (streams/transfer.py): what an import recreates it with."""
+
+    stream_id: str
+    kind: StreamKind
+    category: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class ImportedEvent(NamedTuple):
+    """An event of an export, validated for import: ``event`` carries its id, version, name,
+    natural time and JSON; ``position`` and ``recorded_at`` are what its source recorded."""
+
+    stream_id: str
+    event: PreparedEvent
+    position: int
+    recorded_at: datetime

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from streams.backends import get_event_store
+from streams.backends.base import check_readable
 from streams.backends.health import ping_redis
 from streams.conf import flipbook_settings
 from streams.exceptions import FlipbookError, NotFound, ValidationError
@@ -138,11 +139,14 @@ def latest_event(stream_id: str) -> RecordedEvent:
 
 def stream_head(stream_id: str) -> StreamInfo:
     """Return the head of a stream, its "version 0": kind, category, current version, event
-    count, first and last recorded times, last position and metadata. Raises NotFound."""
+    count, first and last recorded times, last position and metadata. Raises NotFound
+    (also for a soft-deleted stream) or StreamDeleted."""
     stream_id = validate_stream_id(stream_id)
     info = get_event_store().head(stream_id)
     if info is None:
         raise NotFound(f"stream {stream_id!r} has no events", stream_id=stream_id)
+    if info.deleted is not None:
+        check_readable(stream_id, info.deleted)  # NotFound (soft) or StreamDeleted (hard)
     return info
 
 

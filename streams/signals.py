@@ -93,3 +93,9 @@ def _live(plan: tuple[tuple[Any, bool], ...]) -> Iterator[Any]:
 # ``result`` (a CommitResult). Never sent for an idempotent re-send. Receivers must not
 # raise: a commit has succeeded whatever they do, so errors are logged, not propagated.
 events_committed = CommitSignal()
+
+
+# Sent by streams/lifecycle.py after a stream lost events to a delete or a truncation, with
+# ``stream_id`` and ``before``: the first version that remains (None: none remains). The
+# snapshot store drops the snapshots below it (snapshots/apps.py).
+stream_truncated = Signal()

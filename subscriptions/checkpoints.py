@@ -26,7 +26,15 @@ from subscriptions.feed import event_at, filter_of, scan_feed
 from subscriptions.models import Subscription
 from subscriptions.notifier import notifier, release_connections
 from subscriptions.records import Batch, NackResult, SubscriptionFilter, SubscriptionInfo
-from subscriptions.rows import db_alias, get_row, heartbeat, info_of, parked_rows, subscription_rows
+from subscriptions.rows import (
+    db_alias,
+    get_row,
+    heartbeat,
+    info_of,
+    parked_counts_of,
+    parked_rows,
+    subscription_rows,
+)
 from subscriptions.validation import (
     validate_filter,
     validate_limit,
@@ -90,7 +98,8 @@ def list_subscriptions(*, limit: int = 100, cursor: str | None = None) -> Page[S
         rows = rows.filter(name__gt=validate_subscription_name(cursor, "cursor"))
     rows = list(rows[:limit])
     next_cursor = rows[-1].name if len(rows) == limit else None
-    return Page([info_of(row) for row in rows], next_cursor)
+    counts = parked_counts_of(rows)  # one query for the page, not one per subscription
+    return Page([info_of(row, parked_counts=counts[row.pk]) for row in rows], next_cursor)
 
 
 def delete_subscription(name: str) -> None:
@@ -107,6 +116,8 @@ def poll_batch(name: str, *, max: int = 100, include_retries: bool = True) -> Ba
     want = validate_limit(max, "max")
     row = get_row(name)
     heartbeat(row)
+    if row.paused:  # the consumer is alive (heartbeat) and gets nothing until resumed
+        return Batch([], row.checkpoint)
     events: list[RecordedEvent] = []
     if include_retries:
         retries = parked_rows().filter(subscription=row, status__in=RETRYING)
@@ -298,16 +309,36 @@ def _nack_retry(row: Subscription, position: int, error: str) -> NackResult:
 
 
 def reset_subscription(name: str, to: Any) -> SubscriptionInfo:
-    """Move the checkpoint to "beginning", "end" or {"after": N} (back or forward). Events
-    after it are delivered again; parked events after it are dropped (they will be
-    delivered again too). Raises NotFound, ValidationError."""
+    """Move the checkpoint to "beginning", "end", {"after": N} or {"at": "<ISO 8601 time>"}
+    (just before the first event recorded after that time), back or forward. Events after
+    it are delivered again; parked events after it are dropped (they will be delivered
+    again too). Raises NotFound, ValidationError."""
     row = get_row(name)
-    checkpoint = validate_start_position(to, "to")
+    checkpoint = validate_start_position(to, "to", allow_time=True)
     with transaction.atomic(using=db_alias()):
         subscription_rows().filter(pk=row.pk).update(
             checkpoint=checkpoint, retry_position=None, retry_attempts=0, last_error=""
         )
         parked_rows().filter(subscription=row, position__gt=checkpoint).delete()
     notifier.notify()
+    row.refresh_from_db()
+    return info_of(row)
+
+
+def pause_subscription(name: str) -> SubscriptionInfo:
+    """Pause a subscription: pulls get empty batches, the push worker and gRPC streams send
+    nothing, until :func:`resume_subscription`. The checkpoint stays. Raises NotFound."""
+    return _set_paused(name, True)
+
+
+def resume_subscription(name: str) -> SubscriptionInfo:
+    """Resume a paused subscription: delivery goes on from its checkpoint. Raises NotFound."""
+    return _set_paused(name, False)
+
+
+def _set_paused(name: str, paused: bool) -> SubscriptionInfo:
+    row = get_row(name)
+    subscription_rows().filter(pk=row.pk).update(paused=paused)
+    notifier.notify()  # waiting long-polls and the push worker look again
     row.refresh_from_db()
     return info_of(row)

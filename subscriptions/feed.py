@@ -3,6 +3,8 @@ positions, so never out of order)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from streams import services
 from streams.conf import flipbook_settings
 from streams.records import RecordedEvent
@@ -97,3 +99,27 @@ def feed_head(after: int = 0) -> int:
             high = middle
     kind, value = probe(low)
     return value if kind != "below" else low
+
+
+def position_before(moment: datetime) -> int:
+    """The position of the last event recorded at or before ``moment`` (0: none). Commits
+    become visible in position order, so recorded times rise with positions (up to clock
+    steps between servers): a bisection of one-event reads finds it on any backend."""
+
+    def first_after(p: int) -> RecordedEvent | None:
+        page = services.read_all(after=p, limit=1)
+        return page.events[0] if page.events else None
+
+    first = first_after(0)
+    if first is None or first.recorded_at > moment:
+        return 0
+    low, high = first.position, feed_head(first.position) + 1  # recorded(low) <= moment
+    while high - low > 1:
+        event = first_after((low + high) // 2 - 1)
+        if event is None or event.position >= high:
+            high = (low + high) // 2  # no event in [middle, high)
+        elif event.recorded_at <= moment:
+            low = event.position
+        else:
+            high = event.position
+    return low

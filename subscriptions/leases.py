@@ -30,7 +30,10 @@ def claim_push_subscriptions(owner: str, *, limit: int = 100) -> list[PushTarget
     )
     due = Q(push_next_attempt_at__isnull=True) | Q(push_next_attempt_at__lte=now)
     candidates = (
-        subscription_rows().exclude(push_kind="").filter(free & due).order_by("name")[:limit]
+        subscription_rows()
+        .exclude(push_kind="")
+        .filter(free & due, paused=False)
+        .order_by("name")[:limit]
     )
     held = []
     for row in candidates:
@@ -116,6 +119,9 @@ def deliver_after(
     want = 0 if max == 0 else validate_limit(max, "max")
     row = get_row(name)
     heartbeat(row)
+    if row.paused:  # the stream stays open and quiet (its cursor kept) until resumed
+        cursor = row.checkpoint if after is None else builtins.max(after, row.checkpoint)
+        return Delivery([], [], cursor, row.checkpoint, None, nack_mark)
     start = row.checkpoint if after is None else builtins.max(after, row.checkpoint)
     mark = None
     if row.retry_position is not None:

@@ -27,6 +27,10 @@ class Subscription(models.Model):
     retry_position = models.BigIntegerField(null=True, blank=True)
     retry_attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    paused = models.BooleanField(
+        default=False,
+        help_text="A paused subscription delivers nothing (pull, push or stream) until resumed.",
+    )
     push_kind = models.CharField(max_length=16, choices=PUSH_CHOICES, blank=True, default="")
     push_target = models.CharField(max_length=1000, blank=True, default="")
     # Push worker bookkeeping: the lease one worker holds, and the backoff after a failure.

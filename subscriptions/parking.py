@@ -1,4 +1,5 @@
-"""Parked events: list them, and retry, skip or replay one."""
+"""Parked events: list them; retry, skip or replay one; retry or skip every one up to a
+position; and who else is held up by the same event."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from streams.records import Page
 from streams.validation import validate_int
 from subscriptions.models import ParkedEvent, Subscription
 from subscriptions.notifier import notifier
-from subscriptions.records import ParkedInfo, SubscriptionInfo
+from subscriptions.records import ParkedInfo, StuckSubscriber, SubscriptionInfo
 from subscriptions.rows import (
     db_alias,
     get_row,
@@ -79,3 +80,42 @@ def replay_parked(name: str, position: int) -> SubscriptionInfo:
     notifier.notify()
     row.refresh_from_db()
     return info_of(row)
+
+
+def retry_parked_through(name: str, position: int) -> int:
+    """Ask for one more delivery of every parked event at or below ``position`` (as
+    :func:`retry_parked` each); return how many. Raises NotFound."""
+    row = get_row(name)
+    position = validate_position(position)
+    count = (
+        parked_rows()
+        .filter(subscription=row, position__lte=position, status="parked")
+        .update(status="retry", attempts=0)
+    )
+    if count:
+        notifier.notify()
+    return count
+
+
+def skip_parked_through(name: str, position: int) -> int:
+    """Drop every parked event at or below ``position`` for good; return how many. Raises
+    NotFound."""
+    row = get_row(name)
+    position = validate_position(position)
+    count, _ = parked_rows().filter(subscription=row, position__lte=position).delete()
+    return count
+
+
+def stuck_behind(position: int) -> list[StuckSubscriber]:
+    """The subscriptions held up by the event at ``position``: those that parked it, and
+    those retrying it now (their checkpoint waits just before it). Two queries."""
+    position = validate_position(position)
+    stuck = [
+        StuckSubscriber(p.subscription.name, "parked", p.attempts, p.status)
+        for p in parked_rows().filter(position=position).select_related("subscription")
+    ]
+    stuck += [
+        StuckSubscriber(row.name, "retrying", row.retry_attempts, "retry")
+        for row in subscription_rows().filter(retry_position=position)
+    ]
+    return sorted(stuck, key=lambda s: s.name)

@@ -42,6 +42,7 @@ class SubscriptionInfo:
     retry_position: int | None
     retry_attempts: int
     last_error: str
+    paused: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +61,7 @@ class SubscriptionInfo:
             "retry_position": self.retry_position,
             "retry_attempts": self.retry_attempts,
             "last_error": self.last_error,
+            "paused": self.paused,
         }
 
 
@@ -119,6 +121,17 @@ class ParkedInfo:
             "parked_at": _iso(self.parked_at),
             "status": self.status,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class StuckSubscriber:
+    """A subscription held up by one event: ``how`` is "parked" (it gave up on it) or
+    "retrying" (its checkpoint waits just before it); ``attempts`` failed so far."""
+
+    name: str
+    how: str
+    attempts: int
+    status: str
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -65,7 +65,9 @@ def heartbeat(row: Subscription) -> None:
     ).update(last_heartbeat=wall)
 
 
-def _status(lag: int, heartbeat: datetime | None, created_at: datetime) -> str:
+def _status(lag: int, heartbeat: datetime | None, created_at: datetime, paused: bool) -> str:
+    if paused:
+        return "paused"  # not stalled: an operator stopped it on purpose
     stall = timedelta(seconds=float(config("STALL_SECONDS")))
     now = timezone.now()
     seen = heartbeat is not None and now - heartbeat < stall
@@ -77,14 +79,18 @@ def _status(lag: int, heartbeat: datetime | None, created_at: datetime) -> str:
 
 
 def info_of(
-    row: Subscription, lag_cap: int | None = None, scan: tuple | None = None
+    row: Subscription,
+    lag_cap: int | None = None,
+    scan: tuple | None = None,
+    parked_counts: Iterable[tuple[str, int]] | None = None,
 ) -> SubscriptionInfo:
-    """The info of ``row``; ``scan`` is a ``scan_feed`` from its checkpoint made already."""
+    """The info of ``row``; ``scan`` is a ``scan_feed`` from its checkpoint made already,
+    ``parked_counts`` its (status, count) pairs read already (see :func:`parked_counts_of`)."""
     cap = lag_cap or int(config("LAG_CAP"))
     flt = filter_of(row)
     events, scanned_to, reached = scan or scan_feed(flt, row.checkpoint, cap, cap * 10)
     counts = {"parked": 0, "retry": 0, "sent": 0}
-    for status, count in _parked_counts(row):
+    for status, count in _parked_counts(row) if parked_counts is None else parked_counts:
         counts[status] = count
     lag = len(events) + counts["retry"] + counts["sent"]
     capped = not reached
@@ -101,7 +107,7 @@ def info_of(
         head_position=max(head, row.checkpoint),
         lag=lag,
         lag_capped=capped,
-        status=_status(lag, row.last_heartbeat, row.created_at),
+        status=_status(lag, row.last_heartbeat, row.created_at, row.paused),
         last_heartbeat=row.last_heartbeat,
         parked=sum(counts.values()),
         max_attempts=row.max_attempts,
@@ -110,6 +116,7 @@ def info_of(
         retry_position=row.retry_position,
         retry_attempts=row.retry_attempts,
         last_error=row.last_error,
+        paused=row.paused,
     )
 
 
@@ -123,6 +130,23 @@ def _parked_counts(row: Subscription) -> Iterable[tuple[str, int]]:
         .annotate(n=Count("id"))
         .order_by()
     )
+
+
+def parked_counts_of(rows: list[Subscription]) -> dict[int, list[tuple[str, int]]]:
+    """The (status, count) pairs of parked events of each of ``rows`` (by pk), in one query."""
+    from django.db.models import Count
+
+    counts: dict[int, list[tuple[str, int]]] = {row.pk: [] for row in rows}
+    found = (
+        parked_rows()
+        .filter(subscription__in=[row.pk for row in rows])
+        .values_list("subscription", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for pk, status, n in found:
+        counts[pk].append((status, n))
+    return counts
 
 
 def parked_info_of(parked: ParkedEvent) -> ParkedInfo:

@@ -10,8 +10,10 @@ from subscriptions.checkpoints import (
     list_subscriptions,
     nack,
     next_batch,
+    pause_subscription,
     poll_batch,
     reset_subscription,
+    resume_subscription,
 )
 from subscriptions.conf import DEFAULTS, MAX_WAIT_SECONDS, config
 from subscriptions.feed import feed_head
@@ -25,13 +27,22 @@ from subscriptions.leases import (
     settle_retry,
 )
 from subscriptions.notifier import notifier, release_connections
-from subscriptions.parking import list_parked, replay_parked, retry_parked, skip_parked
+from subscriptions.parking import (
+    list_parked,
+    replay_parked,
+    retry_parked,
+    retry_parked_through,
+    skip_parked,
+    skip_parked_through,
+    stuck_behind,
+)
 from subscriptions.records import (
     Batch,
     Delivery,
     NackResult,
     ParkedInfo,
     PushTarget,
+    StuckSubscriber,
     SubscriptionFilter,
     SubscriptionInfo,
 )
@@ -45,6 +56,7 @@ __all__ = [
     "NackResult",
     "ParkedInfo",
     "PushTarget",
+    "StuckSubscriber",
     "SubscriptionFilter",
     "SubscriptionInfo",
     "ack",
@@ -61,6 +73,7 @@ __all__ = [
     "nack",
     "next_batch",
     "notifier",
+    "pause_subscription",
     "pending_retries",
     "poll_batch",
     "record_push_outcome",
@@ -68,8 +81,12 @@ __all__ = [
     "release_push_leases",
     "replay_parked",
     "reset_subscription",
+    "resume_subscription",
     "retry_parked",
+    "retry_parked_through",
     "settle_retry",
     "skip_parked",
+    "skip_parked_through",
+    "stuck_behind",
     "validate_wait",
 ]

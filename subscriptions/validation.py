@@ -3,14 +3,17 @@ start positions, limits and waits."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+from django.utils.dateparse import parse_datetime
 
 from streams.conf import flipbook_settings
 from streams.exceptions import ValidationError
 from streams.validation import validate_category, validate_int, validate_name, validate_stream_id
 from subscriptions.conf import MAX_FILTER_NAMES, MAX_WAIT_SECONDS, NAME_PATTERN, TARGET_PATTERN
-from subscriptions.feed import feed_head, is_visible
+from subscriptions.feed import feed_head, is_visible, position_before
 from subscriptions.outbound import checked_addresses
 from subscriptions.records import SubscriptionFilter
 
@@ -123,7 +126,9 @@ def grpc_host(target: Any, field: str = "push.target") -> tuple[str, int]:
     return host, port
 
 
-def validate_start_position(value: Any, field: str) -> int:
+def validate_start_position(value: Any, field: str, *, allow_time: bool = False) -> int:
+    if allow_time and isinstance(value, dict) and set(value) == {"at"}:
+        return position_before(_validate_time(value["at"], f"{field}.at"))
     if value is None or value == "beginning":
         return 0
     if value == "end":
@@ -133,7 +138,20 @@ def validate_start_position(value: Any, field: str) -> int:
         if position and not is_visible(position):
             raise ValidationError(f"{field}.after", "is beyond the head of the feed")
         return position
+    if allow_time:
+        raise ValidationError(
+            field, 'must be "beginning", "end", {"after": <position>} or {"at": "<ISO time>"}'
+        )
     raise ValidationError(field, 'must be "beginning", "end" or {"after": <position>}')
+
+
+def _validate_time(value: Any, field: str) -> datetime:
+    moment = parse_datetime(value) if isinstance(value, str) and len(value) <= 64 else None
+    if moment is None:
+        raise ValidationError(field, "must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # times without an offset are UTC
+    return moment
 
 
 def validate_position(value: Any, field: str = "position") -> int:

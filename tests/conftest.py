@@ -19,6 +19,11 @@ def pytest_collection_modifyitems(items) -> None:
     # would about double its cost (and its queries to "postgres" are refused, as they should).
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
+        if getattr(getattr(item, "function", None), "needs_snapshots_db", False) and not (
+            {"db_backend", "postgres_backend"} & names
+        ):
+            # tests/contracts/lifecycle.py beside DynamoDB or Redis: snapshots are on "default".
+            item.add_marker(pytest.mark.django_db(transaction=True, databases=["default"]))
         if {"db_backend", "postgres_backend"} & names:
             callspec = getattr(item, "callspec", None)
             # On DynamoDB and Redis the Django tables (API keys, snapshots) stay on SQLite's

@@ -96,7 +96,11 @@ class CallInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:  # unknown method: grpc answers UNIMPLEMENTED
             return None
-        return wrap_handler(handler, functools.partial(self.around, handler_call_details.method))
+        return self.wrap(handler_call_details.method, handler)
+
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """``handler`` with every call run inside ``around``."""
+        return wrap_handler(handler, functools.partial(self.around, method))
 
 
 def metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
@@ -296,7 +300,13 @@ class MalformedRequestInterceptor(grpc.ServerInterceptor):
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
-        if handler is None or handler.request_deserializer is None:
+        if handler is None:
+            return None
+        return self.wrap(handler_call_details.method, handler)
+
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """``handler`` with a parser that cannot raise and a check of what it parsed."""
+        if handler.request_deserializer is None:
             return handler
         parse = handler.request_deserializer
 
@@ -340,13 +350,43 @@ def _checked_item(request: Any) -> Any:
     return request
 
 
+class InterceptorChain(grpc.ServerInterceptor):
+    """``interceptors`` (outermost first) applied once per method instead of once per call.
+
+    grpcio asks every interceptor for every call, and each answered with a newly wrapped
+    handler: about a tenth of a one-event append's time. The wrapped handler of a known
+    method depends on nothing but the method (the servicers' handlers are fixed), so it is
+    built on the first call and kept; per-call state lives in the ``around`` blocks."""
+
+    def __init__(self, interceptors: list[CallInterceptor | MalformedRequestInterceptor]) -> None:
+        self.interceptors = interceptors
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+        handler = self._handlers.get(method)
+        if handler is not None:
+            return handler
+        handler = continuation(handler_call_details)
+        if handler is None:  # unknown method (never kept): grpc answers UNIMPLEMENTED
+            return None
+        for interceptor in reversed(self.interceptors):
+            handler = interceptor.wrap(method, handler)
+        self._handlers[method] = handler
+        return handler
+
+
 def default_interceptors() -> list[grpc.ServerInterceptor]:
-    """Flipbook's interceptors, outermost first."""
+    """Flipbook's interceptors, outermost first, as one chain built once per method."""
     return [
-        RequestLoggingInterceptor(),
-        ErrorMappingInterceptor(),
-        MetricsInterceptor(),
-        DatabaseConnectionInterceptor(),
-        AuthenticationInterceptor(),
-        MalformedRequestInterceptor(),
+        InterceptorChain(
+            [
+                RequestLoggingInterceptor(),
+                ErrorMappingInterceptor(),
+                MetricsInterceptor(),
+                DatabaseConnectionInterceptor(),
+                AuthenticationInterceptor(),
+                MalformedRequestInterceptor(),
+            ]
+        )
     ]

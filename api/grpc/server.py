@@ -82,6 +82,7 @@ def build_server(
     tls_cert: str | None = None,
     tls_key: str | None = None,
     max_workers: int = DEFAULT_MAX_WORKERS,
+    share_port: bool = False,
 ) -> tuple[grpc.Server, int]:
     """Return a gRPC server bound to ``host:port`` (port 0: a free one) and the bound port,
     not started yet: call ``server.start()``, and ``server.stop(grace)`` to end it.
@@ -90,15 +91,18 @@ def build_server(
     grpc.health.v1 (SERVING) and reflection; with TLS when ``tls_cert`` and ``tls_key`` (PEM
     file paths) are given.
     ``max_workers`` threads run calls, a server-streaming call holding one for its whole
-    stream. Raises ImproperlyConfigured for bad TLS settings and OSError when it cannot bind."""
+    stream. ``share_port``: bind with SO_REUSEPORT, so that the worker processes of one
+    `serve` share the port (the kernel spreads connections over them).
+    Raises ImproperlyConfigured for bad TLS settings and OSError when it cannot bind."""
     credentials = server_credentials(tls_cert, tls_key)
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="flipbook-grpc"),
         interceptors=default_interceptors(),
         options=[
             ("grpc.max_receive_message_length", max_receive_message_bytes()),
-            # Refuse a port another process already serves instead of sharing it silently.
-            ("grpc.so_reuseport", 0),
+            # Refuse a port another process already serves instead of sharing it silently,
+            # unless this is one of `serve`'s workers (its supervisor checked the port).
+            ("grpc.so_reuseport", 1 if share_port else 0),
         ],
     )
     eventstore_pb2_grpc.add_EventStoreServicer_to_server(EventStoreServicer(), server)

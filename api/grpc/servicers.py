@@ -15,7 +15,7 @@ from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2_grpc
 from snapshots import services as snapshots
 from snapshots.state import state_at_time, state_at_version
-from streams import services
+from streams import lifecycle, services
 from streams.conf import flipbook_settings
 from streams.exceptions import ValidationError
 from streams.records import CommitResult
@@ -105,6 +105,16 @@ class EventStoreServicer(eventstore_pb2_grpc.EventStoreServicer):
     def GetStream(self, request: pb.GetStreamRequest, context) -> pb.StreamInfo:
         principal_of(context).require("read", [request.stream_id])
         return messages.stream_info_message(services.stream_head(request.stream_id))
+
+    def Delete(self, request: pb.DeleteRequest, context) -> pb.StreamInfo:
+        principal_of(context).require("write", [request.stream_id])
+        head = lifecycle.delete_stream(request.stream_id, hard=request.hard)
+        return messages.stream_info_message(head)
+
+    def Truncate(self, request: pb.TruncateRequest, context) -> pb.StreamInfo:
+        principal_of(context).require("write", [request.stream_id])
+        head = lifecycle.truncate_stream(request.stream_id, request.before)
+        return messages.stream_info_message(head)
 
     def ListStreams(self, request: pb.ListStreamsRequest, context) -> pb.ListStreamsResponse:
         principal = principal_of(context)

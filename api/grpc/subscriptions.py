@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from api.audit import record_grpc_action
 from api.grpc import messages
 from api.grpc.interceptors import check_key_still_active, principal_of
 from flipbook_client._gen.flipbook.v1 import eventstore_pb2 as pb
@@ -33,6 +34,11 @@ _waiting = threading.BoundedSemaphore(MAX_WAITING_CALLS)
 
 def _require(context, scope: str) -> None:
     principal_of(context).require_unrestricted(scope, "subscriptions")
+
+
+def _audit(context, action: str, name: str, **details: Any) -> None:
+    """Record a management action in the audit trail (reads, acks and nacks are not)."""
+    record_grpc_action(context.peer(), principal_of(context), action, name, **details)
 
 
 def _start(message, oneof: str, enum_field: str, after_field: str, field: str) -> Any:
@@ -113,6 +119,13 @@ class SubscriptionsServicer(eventstore_pb2_grpc.SubscriptionsServicer):
             max_attempts=request.max_attempts or None,
             push=push,
         )
+        _audit(
+            context,
+            "subscription.create",
+            info.name,
+            filter=info.filter.as_dict(),
+            checkpoint=info.checkpoint,
+        )
         return subscription_message(info)
 
     def GetSubscription(self, request: pb.GetSubscriptionRequest, context) -> pb.Subscription:
@@ -136,6 +149,7 @@ class SubscriptionsServicer(eventstore_pb2_grpc.SubscriptionsServicer):
     ) -> pb.DeleteSubscriptionResponse:
         _require(context, "write")
         subscriptions.delete_subscription(request.name)
+        _audit(context, "subscription.delete", request.name)
         return pb.DeleteSubscriptionResponse()
 
     def Next(self, request: pb.NextRequest, context) -> pb.NextResponse:
@@ -166,7 +180,9 @@ class SubscriptionsServicer(eventstore_pb2_grpc.SubscriptionsServicer):
     def ResetSubscription(self, request: pb.ResetSubscriptionRequest, context) -> pb.Subscription:
         _require(context, "write")
         to = _start(request, "to", "start", "after", "to")
-        return subscription_message(subscriptions.reset_subscription(request.name, to))
+        info = subscriptions.reset_subscription(request.name, to)
+        _audit(context, "subscription.reset", request.name, to=to, checkpoint_after=info.checkpoint)
+        return subscription_message(info)
 
     def ListParked(self, request: pb.ListParkedRequest, context) -> pb.ListParkedResponse:
         _require(context, "read")
@@ -179,15 +195,21 @@ class SubscriptionsServicer(eventstore_pb2_grpc.SubscriptionsServicer):
 
     def RetryParked(self, request: pb.ParkedEventRequest, context) -> pb.ParkedEvent:
         _require(context, "write")
-        return parked_message(subscriptions.retry_parked(request.name, request.position))
+        parked = subscriptions.retry_parked(request.name, request.position)
+        _audit(context, "parked.retry", request.name, position=request.position)
+        return parked_message(parked)
 
     def SkipParked(self, request: pb.ParkedEventRequest, context) -> pb.Subscription:
         _require(context, "write")
-        return subscription_message(subscriptions.skip_parked(request.name, request.position))
+        info = subscriptions.skip_parked(request.name, request.position)
+        _audit(context, "parked.skip", request.name, position=request.position)
+        return subscription_message(info)
 
     def ReplayParked(self, request: pb.ParkedEventRequest, context) -> pb.Subscription:
         _require(context, "write")
-        return subscription_message(subscriptions.replay_parked(request.name, request.position))
+        info = subscriptions.replay_parked(request.name, request.position)
+        _audit(context, "parked.replay", request.name, position=request.position)
+        return subscription_message(info)
 
 
 def subscribe(request: pb.SubscribeRequest, context) -> Iterator[pb.SubscribeResponse]:

@@ -59,3 +59,13 @@ def json_object(request: Request, fields: set[str], what: str) -> dict[str, Any]
         if field not in fields:
             raise ValidationError(field, f"is not a known field of {what}")
     return data
+
+
+def bool_param(request: Request, name: str) -> bool:
+    """A true/false query parameter (absent or empty: false)."""
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return False
+    if value.lower() not in ("true", "false", "1", "0"):
+        raise ValidationError(name, "must be true or false")
+    return value.lower() in ("true", "1")

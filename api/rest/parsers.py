@@ -12,7 +12,7 @@ from streams.exceptions import TooLarge
 from streams.validation import limit
 
 
-def _reject_constant(name: str):
+def reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
@@ -36,7 +36,7 @@ class JSONParser(parsers.JSONParser):
             raise TooLarge("request", len(raw), max_bytes)
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding), parse_constant=_reject_constant)
+            return json.loads(raw.decode(encoding), parse_constant=reject_constant)
         except RecursionError as exc:
             raise ParseError("JSON is nested too deeply") from exc
         except (ValueError, UnicodeDecodeError) as exc:

@@ -5,8 +5,8 @@ path segment (``/`` as ``%2F``). WSGI and ASGI servers decode ``%2F`` before Dja
 which makes ``streams/a/events`` ambiguous (the events of ``a``, or the stream ``a/events``).
 So the route is read, in this order of preference:
 
-1. from the raw, undecoded path when the server passes it (ASGI ``raw_path``: daphne,
-   uvicorn; WSGI ``RAW_URI``/``REQUEST_URI``: gunicorn, uWSGI, werkzeug): there an encoded
+1. from the raw, undecoded path when the server passes it (ASGI ``raw_path``: uvicorn,
+   daphne; WSGI ``RAW_URI``/``REQUEST_URI``: gunicorn, uWSGI, werkzeug): there an encoded
    ``%2F`` is part of the id and only literal operation segments at the end (``/events``,
    ``/events/latest``, ``/state``, ``/snapshots``, ``/snapshots/latest``) name an
    operation, so every id is unambiguous;
@@ -20,11 +20,12 @@ So the route is read, in this order of preference:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from streams.exceptions import ValidationError
 
@@ -63,9 +64,16 @@ class StreamIdConverter:
         return value
 
 
+@lru_cache(maxsize=16)
+def _stream_list_path(script_prefix: str) -> str:
+    # reverse() costs as much as the rest of the route; the result changes only with the
+    # script prefix (SCRIPT_NAME), which is part of the key.
+    return reverse("api:v1:stream-list")
+
+
 def resolve_stream_route(request: HttpRequest) -> StreamRoute:
     """Return the stream route of a request under ``/api/v1/streams/``."""
-    prefix = reverse("api:v1:stream-list")
+    prefix = _stream_list_path(get_script_prefix())
     decoded_tail = request.path[len(prefix) :] if request.path.startswith(prefix) else ""
     raw_tail = _raw_tail(request, prefix, decoded_tail)
     invalid = _invalid_utf8_tail(request, prefix)

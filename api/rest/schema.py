@@ -21,6 +21,7 @@ ERROR_DESCRIPTIONS = {
     401: "unauthenticated: no key, or a malformed, unknown or revoked one",
     403: "permission_denied: the key's scope or stream prefix does not allow this",
     404: "not_found",
+    410: "stream_deleted: the stream was hard-deleted (a tombstone) and takes no reads or appends",
     409: "version_conflict (details.current_version names the stream's version) or "
     "id_conflict (an event id is stored with other content)",
     413: "too_large: a payload, metadata or the whole request is over its limit",

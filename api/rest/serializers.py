@@ -221,6 +221,11 @@ class StreamSerializer(serializers.Serializer):
     last_recorded_at = serializers.DateTimeField()
     last_position = serializers.IntegerField()
     metadata = serializers.DictField()
+    truncate_before = serializers.IntegerField(
+        required=False,
+        help_text="Only on truncated or deleted streams: the first version (position on "
+        "version-neutral streams) that remains.",
+    )
 
 
 class StreamPageSerializer(serializers.Serializer):
@@ -318,7 +323,7 @@ class ErrorSerializer(serializers.Serializer):
 # -- durable subscriptions (api/rest/subscriptions.py) ------------------------------------------
 
 SUBSCRIPTION_NAME_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
-SUBSCRIPTION_STATUSES = ("live", "behind", "stalled", "idle")
+SUBSCRIPTION_STATUSES = ("live", "behind", "stalled", "idle", "paused")
 # Request bodies of subscriptions take no other fields either.
 REQUEST_COMPONENTS += (
     "CreateSubscription",
@@ -345,6 +350,31 @@ REQUEST_COMPONENTS += (
     }
 )
 class StartField(serializers.Field):
+    pass
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": ["beginning", "end"]},
+            {
+                "type": "object",
+                "properties": {"after": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION}},
+                "required": ["after"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"at": {"type": "string", "format": "date-time"}},
+                "required": ["at"],
+                "additionalProperties": False,
+            },
+        ],
+        "description": '"beginning", "end", {"after": N} or {"at": "<ISO 8601 time>"} (just '
+        "before the first event recorded after that time).",
+    }
+)
+class ResetTargetField(serializers.Field):
     pass
 
 
@@ -403,7 +433,8 @@ class SubscriptionSerializer(serializers.Serializer):
         choices=SUBSCRIPTION_STATUSES,
         help_text="live: nothing to deliver, consumer seen; behind: events to deliver, consumer "
         "seen; stalled: events to deliver, no consumer heartbeat for the threshold; idle: "
-        "nothing to deliver, no consumer seen.",
+        "nothing to deliver, no consumer seen; paused: an operator paused it (nothing is "
+        "delivered until it is resumed).",
     )
     last_heartbeat = serializers.DateTimeField(allow_null=True)
     parked = serializers.IntegerField(help_text="Parked events (retries asked for included).")
@@ -415,6 +446,7 @@ class SubscriptionSerializer(serializers.Serializer):
     )
     retry_attempts = serializers.IntegerField()
     last_error = serializers.CharField(allow_blank=True)
+    paused = serializers.BooleanField(help_text="Paused: nothing is delivered until resumed.")
 
 
 class SubscriptionPageSerializer(serializers.Serializer):
@@ -448,7 +480,7 @@ class NackResultSerializer(serializers.Serializer):
 
 
 class ResetSerializer(serializers.Serializer):
-    to = StartField()
+    to = ResetTargetField()
 
 
 class ParkedEventSerializer(serializers.Serializer):

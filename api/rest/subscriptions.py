@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
+from api.audit import record_key_action
 from api.rest import serializers as s
 from api.rest.authentication import principal_of
 from api.rest.params import int_param, json_object, text_param
@@ -65,6 +66,10 @@ class SubscriptionView(ApiView):
 
     def require(self, request: Request, scope: str) -> None:
         principal_of(request).require_unrestricted(scope, "subscriptions")
+
+    def audit(self, request: Request, action: str, name: str, **details: Any) -> None:
+        """Record a management action (api/audit.py); reads, acks and nacks are not."""
+        record_key_action(request._request, principal_of(request), action, name, **details)
 
 
 class SubscriptionListView(SubscriptionView):
@@ -126,6 +131,13 @@ class SubscriptionListView(SubscriptionView):
             max_attempts=body.get("max_attempts"),
             push=body.get("push"),
         )
+        self.audit(
+            request,
+            "subscription.create",
+            info.name,
+            filter=info.filter.as_dict(),
+            checkpoint=info.checkpoint,
+        )
         return Response(info.as_dict(), status=201)
 
 
@@ -153,6 +165,7 @@ class SubscriptionDetailView(SubscriptionView):
     def delete(self, request: Request, name: str) -> Response:
         self.require(request, "write")
         subscriptions.delete_subscription(name)
+        self.audit(request, "subscription.delete", name)
         return Response(status=204)
 
 
@@ -260,8 +273,14 @@ class SubscriptionResetView(SubscriptionView):
         self.require(request, "write")
         body = json_object(request, {"to"}, "a reset")
         if "to" not in body:
-            raise ValidationError("to", 'is required: "beginning", "end" or {"after": N}')
-        return Response(subscriptions.reset_subscription(name, body["to"]).as_dict())
+            raise ValidationError(
+                "to", 'is required: "beginning", "end", {"after": N} or {"at": "<time>"}'
+            )
+        info = subscriptions.reset_subscription(name, body["to"])
+        self.audit(
+            request, "subscription.reset", name, to=body["to"], checkpoint_after=info.checkpoint
+        )
+        return Response(info.as_dict())
 
 
 class ParkedListView(SubscriptionView):
@@ -312,6 +331,7 @@ def _parked_action(
         def post(self, request: Request, name: str, position: int) -> Response:
             self.require(request, "write")
             result: Any = getattr(subscriptions, operation)(name, position)
+            self.audit(request, f"parked.{action}", name, position=position)
             return Response(result.as_dict())
 
     ParkedActionView.__name__ = ParkedActionView.__qualname__ = f"Parked{action.title()}View"
@@ -334,6 +354,42 @@ ParkedReplayView = _parked_action(
     "Set the checkpoint just before it and drop the parked events from it on: it and every "
     "later event are delivered again.",
     s.SubscriptionSerializer,
+)
+
+
+def _pause_action(verb: str, summary: str, description: str) -> type[SubscriptionView]:
+    operation = f"{verb}_subscription"
+
+    class PauseView(SubscriptionView):
+        operations = {"post": operation}
+
+        @extend_schema(
+            operation_id=operation,
+            summary=summary,
+            description=description,
+            parameters=[NAME_PATH],
+            request=None,
+            responses={200: s.SubscriptionSerializer, **errors(400, 401, 403, 404, 503)},
+            tags=TAGS,
+        )
+        def post(self, request: Request, name: str) -> Response:
+            self.require(request, "write")
+            info: Any = getattr(subscriptions, operation)(name)
+            self.audit(request, f"subscription.{verb}", name)
+            return Response(info.as_dict())
+
+    PauseView.__name__ = PauseView.__qualname__ = f"Subscription{verb.title()}View"
+    return PauseView
+
+
+SubscriptionPauseView = _pause_action(
+    "pause",
+    "Pause a subscription",
+    "Nothing is delivered (next returns empty batches, push and gRPC streams send nothing) "
+    "until it is resumed; the checkpoint stays.",
+)
+SubscriptionResumeView = _pause_action(
+    "resume", "Resume a paused subscription", "Delivery goes on from the checkpoint."
 )
 
 

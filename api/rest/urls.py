@@ -71,6 +71,16 @@ urlpatterns = [
         name="subscription-reset",
     ),
     path(
+        "subscriptions/<str:name>/pause",
+        subscriptions.SubscriptionPauseView.as_view(),
+        name="subscription-pause",
+    ),
+    path(
+        "subscriptions/<str:name>/resume",
+        subscriptions.SubscriptionResumeView.as_view(),
+        name="subscription-resume",
+    ),
+    path(
         "subscriptions/<str:name>/parked",
         subscriptions.ParkedListView.as_view(),
         name="subscription-parked",

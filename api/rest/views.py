@@ -20,7 +20,14 @@ from api.rest import serializers as s
 from api.rest.authentication import principal_of
 from api.rest.middleware import name_operation
 from api.rest.ndjson import NDJSONRenderer, ndjson_response, wants_ndjson
-from api.rest.params import int_param, json_object, line_cap, text_param, time_param
+from api.rest.params import (
+    bool_param,
+    int_param,
+    json_object,
+    line_cap,
+    text_param,
+    time_param,
+)
 from api.rest.routing import StreamRoute
 from api.rest.schema import (
     DEFAULT_LIMIT,
@@ -36,7 +43,7 @@ from api.rest.schema import (
     ndjson_events,
     text_schema,
 )
-from streams import services
+from streams import lifecycle, services
 from streams.exceptions import ValidationError
 from streams.records import AppendResult, CommitResult
 from streams.validation import MAX_CATEGORY, MAX_NAME, MAX_STREAM_ID
@@ -68,6 +75,7 @@ def created_or_ok(duplicate: bool) -> int:
 
 # Every view takes ?format= (content negotiation: json, ndjson where offered).
 COMMON_QUERY_PARAMETERS = frozenset({"format"})
+_PLAIN_ACCEPTS = frozenset({"*/*", "application/json"})
 
 
 class ApiView(APIView):
@@ -76,12 +84,28 @@ class ApiView(APIView):
 
     operations: dict[str, str] = {}
     query_parameters: frozenset[str] = frozenset()
+    # Query parameters only one method takes: {"delete": frozenset({"hard"})}.
+    method_query_parameters: dict[str, frozenset[str]] = {}
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        # Most calls accept anything or JSON and pick no ?format=: then the answer is the
+        # first renderer, without DRF parsing the Accept header (a twentieth of an append).
+        accept = request.META.get("HTTP_ACCEPT")
+        plain = accept is None or accept in _PLAIN_ACCEPTS
+        if plain and "format" not in request.GET and not getattr(self, "format_kwarg", None):
+            renderer = self.get_renderers()[0]
+            return renderer, renderer.media_type
+        return super().perform_content_negotiation(request, force)
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         method = (request.method or "").lower()
         name_operation(request._request, self.operations.get(method, "other"))
         super().initial(request, *args, **kwargs)
-        known = self.query_parameters | COMMON_QUERY_PARAMETERS
+        known = (
+            self.query_parameters
+            | self.method_query_parameters.get(method, frozenset())
+            | COMMON_QUERY_PARAMETERS
+        )
         for name in request.query_params:
             if name not in known:
                 raise ValidationError(
@@ -163,7 +187,8 @@ class StreamView(StreamRoutedView):
     times of its first and last events."""
 
     route_operation = "stream"
-    operations = {"get": "stream_head"}
+    operations = {"get": "stream_head", "delete": "delete_stream"}
+    method_query_parameters = {"delete": frozenset({"hard"})}
 
     @extend_schema(
         operation_id="retrieve_stream",
@@ -175,6 +200,28 @@ class StreamView(StreamRoutedView):
     def get(self, request: Request, stream_id: str) -> Response:
         principal_of(request).require("read", [stream_id])
         return Response(services.stream_head(stream_id).as_dict())
+
+    @extend_schema(
+        operation_id="delete_stream",
+        summary="Delete a stream (soft, or hard: a tombstone)",
+        description=(
+            "Soft (default): reads answer 404 until an append starts the stream again, its "
+            "versions continuing after the old last one. `?hard=true`: a tombstone; reads and "
+            "appends answer 410 `stream_deleted` for ever. The events stay in the all-feed "
+            "until a scavenge. Answers the head as it was. Needs the write scope on the stream."
+        ),
+        parameters=[
+            STREAM_ID_PATH,
+            STREAM_ID_QUERY,
+            OpenApiParameter("hard", OpenApiTypes.BOOL, description="Leave a tombstone."),
+        ],
+        responses={200: s.StreamSerializer, **errors(400, 401, 403, 404, 410, 503)},
+        tags=["streams"],
+    )
+    def delete(self, request: Request, stream_id: str) -> Response:
+        principal_of(request).require("write", [stream_id])
+        head = lifecycle.delete_stream(stream_id, hard=bool_param(request, "hard"))
+        return Response(head.as_dict())
 
 
 class StreamEventsView(StreamRoutedView):
@@ -191,7 +238,8 @@ class StreamEventsView(StreamRoutedView):
         }
     )
     route_operation = "events"
-    operations = {"get": "read_stream", "post": "append_to_stream"}
+    operations = {"get": "read_stream", "post": "append_to_stream", "delete": "truncate_stream"}
+    method_query_parameters = {"delete": frozenset({"before"})}
     renderer_classes = [JSONRenderer, NDJSONRenderer]
 
     @extend_schema(
@@ -310,6 +358,32 @@ class StreamEventsView(StreamRoutedView):
         )
         observe_commit("rest", CommitResult((result,), duplicate=result.duplicate))
         return Response(append_dict(result), status=created_or_ok(result.duplicate))
+
+    @extend_schema(
+        operation_id="truncate_stream",
+        summary="Truncate a stream before a version",
+        description=(
+            "Hides the events below `before` (a version; a position on version-neutral "
+            "streams); a read from a lower version answers what remains. Truncation never moves "
+            "back; a scavenge removes the events for good. Answers the new head. Needs the "
+            "write scope on the stream."
+        ),
+        parameters=[
+            STREAM_ID_PATH,
+            STREAM_ID_QUERY,
+            OpenApiParameter(
+                "before", OpenApiTypes.INT, required=True, description="First ordinal to keep."
+            ),
+        ],
+        responses={200: s.StreamSerializer, **errors(400, 401, 403, 404, 410, 503)},
+        tags=["events"],
+    )
+    def delete(self, request: Request, stream_id: str) -> Response:
+        principal_of(request).require("write", [stream_id])
+        before = int_param(request, "before")
+        if before is None:
+            raise ValidationError("before", "is required: the first version to keep")
+        return Response(lifecycle.truncate_stream(stream_id, before).as_dict())
 
 
 class LatestEventView(StreamRoutedView):

@@ -38,6 +38,9 @@ var (
 	ErrUnavailable = errors.New("flipbook: unavailable")
 	// ErrReducer: the stream's reducer failed on its events.
 	ErrReducer = errors.New("flipbook: reducer error")
+	// ErrStreamDeleted: the stream was hard-deleted; its tombstone refuses reads and
+	// appends for ever.
+	ErrStreamDeleted = errors.New("flipbook: stream deleted")
 	// ErrInternal: the server failed unexpectedly (its log has the details).
 	ErrInternal = errors.New("flipbook: internal error")
 	// ErrUnsupported: the server does not offer this call.
@@ -58,6 +61,7 @@ var sentinelsByCode = map[string]error{
 	"permission_denied": ErrPermissionDenied,
 	"unavailable":       ErrUnavailable,
 	"reducer_error":     ErrReducer,
+	"stream_deleted":    ErrStreamDeleted,
 	"internal_error":    ErrInternal,
 	"unsupported":       ErrUnsupported,
 }

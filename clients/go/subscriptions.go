@@ -27,7 +27,7 @@ type Subscription struct {
 	// LagCapped).
 	Lag       int64
 	LagCapped bool // Lag is a lower bound
-	// Status is "live", "behind", "stalled" or "idle".
+	// Status is "live", "behind", "stalled", "idle" or "paused".
 	Status        string
 	LastHeartbeat time.Time // the last sign of a consumer; zero: never
 	// Parked counts parked events.

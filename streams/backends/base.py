@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from streams.exceptions import IdConflict, ValidationError, VersionConflict
+from streams.exceptions import (
+    IdConflict,
+    NotFound,
+    StreamDeleted,
+    ValidationError,
+    VersionConflict,
+)
 from streams.records import (
     NEUTRAL,
     VERSIONED,
     AppendResult,
     CommitResult,
     CursorKey,
+    ExpectedVersion,
     FeedPage,
     FeedQuery,
     PreparedAppend,
@@ -25,6 +32,15 @@ from streams.records import (
     StreamInfo,
     StreamQuery,
 )
+
+if TYPE_CHECKING:
+    from streams.records import ImportedEvent, ImportedStream
+
+# A default import's commit: few enough events and streams for every backend's one
+# transaction (DynamoDB: 2 items per event, 1 per stream, 2 per commit, at most 100).
+IMPORT_COMMIT_EVENTS = 32
+IMPORT_COMMIT_STREAMS = 16
+IMPORT_COMMIT_BYTES = 2_000_000  # DynamoDB refuses a transaction over 4 MB
 
 
 class BaseEventStore:
@@ -77,6 +93,45 @@ class BaseEventStore:
         """Return the stored events among ``ids`` (for idempotent re-sends)."""
         raise NotImplementedError(
             "subclasses of BaseEventStore must provide a find_events() method"
+        )
+
+    # -- lifecycle (docs/concepts/lifecycle.md) ----------------------------------------------
+    # A stream's head keeps ``deleted`` and ``truncate_before`` (the first ordinal that
+    # remains: a version, a position on version-neutral streams). Reads leave out what is
+    # below it and answer NotFound (soft) or StreamDeleted (hard); appends to a hard-deleted
+    # stream answer StreamDeleted; scavenge() removes what reads no longer show.
+
+    def delete_stream(self, stream_id: str, *, hard: bool) -> StreamInfo:
+        """Delete a stream: soft (reads answer NotFound until an append starts it again,
+        versions continuing after the old last one) or hard (a tombstone). Atomic with
+        racing appends: each lands wholly before the delete or after it. Returns the head
+        as it was before. Raises NotFound (missing, or already soft-deleted when ``hard``
+        is False) or StreamDeleted (already hard-deleted)."""
+        raise NotImplementedError(
+            "subclasses of BaseEventStore must provide a delete_stream() method"
+        )
+
+    def truncate_stream(self, stream_id: str, before: int) -> StreamInfo:
+        """Hide the events of a stream below the ordinal ``before`` (a version; a position
+        on version-neutral streams); truncation never moves back. Returns the new head.
+        Raises NotFound, StreamDeleted or ValidationError (``before`` past the next ordinal)."""
+        raise NotImplementedError(
+            "subclasses of BaseEventStore must provide a truncate_stream() method"
+        )
+
+    def scavenge_stream(self, stream_id: str, limit: int) -> int:
+        """Remove for good up to ``limit`` events of a stream that reads no longer show
+        (below its truncation point, or all of a hard-deleted stream), in one short write.
+        Returns how many were removed (0: nothing left to remove)."""
+        raise NotImplementedError(
+            "subclasses of BaseEventStore must provide a scavenge_stream() method"
+        )
+
+    def scavenge_candidates(self, *, after: str | None, limit: int) -> list[str]:
+        """Return up to ``limit`` ids (after ``after``, in id order) of the streams that were
+        deleted or truncated, whose events scavenge_stream() may remove."""
+        raise NotImplementedError(
+            "subclasses of BaseEventStore must provide a scavenge_candidates() method"
         )
 
     # -- derived ----------------------------------------------------------------------------
@@ -175,6 +230,34 @@ class BaseEventStore:
                 counts[minute] = counts.get(minute, 0) + 1
         return counts
 
+    # What import_events keeps of its source besides ids, versions, natural times and order:
+    # "positions" and "recorded_at" where a backend's override can write them.
+    import_keeps: frozenset[str] = frozenset()
+
+    def import_events(
+        self,
+        streams: Mapping[str, ImportedStream],
+        events: Sequence[ImportedEvent],
+        *,
+        keep_positions: bool = True,
+    ) -> int:
+        """Store ``events`` of an export (streams/transfer.py), given in their source's
+        position order, keeping their ids, versions and order; ``streams`` holds the head
+        (kind, category) of every stream among them. Returns how many were stored.
+
+        This default appends them in small commits of consecutive events with explicit
+        versions, so the store assigns new positions (in the same order) and recorded times;
+        backends that can write positions and store times override it (``import_keeps``).
+        ``keep_positions=False`` asks an override to behave like this default (a merge into
+        a store that has positions of its own). Raises as :meth:`append` (VersionConflict
+        when a stream's versions do not continue the stored ones); what earlier commits of
+        the call stored stays stored."""
+        stored = 0
+        for appends, _first in import_commits(streams, events):
+            self.append(appends)
+            stored += sum(len(a.events) for a in appends)
+        return stored
+
     def on_durable(self, callback: Callable[[], object]) -> None:
         """Call ``callback`` once what was just appended is durable: now, unless the backend
         is inside a transaction that has yet to commit (then on its commit, or never)."""
@@ -231,16 +314,22 @@ class BaseEventStore:
         head = self.head(append.stream_id)
         if head is None:
             return refusal_error(append, None, None, 0)
-        return refusal_error(append, head.kind, head.category, head.version or 0)
+        return refusal_error(append, head.kind, head.category, head.version or 0, head.deleted)
 
 
 def refusal_error(
-    append: PreparedAppend, kind: str | None, category: str | None, version: int
+    append: PreparedAppend,
+    kind: str | None,
+    category: str | None,
+    version: int,
+    deleted: str | None = None,
 ) -> Exception | None:
     """The error for ``append`` against a head of ``kind``/``category``/``version`` (kind None:
-    no such stream), or None when the check would pass."""
+    no such stream; ``deleted`` "hard": a tombstone), or None when the check would pass."""
     expected = append.expected_version
     stream_id = append.stream_id
+    if deleted == "hard":
+        return stream_deleted(stream_id)
     if kind is None:
         if expected == "exists" or (isinstance(expected, int) and expected > 0):
             return VersionConflict(stream_id, expected, 0)
@@ -265,6 +354,30 @@ def refusal_error(
     return None
 
 
+def stream_deleted(stream_id: str) -> StreamDeleted:
+    """The error of a read of or an append to a hard-deleted stream."""
+    return StreamDeleted(
+        f"stream {stream_id!r} was hard-deleted: its id cannot be read or appended to again; "
+        "use another stream id",
+        stream_id=stream_id,
+    )
+
+
+def check_readable(stream_id: str, deleted: str | None) -> None:
+    """Raise what a read of a deleted stream answers: NotFound (soft), StreamDeleted (hard)."""
+    if deleted == "hard":
+        raise stream_deleted(stream_id)
+    if deleted == "soft":
+        raise NotFound(
+            f"stream {stream_id!r} was deleted; an append starts it again", stream_id=stream_id
+        )
+
+
+def same_event(stream_id: str, new: PreparedEvent, stored: RecordedEvent) -> bool:
+    """Whether ``stored`` is ``new`` appended to ``stream_id`` (an identical re-send)."""
+    return _same_event(stream_id, new, stored)
+
+
 def _same_event(stream_id: str, new: PreparedEvent, stored: RecordedEvent) -> bool:
     return (
         stored.stream_id == stream_id
@@ -284,6 +397,62 @@ def _same_json(stored: Any, sent_json: str) -> bool:
 
     same: bool = load(json.dumps(stored)) == load(sent_json)
     return same
+
+
+def import_commits(
+    streams: Mapping[str, ImportedStream],
+    events: Sequence[ImportedEvent],
+    *,
+    as_recorded: bool = False,
+) -> Iterator[tuple[tuple[PreparedAppend, ...], ImportedEvent]]:
+    """Cut position-ordered events into commits (with the first event of each) of
+    consecutive runs, one run per stream per commit, so that each commit's positions come
+    out in the source's order. ``as_recorded`` also cuts where positions leave a gap or the
+    recorded time changes, so a backend can write each commit at its source's first
+    position and time. Commits stay small enough for one transaction of every backend."""
+    runs: list[tuple[str, list[PreparedEvent]]] = []
+    first: ImportedEvent | None = None
+    previous: ImportedEvent | None = None
+    size = volume = 0
+    for imported in events:
+        sid = imported.stream_id
+        event = imported.event
+        bytes_ = len(event.payload_json) + len(event.metadata_json)
+        full = size >= IMPORT_COMMIT_EVENTS or volume + bytes_ > IMPORT_COMMIT_BYTES
+        apart = (
+            as_recorded
+            and previous is not None
+            and (
+                imported.position != previous.position + 1
+                or imported.recorded_at != previous.recorded_at
+            )
+        )
+        previous = imported
+        if runs and not full and not apart and runs[-1][0] == sid:
+            runs[-1][1].append(event)
+            size += 1
+            volume += bytes_
+            continue
+        if runs and (
+            full or apart or len(runs) >= IMPORT_COMMIT_STREAMS or any(r[0] == sid for r in runs)
+        ):
+            assert first is not None
+            yield tuple(_import_append(streams[r[0]], r[1]) for r in runs), first
+            runs, size, volume = [], 0, 0
+        if not runs:
+            first = imported
+        runs.append((sid, [event]))
+        size += 1
+        volume += bytes_
+    if runs:
+        assert first is not None
+        yield tuple(_import_append(streams[r[0]], r[1]) for r in runs), first
+
+
+def _import_append(stream: ImportedStream, events: list[PreparedEvent]) -> PreparedAppend:
+    first = events[0].version
+    expected: ExpectedVersion = "any" if first is None else first - 1
+    return PreparedAppend(stream.stream_id, tuple(events), expected, stream.category, stream.kind)
 
 
 def effective_kind(append: PreparedAppend) -> str:

@@ -122,7 +122,7 @@ def test_not_found_and_http_level_errors(api):
     assert page.status_code == 404
     assert not page["Content-Type"].startswith("application/json")
 
-    for method, path in (("DELETE", stream_url("s")), ("PUT", f"{BASE}/commits")):
+    for method, path in (("DELETE", stream_url("s", "/state")), ("PUT", f"{BASE}/commits")):
         response = api.request(method, path)
         assert response.status_code == 405
         assert error_of(response)["code"] == "method_not_allowed"

@@ -14,6 +14,8 @@ BASE = "/api/v1"
 OPERATIONS = {
     ("/api/v1/streams/", "get"): "list_streams",
     ("/api/v1/streams/{stream_id}", "get"): "retrieve_stream",
+    ("/api/v1/streams/{stream_id}", "delete"): "delete_stream",
+    ("/api/v1/streams/{stream_id}/events", "delete"): "truncate_stream",
     ("/api/v1/streams/{stream_id}/events", "get"): "read_stream",
     ("/api/v1/streams/{stream_id}/events", "post"): "append_to_stream",
     ("/api/v1/streams/{stream_id}/events/latest", "get"): "latest_event",
@@ -31,6 +33,8 @@ OPERATIONS = {
     ("/api/v1/subscriptions/{name}/ack", "post"): "ack",
     ("/api/v1/subscriptions/{name}/nack", "post"): "nack",
     ("/api/v1/subscriptions/{name}/reset", "post"): "reset_subscription",
+    ("/api/v1/subscriptions/{name}/pause", "post"): "pause_subscription",
+    ("/api/v1/subscriptions/{name}/resume", "post"): "resume_subscription",
     ("/api/v1/subscriptions/{name}/parked", "get"): "list_parked",
     ("/api/v1/subscriptions/{name}/parked/{position}/retry", "post"): "retry_parked",
     ("/api/v1/subscriptions/{name}/parked/{position}/skip", "post"): "skip_parked",

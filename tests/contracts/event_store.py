@@ -28,6 +28,7 @@ from streams.exceptions import (
     VersionConflict,
 )
 from streams.records import NewEvent, RecordedEvent, StreamAppend
+from tests.contracts.lifecycle import LifecycleContract
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -168,7 +169,7 @@ NOT_JSON = [
 ]
 
 
-class EventStoreContract:
+class EventStoreContract(LifecycleContract):
     """Behaviour tests of the store service; subclasses provide the ``event_store`` fixture.
 
     Capabilities a backend test class may declare:

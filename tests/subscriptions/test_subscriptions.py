@@ -377,3 +377,40 @@ def test_a_retry_asked_for_while_a_batch_is_out_is_not_settled_by_its_ack(db_bac
     assert positions(subs.next_batch("race")) == [events[0]]  # delivered, not lost
     subs.ack("race", events[2])
     assert subs.list_parked("race").items == []
+
+
+def test_a_paused_subscription_is_neither_pulled_nor_pushed_nor_streamed(db_backend):
+    first, second = append("paused-s", "A", "B")
+    subs.create_subscription("paused.pull")
+    subs.create_subscription("paused.push", push={"kind": "grpc", "target": "127.0.0.1:9"})
+    for name in ("paused.pull", "paused.push"):
+        assert subs.pause_subscription(name).status == "paused"
+    assert subs.poll_batch("paused.pull").events == []
+    assert subs.claim_push_subscriptions("worker-1") == []
+    # A stream keeps its cursor while paused, so nothing it sent is sent twice.
+    quiet = subs.deliver_after("paused.pull", first)
+    assert (quiet.events, quiet.start, quiet.checkpoint) == ([], first, 0)
+    info = subs.get_subscription("paused.pull")
+    assert (info.paused, info.lag, info.checkpoint) == (True, 2, 0)
+    subs.resume_subscription("paused.pull")
+    subs.resume_subscription("paused.push")
+    assert positions(subs.poll_batch("paused.pull")) == [first, second]
+    assert [t.name for t in subs.claim_push_subscriptions("worker-1")] == ["paused.push"]
+    subs.release_push_leases("worker-1")
+    with pytest.raises(NotFound):
+        subs.pause_subscription("no.such")
+
+
+def test_retry_and_skip_every_parked_event_up_to_a_position(db_backend):
+    events = append("bulk-s", "A", "B", "C")
+    subs.create_subscription("bulk", max_attempts=1)
+    for position in events:
+        subs.nack("bulk", position, "broke")
+    assert subs.retry_parked_through("bulk", events[1]) == 2
+    assert [p.status for p in subs.list_parked("bulk").items] == ["retry", "retry", "parked"]
+    assert subs.retry_parked_through("bulk", events[1]) == 0  # asked for already
+    assert [e.position for e in subs.poll_batch("bulk").events][:2] == events[:2]
+    assert subs.skip_parked_through("bulk", events[1]) == 2
+    assert [p.position for p in subs.list_parked("bulk").items] == [events[2]]
+    stuck = subs.stuck_behind(events[2])
+    assert [(s.name, s.how, s.attempts) for s in stuck] == [("bulk", "parked", 1)]

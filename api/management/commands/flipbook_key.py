@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
+
 from django.core.management.base import BaseCommand, CommandError
 
+from api.audit import record_action
 from api.models import SCOPES, ApiKey
 
 
@@ -22,7 +25,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, **options) -> None:
         if action == "create":
-            _, raw = ApiKey.issue(options["name"], options["scope"], options["prefix"])
+            key, raw = ApiKey.issue(options["name"], options["scope"], options["prefix"])
+            _audit("key.create", key, scope=key.scope, stream_prefix=key.stream_prefix)
             self.stdout.write(raw)
         elif action == "list":
             for key in ApiKey.objects.order_by("created_at"):
@@ -35,4 +39,19 @@ class Command(BaseCommand):
                 raise CommandError(f"no key with id {options['key_id']!r}")
             found.active = False
             found.save(update_fields=["active"])  # save() so caches of verified keys forget it
+            _audit("key.revoke", found)
             self.stdout.write(f"revoked {options['key_id']}")
+
+
+def _audit(action: str, key: ApiKey, **details: str) -> None:
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        who = "unknown"
+    record_action(
+        actor=f"cli:{who}",
+        interface="cli",
+        action=action,
+        target=f"{key.name} ({key.key_id})",
+        details=details,
+    )

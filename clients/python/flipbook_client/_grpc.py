@@ -280,6 +280,15 @@ class GrpcTransport:
         request = pb.GetStreamRequest(stream_id=stream_id)
         return stream_info_of(self._unary(self._events.GetStream, request))
 
+    def delete_stream(self, stream_id: str, *, hard: bool) -> StreamInfo:
+        request = pb.DeleteRequest(stream_id=stream_id, hard=hard)
+        # Not repeated after a lost answer: a second soft delete answers not_found.
+        return stream_info_of(self._unary(self._events.Delete, request, idempotent=False))
+
+    def truncate_stream(self, stream_id: str, before: int) -> StreamInfo:
+        request = pb.TruncateRequest(stream_id=stream_id, before=before)
+        return stream_info_of(self._unary(self._events.Truncate, request, idempotent=True))
+
     def list_streams(
         self, *, prefix: str | None, category: str | None, limit: int, cursor: str | None
     ) -> Page[StreamInfo]:

@@ -207,6 +207,20 @@ class RestTransport:
     def stream(self, stream_id: str) -> StreamInfo:
         return StreamInfo.from_json(self._call("GET", stream_path(stream_id)))
 
+    def delete_stream(self, stream_id: str, *, hard: bool) -> StreamInfo:
+        params = {"hard": "true"} if hard else None
+        # Not repeated after a lost answer: a second soft delete answers not_found.
+        return StreamInfo.from_json(
+            self._call("DELETE", stream_path(stream_id), params=params, idempotent=False)
+        )
+
+    def truncate_stream(self, stream_id: str, before: int) -> StreamInfo:
+        path = stream_path(stream_id, "/events")
+        # Truncating twice to the same point changes nothing: safe to repeat.
+        return StreamInfo.from_json(
+            self._call("DELETE", path, params={"before": before}, idempotent=True)
+        )
+
     def list_streams(
         self, *, prefix: str | None, category: str | None, limit: int, cursor: str | None
     ) -> Page[StreamInfo]:

@@ -158,6 +158,17 @@ class Client:
         """The head of a stream ("version 0"); NotFound when it has no events."""
         return self._transport.stream(stream_id)
 
+    def delete_stream(self, stream_id: str, *, hard: bool = False) -> StreamInfo:
+        """Delete a stream: soft (reads answer NotFound until an append starts it again, its
+        versions continuing) or ``hard`` (a tombstone: reads and appends raise StreamDeleted
+        for ever). Returns the head as it was. NotFound for a missing stream."""
+        return self._transport.delete_stream(stream_id, hard=hard)
+
+    def truncate_stream(self, stream_id: str, before: int) -> StreamInfo:
+        """Hide a stream's events below version ``before`` (a position on version-neutral
+        streams); reads then start there. Returns the new head."""
+        return self._transport.truncate_stream(stream_id, before)
+
     def list_streams(
         self,
         *,

@@ -110,6 +110,12 @@ class ReducerError(FlipbookError):
     code = "reducer_error"
 
 
+class StreamDeleted(FlipbookError):
+    """The stream was hard-deleted: its tombstone refuses reads and appends for ever."""
+
+    code = "stream_deleted"
+
+
 class InternalError(FlipbookError):
     """The server failed unexpectedly (its log has the details)."""
 
@@ -135,6 +141,7 @@ ERRORS_BY_CODE: dict[str, type[FlipbookError]] = {
         PermissionDenied,
         Unavailable,
         ReducerError,
+        StreamDeleted,
         InternalError,
     )
 }
@@ -145,6 +152,7 @@ ERRORS_BY_HTTP_STATUS: dict[int, type[FlipbookError]] = {
     403: PermissionDenied,
     404: NotFound,
     409: VersionConflict,
+    410: StreamDeleted,
     413: TooLarge,
     422: ReducerError,
     500: InternalError,

@@ -153,6 +153,21 @@ export class Client {
     return this.call(true, options.signal, (call) => this.transport.stream(streamId, call));
   }
 
+  /**
+   * Delete a stream: soft (reads answer NotFound until an append starts it again, its
+   * versions continuing) or `hard` (a tombstone: reads and appends raise StreamDeleted for
+   * ever). Returns the head as it was. Not retried: a second soft delete answers NotFound.
+   */
+  deleteStream(streamId: string, options: CallOptions & { hard?: boolean } = {}): Promise<StreamInfo> {
+    const hard = options.hard ?? false;
+    return this.call(false, options.signal, (call) => this.transport.deleteStream(streamId, hard, call));
+  }
+
+  /** Hide a stream's events below version `before` (a position on version-neutral streams). */
+  truncateStream(streamId: string, before: number, options: CallOptions = {}): Promise<StreamInfo> {
+    return this.call(true, options.signal, (call) => this.transport.truncateStream(streamId, before, call));
+  }
+
   /** Stream heads by id, filtered by id prefix and category. */
   async *listStreams(options: ListStreamsOptions = {}): AsyncGenerator<StreamInfo, void, undefined> {
     const limit = positive(options.pageSize, "pageSize", 100);

@@ -95,6 +95,11 @@ export class ReducerError extends FlipbookError {
   static override readonly code = "reducer_error";
 }
 
+/** The stream was hard-deleted: its tombstone refuses reads and appends for ever. */
+export class StreamDeleted extends FlipbookError {
+  static override readonly code = "stream_deleted";
+}
+
 /** The server failed unexpectedly (its log has the details). */
 export class InternalError extends FlipbookError {
   static override readonly code = "internal_error";
@@ -121,6 +126,7 @@ const CLASSES = [
   PermissionDenied,
   Unavailable,
   ReducerError,
+  StreamDeleted,
   InternalError,
   Unsupported,
   Aborted,
@@ -140,6 +146,7 @@ export const ERRORS_BY_HTTP_STATUS: ReadonlyMap<number, typeof FlipbookError> = 
   [403, PermissionDenied],
   [404, NotFound],
   [409, VersionConflict],
+  [410, StreamDeleted],
   [413, TooLarge],
   [422, ReducerError],
   [500, InternalError],

@@ -214,6 +214,23 @@ export class RestTransport implements Transport {
     return streamInfo(data);
   }
 
+  async deleteStream(streamId: string, hard: boolean, call: CallContext): Promise<StreamInfo> {
+    const query: QueryOf<Operation<"/api/v1/streams/{stream_id}", "delete">> = {};
+    if (hard) query.hard = true;
+    const data = await this.request("delete", "/api/v1/streams/{stream_id}", { path: { stream_id: streamId }, query }, call);
+    return streamInfo(data);
+  }
+
+  async truncateStream(streamId: string, before: number, call: CallContext): Promise<StreamInfo> {
+    const data = await this.request(
+      "delete",
+      "/api/v1/streams/{stream_id}/events",
+      { path: { stream_id: streamId }, query: { before } },
+      call,
+    );
+    return streamInfo(data);
+  }
+
   async listStreams(
     request: { prefix?: string | undefined; category?: string | undefined; limit: number; cursor?: string | null | undefined },
     call: CallContext,

@@ -69,6 +69,8 @@ export interface Transport {
   readPage(streamId: string, request: ReadPageRequest, call: CallContext): Promise<Page<Event>>;
   latest(streamId: string, call: CallContext): Promise<Event>;
   stream(streamId: string, call: CallContext): Promise<StreamInfo>;
+  deleteStream(streamId: string, hard: boolean, call: CallContext): Promise<StreamInfo>;
+  truncateStream(streamId: string, before: number, call: CallContext): Promise<StreamInfo>;
   listStreams(
     request: { prefix?: string | undefined; category?: string | undefined; limit: number; cursor?: string | null | undefined },
     call: CallContext,

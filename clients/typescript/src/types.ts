@@ -219,7 +219,7 @@ export interface CreateSubscriptionOptions {
   signal?: AbortSignal;
 }
 
-export type SubscriptionStatus = "live" | "behind" | "stalled" | "idle";
+export type SubscriptionStatus = "live" | "behind" | "stalled" | "idle" | "paused";
 
 export interface Subscription {
   name: string;

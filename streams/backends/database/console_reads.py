@@ -63,13 +63,18 @@ class ConsoleReads:
                         params,
                     )
                     heads = [self._stream(row) for row in cursor.fetchall()]
-                    heads = [h for h in heads if before is None or h.last_position < before]
+                    heads = [
+                        h
+                        for h in heads
+                        if (before is None or h.last_position < before) and h.deleted is None
+                    ]
                     heads.sort(key=lambda h: h.last_position, reverse=True)
                     return heads[:limit]
             walk = [
                 "(e.version = s.version OR (e.version IS NULL AND NOT EXISTS (SELECT 1 FROM "
                 "flipbook_event x WHERE x.stream_pk = e.stream_pk AND x.version IS NULL "
                 "AND x.position > e.position)))",
+                "s.deleted = 0",  # deleted streams leave the explorer (docs: lifecycle)
                 *where,
             ]
             if before is not None:
@@ -78,7 +83,8 @@ class ConsoleReads:
             self.ops.execute(
                 cursor,
                 "SELECT s.stream_id, s.kind, s.category, s.version, s.event_count, "
-                "s.created_at, s.updated_at, CAST(s.metadata AS text), e.position "
+                "s.created_at, s.updated_at, CAST(s.metadata AS text), e.position, s.deleted, "
+                "s.truncate_before "
                 "FROM flipbook_event e JOIN flipbook_stream s ON s.id = e.stream_pk "
                 f"WHERE {' AND '.join(walk)} ORDER BY e.position DESC LIMIT %s",
                 [*params, limit],

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from django.db.backends.utils import CursorWrapper
 
     from streams.backends.database.sql import Refused
-    from streams.records import CommitResult, PreparedAppend, PreparedEvent
+    from streams.records import CommitResult, ImportedEvent, PreparedAppend, PreparedEvent
 
 #: Parameters of a statement: positional (%s) or named (%(name)s).
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -71,6 +71,16 @@ class DatabaseOperations(Protocol):
     def totals(self, cursor: CursorWrapper) -> dict[str, Any]: ...
 
     def settled_position(self, cursor: CursorWrapper, after: int) -> int: ...
+
+    def import_events(
+        self, cursor: CursorWrapper, pks: list[int], events: Sequence[ImportedEvent]
+    ) -> None:
+        """Insert imported events (each with its stream's pk) at their own positions."""
+        ...
+
+    def advance_positions(self, cursor: CursorWrapper, last: int) -> None:
+        """Make the next position drawn follow ``last`` (after an import wrote positions)."""
+        ...
 
     def db_time(self, value: datetime | None) -> datetime | str | None: ...
 

@@ -7,7 +7,7 @@ import json
 from functools import cache
 from typing import Any, final
 
-from streams.records import PreparedAppend
+from streams.records import DeletedState, PreparedAppend
 
 # JSON columns are read as text on every database, so decoding is one json.loads everywhere.
 EVENT_COLUMNS = (
@@ -20,8 +20,10 @@ STREAM_COLUMNS = (
     "CASE WHEN s.kind = 'neutral' THEN (SELECT max(x.position) FROM flipbook_event x "
     "WHERE x.stream_pk = s.id AND x.version IS NULL) ELSE (SELECT x.position FROM "
     "flipbook_event x WHERE x.stream_pk = s.id AND x.version IS NOT NULL "
-    "ORDER BY x.version DESC LIMIT 1) END"
+    "ORDER BY x.version DESC LIMIT 1) END, s.deleted, s.truncate_before"
 )
+# flipbook_stream.deleted: 0 live, 1 soft-deleted, 2 hard-deleted (a tombstone).
+DELETED_STATES: dict[int, DeletedState | None] = {0: None, 1: "soft", 2: "hard"}
 
 
 def head_shape(a: PreparedAppend) -> tuple[str, bool, bool, bool]:
@@ -55,10 +57,12 @@ def head_sql(check: str, kind_given: bool, category_given: bool, one: bool) -> s
         )
     if check == "at":
         conditions.append("flipbook_stream.version = %(expected)s")
+    # A tombstone refuses every append; an append to a soft-deleted stream starts it again.
+    conditions.append("flipbook_stream.deleted < 2")
     update = (
         "version = CASE WHEN flipbook_stream.kind = 'neutral' THEN 0 "
         f"ELSE flipbook_stream.version + {n} END, "
-        f"event_count = flipbook_stream.event_count + {n}, updated_at = %(now)s"
+        f"event_count = flipbook_stream.event_count + {n}, updated_at = %(now)s, deleted = 0"
     )
     if category_given:
         update += ", category = COALESCE(flipbook_stream.category, %(cat)s)"

@@ -11,8 +11,9 @@ therefore only returns positions up to a *settled* horizon (see
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, TypeVarTuple, overload
@@ -28,11 +29,18 @@ from django.db import (
     transaction,
 )
 
-from streams.backends.base import BaseEventStore, effective_kind, refusal_error
+from streams.backends.base import (
+    BaseEventStore,
+    check_readable,
+    effective_kind,
+    refusal_error,
+)
 from streams.backends.database.console_reads import ConsoleReads
 from streams.backends.database.features import DatabaseOperations
+from streams.backends.database.lifecycle import DatabaseLifecycle
 from streams.backends.database.postgresql import PostgreSQLOperations
 from streams.backends.database.sql import (
+    DELETED_STATES,
     EVENT_COLUMNS,
     STREAM_COLUMNS,
     Refused,
@@ -48,6 +56,8 @@ from streams.records import (
     CommitResult,
     FeedPage,
     FeedQuery,
+    ImportedEvent,
+    ImportedStream,
     PreparedAppend,
     RecordedEvent,
     StreamInfo,
@@ -68,11 +78,12 @@ DIALECTS: dict[str, Callable[[DatabaseEventStore], DatabaseOperations]] = {
     "postgresql": PostgreSQLOperations,
 }
 MAX_ATTEMPTS = 3
+IMPORT_ROWS = 200  # stream rows per statement of an import (well under SQLite's parameter limit)
 T = TypeVar("T")
 Args = TypeVarTuple("Args")
 
 
-class DatabaseEventStore(ConsoleReads, BaseEventStore):
+class DatabaseEventStore(DatabaseLifecycle, ConsoleReads, BaseEventStore):
     """Event store on a Django database alias. OPTIONS: ``using`` (alias, default
     "default"), ``feed_wait_seconds`` (how long an all-feed read waits for in-flight writers
     before answering "unavailable", default 10)."""
@@ -141,7 +152,8 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
                 append = appends[result.index]
                 if result.head is not None:
                     version, kind, category = result.head
-                    error = refusal_error(append, kind, category, version)
+                    deleted = "hard" if kind == "tombstone" else None
+                    error = refusal_error(append, kind, category, version, deleted)
                 else:
                     error = self._translate(self.explain_refusal, append)
                 if error is not None:
@@ -236,6 +248,80 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
         )
         return AppendResult(sid, events[-1].version, events, category=category)
 
+    # -- import -------------------------------------------------------------------------------
+
+    import_keeps = frozenset({"positions", "recorded_at"})
+
+    def import_events(
+        self,
+        streams: Mapping[str, ImportedStream],
+        events: Sequence[ImportedEvent],
+        *,
+        keep_positions: bool = True,
+    ) -> int:
+        if not keep_positions or not events:
+            return super().import_events(streams, events, keep_positions=keep_positions)
+        return self._translate(self._import, streams, events)
+
+    def _import(
+        self, streams: Mapping[str, ImportedStream], events: Sequence[ImportedEvent]
+    ) -> int:
+        """Write the events with their positions and store times in one transaction: the
+        missing heads (empty) in multi-row INSERTs, the events (COPY on PostgreSQL), each
+        head's version and counts from the rows just written in one UPDATE, then the
+        position sequence past the highest position."""
+        db_time = self._db_time
+        first_seen: dict[str, ImportedEvent] = {}
+        for imported in events:
+            first_seen.setdefault(imported.stream_id, imported)
+        low, high = events[0].position, events[-1].position
+        with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
+            heads = [
+                (
+                    sid,
+                    streams[sid].kind,
+                    streams[sid].category,
+                    db_time(first.recorded_at),
+                    db_time(first.recorded_at),
+                    json.dumps(streams[sid].metadata),
+                )
+                for sid, first in first_seen.items()
+            ]
+            for start in range(0, len(heads), IMPORT_ROWS):
+                chunk = heads[start : start + IMPORT_ROWS]
+                cursor.execute(
+                    "INSERT INTO flipbook_stream (stream_id, kind, category, version, "
+                    "event_count, created_at, updated_at, metadata) VALUES "
+                    + ", ".join(["(%s, %s, %s, 0, 0, %s, %s, %s)"] * len(chunk))
+                    + " ON CONFLICT (stream_id) DO NOTHING",
+                    [value for row in chunk for value in row],
+                )
+            pks: dict[str, int] = {}
+            ids = list(first_seen)
+            for start in range(0, len(ids), IMPORT_ROWS):
+                some_ids = ids[start : start + IMPORT_ROWS]
+                cursor.execute(
+                    "SELECT stream_id, id FROM flipbook_stream WHERE stream_id IN "
+                    f"({', '.join(['%s'] * len(some_ids))})",
+                    some_ids,
+                )
+                pks.update(cursor.fetchall())
+            self.ops.import_events(cursor, [pks[i.stream_id] for i in events], events)
+            # Positions low..high hold exactly this batch: an import fills an empty store in
+            # position order.
+            cursor.execute(
+                "UPDATE flipbook_stream SET "
+                "version = CASE WHEN flipbook_stream.kind = 'neutral' THEN 0 ELSE x.v END, "
+                "event_count = flipbook_stream.event_count + x.n, updated_at = x.u "
+                "FROM (SELECT stream_pk, max(version) AS v, count(*) AS n, "
+                "max(recorded_at) AS u FROM flipbook_event "
+                "WHERE position >= %s AND position <= %s GROUP BY stream_pk) AS x "
+                "WHERE flipbook_stream.id = x.stream_pk",
+                [low, high],
+            )
+            self.ops.advance_positions(cursor, high)
+        return len(events)
+
     def on_durable(self, callback: Callable[[], object]) -> None:
         conn = self.connection
         if conn.in_atomic_block or not conn.autocommit:
@@ -261,22 +347,30 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
                 return
             after = self.cursor_key(batch[-1], query)
 
-    def _stream_key(self, stream_id: str) -> tuple[int, str] | None:
+    def _stream_key(self, stream_id: str) -> tuple[int, str, int] | None:
+        """(pk, kind, truncate_before) of a stream; raises what reading a deleted one does."""
         with self.ops.cursor() as cursor:
             self.ops.execute(
-                cursor, "SELECT id, kind FROM flipbook_stream WHERE stream_id = %s", [stream_id]
+                cursor,
+                "SELECT id, kind, truncate_before, deleted FROM flipbook_stream "
+                "WHERE stream_id = %s",
+                [stream_id],
             )
-            row: tuple[int, str] | None = cursor.fetchone()
-            return row
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if row[3]:
+            check_readable(stream_id, DELETED_STATES[row[3]])
+        return row[0], row[1], row[2]
 
     def _read(
-        self, query: StreamQuery, stream: tuple[int, str] | None = None
+        self, query: StreamQuery, stream: tuple[int, str, int] | None = None
     ) -> list[RecordedEvent]:
         if stream is None:
             stream = self._stream_key(query.stream_id)
             if stream is None:
                 return []
-        pk, kind = stream
+        pk, kind, truncate_before = stream
         with self.ops.cursor() as cursor:
             ordinal = "e.position" if kind == NEUTRAL else "e.version"
             # "version IS NULL" lets neutral reads use their partial (stream, position) index.
@@ -284,6 +378,9 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
             if kind == NEUTRAL:
                 where.append("e.version IS NULL")
             params: list[Any] = [pk]
+            if truncate_before:
+                where.append(f"{ordinal} >= %s")
+                params.append(truncate_before)
             if query.from_version is not None:
                 where.append("e.version >= %s")
                 params.append(query.from_version)
@@ -343,6 +440,7 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
         self, prefix: str | None, category: str | None, after: str | None, limit: int
     ) -> list[StreamInfo]:
         where, params = self._stream_filters(prefix, category)
+        where.append("s.deleted = 0")
         if after is not None:
             where.append("s.stream_id > %s")
             params.append(after)
@@ -425,7 +523,7 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
         )
 
     def _stream(self, row: Sequence[Any]) -> StreamInfo:
-        stream_id, kind, category, version, count, created, updated, metadata, last = row
+        stream_id, kind, category, version, count, created, updated, metadata, last = row[:9]
         return StreamInfo(
             stream_id=stream_id,
             kind=kind,
@@ -436,6 +534,8 @@ class DatabaseEventStore(ConsoleReads, BaseEventStore):
             last_recorded_at=self._time(updated),
             last_position=last or 0,
             metadata=load_json(metadata) or {},
+            deleted=DELETED_STATES[row[9]],
+            truncate_before=row[10],
         )
 
     def _translate(self, func: Callable[[*Args], T], *args: *Args) -> T:

@@ -11,6 +11,7 @@ from uuid import UUID
 from streams.exceptions import TooLarge, Unavailable, ValidationError
 from streams.records import (
     NEUTRAL,
+    DeletedState,
     RecordedEvent,
     StreamInfo,
 )
@@ -193,4 +194,6 @@ def stream_of(item: Item) -> StreamInfo:
         last_recorded_at=datetime.fromisoformat(item["updated_at"]["S"]).replace(tzinfo=UTC),
         last_position=num_attr(item, "last_position"),
         metadata=json.loads(str_attr(item, "metadata") or "{}"),
+        deleted=cast("DeletedState | None", str_attr(item, "del")),
+        truncate_before=num_attr(item, "tb"),
     )

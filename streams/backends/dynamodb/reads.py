@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from streams.backends.base import check_readable
 from streams.backends.dynamodb.core import DynamoDBCore
 from streams.backends.dynamodb.items import (
     CATEGORY_INDEX,
@@ -45,10 +47,13 @@ class DynamoDBReads(DynamoDBCore):
     def read(self, query: StreamQuery) -> list[RecordedEvent]:
         pk = {"S": "s#" + query.stream_id}
         versions = query.from_version is not None or query.to_version is not None
-        if versions:
-            head = self._get(stream_key(query.stream_id))
-            if head is None or str_attr(head, "kind") == NEUTRAL:
-                return []  # version-neutral events have no version to select on
+        head = self._get(stream_key(query.stream_id))
+        if head is None:
+            return []
+        check_readable(query.stream_id, str_attr(head, "del"))
+        cut = num_attr(head, "tb")  # the first ordinal that remains (docs: lifecycle)
+        if versions and str_attr(head, "kind") == NEUTRAL:
+            return []  # version-neutral events have no version to select on
         forward = not query.backwards
         if query.by_time:
             lo = time_text(query.since) if query.since is not None else " "
@@ -74,7 +79,7 @@ class DynamoDBReads(DynamoDBCore):
                 Limit=min(query.limit + 1, 1000) if not versions else 1000,
             )
         else:
-            first = max(1, query.from_version or 1)
+            first = max(1, query.from_version or 1, cut)
             last = min(2**63 - 1, query.to_version or 2**63 - 1)
             if query.after is not None:
                 if forward:
@@ -97,6 +102,8 @@ class DynamoDBReads(DynamoDBCore):
         events: list[RecordedEvent] = []
         for item in pages:
             event = event_of(item)
+            if cut and int(item["sk"]["N"]) < cut:
+                continue  # truncated (reads by time only)
             if query.by_time and versions:
                 version = event.version
                 assert version is not None  # the stream is versioned (checked above)
@@ -208,6 +215,11 @@ class DynamoDBReads(DynamoDBCore):
                 break
         bodies = self._batch_get([("s#" + stream_id, ordinal) for _, stream_id, ordinal in refs])
         events = [event_of(bodies[("s#" + s, o)]) for _, s, o in refs if ("s#" + s, o) in bodies]
+        if len(refs) == query.limit and len(events) < len(refs):
+            # Scavenged events leave their refs in the feed items: fill the page up from
+            # past them, so a full page still means "there may be more".
+            more = self.read_all(replace(query, after=refs[-1][0], limit=len(refs) - len(events)))
+            return FeedPage(events + list(more.events), more.next_after)
         if len(refs) == query.limit:
             next_after = refs[-1][0]
         elif done:

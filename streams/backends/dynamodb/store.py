@@ -19,11 +19,11 @@ import random
 import time
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from streams.backends.base import effective_kind, refusal_error
+from streams.backends.base import effective_kind, import_commits, refusal_error
 from streams.backends.dynamodb.items import (
     CLOCK_UNIT,
     EPOCH,
@@ -43,13 +43,21 @@ from streams.backends.dynamodb.items import (
     time_key,
     time_text,
 )
-from streams.backends.dynamodb.reads import DynamoDBReads
+from streams.backends.dynamodb.lifecycle import DynamoDBLifecycle, head_guard
 from streams.backends.dynamodb.tables import TableManagement
-from streams.exceptions import TooLarge, Unavailable, ValidationError, VersionConflict
+from streams.exceptions import (
+    IdConflict,
+    TooLarge,
+    Unavailable,
+    ValidationError,
+    VersionConflict,
+)
 from streams.records import (
     NEUTRAL,
     AppendResult,
     CommitResult,
+    ImportedEvent,
+    ImportedStream,
     PreparedAppend,
     RecordedEvent,
 )
@@ -58,7 +66,7 @@ if TYPE_CHECKING:
     pass
 
 
-class DynamoDBEventStore(DynamoDBReads, TableManagement):
+class DynamoDBEventStore(DynamoDBLifecycle, TableManagement):
     """Event store on one DynamoDB table named ``<table_prefix>events``.
 
     OPTIONS: ``table_prefix``, ``endpoint_url`` (DynamoDB Local), ``region_name`` (default
@@ -95,6 +103,7 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement):
                         str_attr(head, "kind"),
                         str_attr(head, "category"),
                         num_attr(head, "version"),
+                        str_attr(head, "del"),
                     )
                 if error is not None:
                     duplicate = self.resolve_resend(appends)
@@ -157,6 +166,79 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement):
         current = self.head(a.stream_id)
         version = (current.version or 0) if current else 0
         raise VersionConflict(a.stream_id, a.expected_version, version)
+
+    # -- import -------------------------------------------------------------------------------
+
+    import_keeps = frozenset({"positions", "recorded_at"})
+
+    def import_events(
+        self,
+        streams: Mapping[str, ImportedStream],
+        events: Sequence[ImportedEvent],
+        *,
+        keep_positions: bool = True,
+    ) -> int:
+        if not keep_positions:
+            return super().import_events(streams, events, keep_positions=False)
+        stored = 0
+        for appends, first in import_commits(streams, events, as_recorded=True):
+            self._import_commit(appends, first.position, first.recorded_at)
+            stored += sum(len(a.events) for a in appends)
+        return stored
+
+    def _import_commit(
+        self, appends: tuple[PreparedAppend, ...], position: int, recorded_at: datetime
+    ) -> None:
+        """One commit of an import, at its source's position and time: the transaction of an
+        append, its feed shard conditioned on the position being above every one stored."""
+        from botocore.exceptions import ClientError
+
+        self._check_capacity(appends)
+        shard = zlib.crc32(appends[0].stream_id.encode()) % self.feed_shards
+        for _attempt in range(self.conflict_attempts):
+            items = self._batch_get([stream_key(a.stream_id) for a in appends])
+            heads = [items.get(stream_key(a.stream_id)) for a in appends]
+            for a, head in zip(appends, heads, strict=True):
+                error = refusal_error(
+                    a,
+                    None if head is None else str_attr(head, "kind"),
+                    None if head is None else str_attr(head, "category"),
+                    0 if head is None else num_attr(head, "version"),
+                )
+                if error is not None:
+                    raise error
+            transaction, _ = self._transaction(appends, heads, shard, position, recorded_at)
+            try:
+                self._call(
+                    "transact_write_items",
+                    passthrough=frozenset({"TransactionCanceledException"}),
+                    TransactItems=[
+                        {k: v for k, v in item.items() if not k.startswith("_")}
+                        for item in transaction
+                    ],
+                    ClientRequestToken=str(uuid.uuid4()),
+                )
+                return
+            except ClientError as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                failed = {
+                    item["_kind"]
+                    for code, item in zip(reasons, transaction, strict=False)
+                    if code == "ConditionalCheckFailed"
+                }
+                if "claim" in failed:
+                    raise IdConflict(
+                        [str(e.id) for a in appends for e in a.events],
+                        "an event id of the import is stored already",
+                    ) from exc
+                if "shard" in failed:
+                    raise ValidationError(
+                        "position",
+                        f"{position} is not above the positions the store holds: import "
+                        "into an empty store, or merge",
+                    ) from exc
+                time.sleep(self.backoff_seconds * random.random())
+        raise Unavailable("the import kept racing other writers; retry on an idle store")
 
     def _check_capacity(self, appends: Sequence[PreparedAppend]) -> None:
         events = sum(len(a.events) for a in appends)
@@ -287,17 +369,23 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement):
                 items.insert(0, {**put_item(self.table, item, "head"), "_index": index})
             else:
                 update = "SET version = :v, event_count = :c, updated_at = :u, last_position = :lp"
-                values: Item = {
-                    ":v": {"N": str(new_version)},
-                    ":c": {"N": str(count + n)},
-                    ":u": {"S": recorded},
-                    ":lp": {"N": str(last)},
-                    ":old": {"N": str(count)},
-                }
-                if category and str_attr(head, "category") is None:
+                condition, values = head_guard(head)
+                values.update(
+                    {
+                        ":v": {"N": str(new_version)},
+                        ":c": {"N": str(count + n)},
+                        ":u": {"S": recorded},
+                        ":lp": {"N": str(last)},
+                    }
+                )
+                if category and (str_attr(head, "category") is None or "del" in head):
                     update += ", category = :cat, cp = :cp"
                     values[":cat"] = {"S": category}
                     values[":cp"] = {"S": f"c#{category}#{listing}"}
+                if "del" in head:
+                    # Soft-deleted: this append starts it again, back in the listings.
+                    update += ", lp = :lpk REMOVE del"
+                    values[":lpk"] = {"S": f"l#{listing}"}
                 items.insert(
                     0,
                     {
@@ -305,7 +393,7 @@ class DynamoDBEventStore(DynamoDBReads, TableManagement):
                             "TableName": self.table,
                             "Key": item_key("s#" + a.stream_id, 0),
                             "UpdateExpression": update,
-                            "ConditionExpression": "event_count = :old",
+                            "ConditionExpression": condition,
                             "ExpressionAttributeValues": values,
                         },
                         "_kind": "head",

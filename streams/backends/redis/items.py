@@ -78,6 +78,7 @@ def event_of(stream_id: str, values: Sequence[bytes]) -> RecordedEvent:
 def stream_of(stream_id: str, fields: dict[bytes, bytes]) -> StreamInfo:
     kind: StreamKind = "neutral" if fields[b"kind"] == b"neutral" else "versioned"
     category = fields.get(b"category")
+    deleted = fields.get(b"del")
     return StreamInfo(
         stream_id=stream_id,
         kind=kind,
@@ -88,6 +89,8 @@ def stream_of(stream_id: str, fields: dict[bytes, bytes]) -> StreamInfo:
         last_recorded_at=recorded_time(fields[b"updated"]),
         last_position=int(fields[b"last"]),
         metadata={},
+        deleted="hard" if deleted == b"hard" else "soft" if deleted == b"soft" else None,
+        truncate_before=int(fields.get(b"tb", 0)),
     )
 
 

@@ -15,12 +15,14 @@ for j = 1, n_streams do
   streams[j] = s
 end
 for j, s in ipairs(streams) do
-  local h = redis.call('HMGET', KEYS[4 * j + 5], 'kind', 'category', 'version', 'count')
+  local h = redis.call('HMGET', KEYS[4 * j + 5], 'kind', 'category', 'version', 'count', 'del')
   s.h = h
   if not h[1] then
     if s.expected == 'exists' or (s.exp and s.exp > 0) then
       return {'refused', j, '', '', 0}
     end
+  elseif h[5] == 'hard' then
+    return {'refused', j, h[1], h[2] or '', tonumber(h[3]), 'hard'}
   else
     local version = tonumber(h[3])
     if (s.kind ~= '' and s.kind ~= h[1]) or (h[1] == 'neutral' and s.exp)
@@ -43,6 +45,11 @@ local meta = redis.call('HMGET', KEYS[1], 'last', 'rec', 'min', 'events', 'strea
 local pos = tonumber(meta[1] or '0') + 1
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+-- An import (after the streams' arguments) gives its source's first position and time.
+if ARGV[a] then
+  if tonumber(ARGV[a]) < pos then return {'position', pos - 1} end
+  pos, now = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+end
 local rec = tonumber(meta[2] or '0')
 if now < rec then now = rec end  -- recorded times never go back along the feed
 local minute = math.floor(now / 60000000)
@@ -90,6 +97,16 @@ for j, s in ipairs(streams) do
     redis.call('HSET', hkey, 'version', string.format('%d', version),
                'count', string.format('%d', count + s.n),
                'updated', string.format('%d', now), 'last', last)
+    if h[5] == 'soft' then
+      -- The append starts a soft-deleted stream again: back in the listings and counts.
+      redis.call('HDEL', hkey, 'del')
+      redis.call('ZADD', KEYS[4], 0, s.sid)
+      new_streams = new_streams + 1
+      if h[2] then
+        redis.call('ZADD', string.sub(KEYS[1], 1, -5) .. 'c:' .. h[2], 0, s.sid)
+        redis.call('HINCRBY', KEYS[6], h[2], 1)
+      end
+    end
   end
   local category = h[2]
   if not category and s.cat ~= '' then
@@ -195,4 +212,78 @@ while true do
   end
   if backwards then hi = '(' .. members[#members] else lo = '(' .. members[#members] end
 end
+"""
+
+# KEYS: head, stream, meta, streams, recent, cats, lifecycle set. ARGV: key base ('{p}:'),
+# stream id, 'soft' | 'hard' | 'truncate', the ordinal to truncate before. Returns {'ok',
+# kind, category, version, count, truncate_before, last} (the head before), {'missing'},
+# {'soft'} (deleted already), {'hard'} (a tombstone) or {'past', one after the last ordinal}.
+LIFECYCLE_SCRIPT = """#!lua
+local base, sid, op = ARGV[1], ARGV[2], ARGV[3]
+local h = redis.call('HMGET', KEYS[1], 'kind', 'category', 'version', 'count', 'del', 'tb', 'last')
+if not h[1] then return {'missing'} end
+if h[5] == 'hard' then return {'hard'} end
+if h[5] == 'soft' and op ~= 'hard' then return {'soft'} end
+local version, count = tonumber(h[3]), tonumber(h[4])
+local tb = tonumber(h[6] or '0')
+local after_last = version + 1
+if h[1] == 'neutral' then after_last = math.max(tonumber(h[7]) + 1, tb) end
+local reply = {'ok', h[1], h[2] or '', version, count, tb, tonumber(h[7])}
+local meta_events = tonumber(redis.call('HGET', KEYS[3], 'events') or '0')
+if op == 'truncate' then
+  local before = tonumber(ARGV[4])
+  if before > after_last then return {'past', after_last} end
+  local cut = math.max(before, tb)
+  local remaining = version - cut + 1
+  if h[1] == 'neutral' then
+    remaining = #redis.call('XRANGE', KEYS[2], string.format('%d', cut) .. '-0', '+')
+  end
+  redis.call('HSET', KEYS[1], 'tb', string.format('%d', cut), 'count', remaining)
+  redis.call('HSET', KEYS[3], 'events', string.format('%d', meta_events - count + remaining))
+  redis.call('ZADD', KEYS[7], 0, sid)
+  return reply
+end
+if h[5] ~= 'soft' then
+  -- A live stream leaves the listings and the counts.
+  redis.call('ZREM', KEYS[4], sid)
+  redis.call('ZREM', KEYS[5], sid)
+  if h[2] then
+    redis.call('ZREM', base .. 'c:' .. h[2], sid)
+    if redis.call('HINCRBY', KEYS[6], h[2], -1) <= 0 then redis.call('HDEL', KEYS[6], h[2]) end
+  end
+  local streams = tonumber(redis.call('HGET', KEYS[3], 'streams') or '0')
+  redis.call('HSET', KEYS[3], 'streams', string.format('%d', streams - 1),
+             'events', string.format('%d', meta_events - count))
+end
+redis.call('HSET', KEYS[1], 'del', op, 'tb', string.format('%d', math.max(after_last, tb)),
+           'count', 0)
+redis.call('ZADD', KEYS[7], 0, sid)
+return reply
+"""
+
+# KEYS: head, stream, times, feed, ids. ARGV: the most events to remove. Removes for good the
+# events of a stream that reads no longer show, with their feed entries, id claims and time
+# keys; returns how many went.
+SCAVENGE_SCRIPT = """#!lua
+local h = redis.call('HMGET', KEYS[1], 'del', 'tb')
+local hi
+if h[1] == 'hard' then
+  hi = '+'
+elseif tonumber(h[2] or '0') > 1 then
+  hi = '(' .. h[2] .. '-0'
+else
+  return 0
+end
+local entries = redis.call('XRANGE', KEYS[2], '-', hi, 'COUNT', tonumber(ARGV[1]))
+for _, entry in ipairs(entries) do
+  local f = entry[2]
+  local ordinal = tonumber(string.match(entry[1], '^(%d+)'))
+  redis.call('XDEL', KEYS[4], f[4] .. '-0')
+  redis.call('HDEL', KEYS[5], f[6])
+  if f[14] ~= '' then
+    redis.call('ZREM', KEYS[3], f[14] .. '#' .. string.format('%020d', ordinal))
+  end
+  redis.call('XDEL', KEYS[2], entry[1])
+end
+return #entries
 """

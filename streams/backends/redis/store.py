@@ -26,7 +26,7 @@ so positions become visible in order and without gaps: the all-feed needs no fen
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +35,12 @@ from uuid import UUID
 import redis
 from redis.cluster import RedisCluster
 
-from streams.backends.base import BaseEventStore, refusal_error
+from streams.backends.base import (
+    BaseEventStore,
+    check_readable,
+    import_commits,
+    refusal_error,
+)
 from streams.backends.redis.items import (
     EPOCH,
     FEED_SCAN_BUDGET,
@@ -49,12 +54,21 @@ from streams.backends.redis.items import (
     time_key,
     time_text,
 )
-from streams.backends.redis.scripts import COMMIT_SCRIPT, FEED_SCRIPT, TIME_SCRIPT
-from streams.exceptions import IdConflict, Unavailable, VersionConflict
+from streams.backends.redis.lifecycle import RedisLifecycle
+from streams.backends.redis.scripts import (
+    COMMIT_SCRIPT,
+    FEED_SCRIPT,
+    LIFECYCLE_SCRIPT,
+    SCAVENGE_SCRIPT,
+    TIME_SCRIPT,
+)
+from streams.exceptions import IdConflict, Unavailable, ValidationError, VersionConflict
 from streams.records import (
     CommitResult,
     FeedPage,
     FeedQuery,
+    ImportedEvent,
+    ImportedStream,
     PreparedAppend,
     RecordedEvent,
     StreamInfo,
@@ -62,7 +76,7 @@ from streams.records import (
 )
 
 
-class RedisEventStore(BaseEventStore):
+class RedisEventStore(RedisLifecycle, BaseEventStore):
     """Event store on Redis 7 (standalone, or one slot of a Redis Cluster).
 
     OPTIONS: ``url`` (``redis://``, ``rediss://``; a Redis Cluster when ``cluster`` is true
@@ -135,6 +149,8 @@ class RedisEventStore(BaseEventStore):
                 "commit": self._client.register_script(COMMIT_SCRIPT),
                 "feed": self._client.register_script(FEED_SCRIPT),
                 "time": self._client.register_script(TIME_SCRIPT),
+                "lifecycle": self._client.register_script(LIFECYCLE_SCRIPT),
+                "scavenge": self._client.register_script(SCAVENGE_SCRIPT),
             }
         return self._client
 
@@ -199,25 +215,7 @@ class RedisEventStore(BaseEventStore):
     # -- append -------------------------------------------------------------------------------
 
     def append(self, appends: Sequence[PreparedAppend]) -> CommitResult:
-        keys = list(self.global_keys)
-        args: list[Any] = [len(appends)]
-        for a in appends:
-            sid = a.stream_id
-            keys += [
-                self._stream_key(sid),
-                self._head_key(sid),
-                self._times_key(sid),
-                self._category_key(a.category or ""),
-            ]
-            args += [str(a.expected_version), a.kind or "", a.category or "", len(a.events), sid]
-            for e in a.events:
-                args += [
-                    e.id.bytes,
-                    e.name,
-                    e.payload_json,
-                    e.metadata_json,
-                    "" if e.timestamp is None else time_text(e.timestamp),
-                ]
+        keys, args = self._commit_arguments(appends)
         last_refused = 0
         for _attempt in range(MAX_ATTEMPTS):
             with self._translate(writing=True):
@@ -241,18 +239,90 @@ class RedisEventStore(BaseEventStore):
                     return duplicate
             kind = reply[2].decode() or None
             category = reply[3].decode() or None
-            error = refusal_error(appends[index], kind, category, int(reply[4]))
+            deleted = reply[5].decode() if len(reply) > 5 else None
+            error = refusal_error(appends[index], kind, category, int(reply[4]), deleted)
             if error is not None:
                 raise error
         a = appends[last_refused]
         head = self.head(a.stream_id)
         raise VersionConflict(a.stream_id, a.expected_version, (head.version or 0) if head else 0)
 
+    def _commit_arguments(self, appends: Sequence[PreparedAppend]) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of the commit script for ``appends``."""
+        keys = list(self.global_keys)
+        args: list[Any] = [len(appends)]
+        for a in appends:
+            sid = a.stream_id
+            keys += [
+                self._stream_key(sid),
+                self._head_key(sid),
+                self._times_key(sid),
+                self._category_key(a.category or ""),
+            ]
+            args += [str(a.expected_version), a.kind or "", a.category or "", len(a.events), sid]
+            for e in a.events:
+                args += [
+                    e.id.bytes,
+                    e.name,
+                    e.payload_json,
+                    e.metadata_json,
+                    "" if e.timestamp is None else time_text(e.timestamp),
+                ]
+        return keys, args
+
+    # -- import -------------------------------------------------------------------------------
+
+    import_keeps = frozenset({"positions", "recorded_at"})
+
+    def import_events(
+        self,
+        streams: Mapping[str, ImportedStream],
+        events: Sequence[ImportedEvent],
+        *,
+        keep_positions: bool = True,
+    ) -> int:
+        if not keep_positions:
+            return super().import_events(streams, events, keep_positions=False)
+        stored = 0
+        for appends, first in import_commits(streams, events, as_recorded=True):
+            keys, args = self._commit_arguments(appends)
+            # The commit script takes its source's first position and time after the streams.
+            args += [first.position, (first.recorded_at - EPOCH) // timedelta(microseconds=1)]
+            with self._translate(writing=True):
+                reply = self._script("commit")(keys=keys, args=args)
+            status = reply[0]
+            if status == b"position":
+                raise ValidationError(
+                    "position",
+                    f"{first.position} is not above the store's last position {int(reply[1])}: "
+                    "import into an empty store, or merge",
+                )
+            if status == b"claimed":
+                number = int(reply[1]) - 1
+                taken = [e for a in appends for e in a.events][number]
+                raise IdConflict([str(taken.id)], "an event id of the import is stored already")
+            if status != b"ok":
+                index = int(reply[1]) - 1
+                a = appends[index]
+                kind, category = reply[2].decode() or None, reply[3].decode() or None
+                error = refusal_error(a, kind, category, int(reply[4]))
+                raise error or VersionConflict(a.stream_id, a.expected_version, int(reply[4]))
+            stored += sum(len(a.events) for a in appends)
+        return stored
+
     # -- reads --------------------------------------------------------------------------------
 
     def read(self, query: StreamQuery) -> list[RecordedEvent]:
+        head_key = self._head_key(query.stream_id)
         if query.by_time:
-            return self._read_by_time(query)
+            with self._translate():
+                deleted, cut = self.client.hmget(head_key, ["del", "tb"])
+            check_readable(query.stream_id, deleted and deleted.decode())
+            events = self._read_by_time(query)
+            first = int(cut or 0)  # the first ordinal that remains (docs: lifecycle)
+            if first:
+                events = [e for e in events if (e.version or e.position) >= first]
+            return events
         versions = query.from_version is not None or query.to_version is not None
         lo = max(1, query.from_version or 1)
         hi = query.to_version
@@ -263,18 +333,34 @@ class RedisEventStore(BaseEventStore):
                 lo = max(lo, int(query.after[0]) + 1)
         if hi is not None and lo > hi:
             return []
-        start = f"{lo}-0"
-        end = "+" if hi is None else f"{hi}-0"
-        key = self._stream_key(query.stream_id)
+        # The head's lifecycle fields and the range in one round trip; read again from the
+        # truncation point only when it lies inside the range.
         with self._translate():
-            if query.backwards:
-                entries = self.client.xrevrange(key, end, start, count=query.limit)
-            else:
-                entries = self.client.xrange(key, start, end, count=query.limit)
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hmget(head_key, ["del", "tb"])
+            self._range(pipe, query, lo, hi)
+            (deleted, cut), entries = pipe.execute()
+        check_readable(query.stream_id, deleted and deleted.decode())
+        first = int(cut or 0)
+        if first > lo:
+            lo = first
+            if hi is not None and lo > hi:
+                return []
+            with self._translate():
+                entries = self._range(self.client, query, lo, hi)
         events = [event_of(query.stream_id, list(fields.values())) for _, fields in entries]
         if versions and events and events[0].version is None:
             return []  # version-neutral events have no version to select on
         return events
+
+    def _range(self, client: Any, query: StreamQuery, lo: int, hi: int | None) -> Any:
+        """XRANGE (XREVRANGE backwards) of the stream's ordinals ``lo``..``hi`` on ``client``
+        (a client or a pipeline)."""
+        key = self._stream_key(query.stream_id)
+        start, end = f"{lo}-0", "+" if hi is None else f"{hi}-0"
+        if query.backwards:
+            return client.xrevrange(key, end, start, count=query.limit)
+        return client.xrange(key, start, end, count=query.limit)
 
     def _read_by_time(self, query: StreamQuery) -> list[RecordedEvent]:
         lo = "-" if query.since is None else "[" + time_text(query.since)

@@ -252,6 +252,113 @@ func (SubscriptionStart) EnumDescriptor() ([]byte, []int) {
 	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{3}
 }
 
+// Stream lifecycle: Delete and Truncate.
+type DeleteRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	StreamId string                 `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	// Leave a tombstone.
+	Hard          bool `protobuf:"varint,2,opt,name=hard,proto3" json:"hard,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRequest) Reset() {
+	*x = DeleteRequest{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRequest) ProtoMessage() {}
+
+func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRequest) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *DeleteRequest) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *DeleteRequest) GetHard() bool {
+	if x != nil {
+		return x.Hard
+	}
+	return false
+}
+
+type TruncateRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	StreamId string                 `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	// The first version (position on version-neutral streams) that remains.
+	Before        int64 `protobuf:"varint,2,opt,name=before,proto3" json:"before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TruncateRequest) Reset() {
+	*x = TruncateRequest{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TruncateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TruncateRequest) ProtoMessage() {}
+
+func (x *TruncateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TruncateRequest.ProtoReflect.Descriptor instead.
+func (*TruncateRequest) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TruncateRequest) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *TruncateRequest) GetBefore() int64 {
+	if x != nil {
+		return x.Before
+	}
+	return 0
+}
+
 // An event as stored. Immutable.
 type Event struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -277,7 +384,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[0]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -289,7 +396,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[0]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -302,7 +409,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{0}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Event) GetStreamId() string {
@@ -390,7 +497,7 @@ type NewEvent struct {
 
 func (x *NewEvent) Reset() {
 	*x = NewEvent{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[1]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +509,7 @@ func (x *NewEvent) String() string {
 func (*NewEvent) ProtoMessage() {}
 
 func (x *NewEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[1]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +522,7 @@ func (x *NewEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewEvent.ProtoReflect.Descriptor instead.
 func (*NewEvent) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{1}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *NewEvent) GetName() string {
@@ -481,7 +588,7 @@ type AppendRequest struct {
 
 func (x *AppendRequest) Reset() {
 	*x = AppendRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[2]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +600,7 @@ func (x *AppendRequest) String() string {
 func (*AppendRequest) ProtoMessage() {}
 
 func (x *AppendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[2]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +613,7 @@ func (x *AppendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendRequest.ProtoReflect.Descriptor instead.
 func (*AppendRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{2}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AppendRequest) GetStreamId() string {
@@ -593,7 +700,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[3]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +712,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[3]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +725,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{3}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AppendResponse) GetStreamId() string {
@@ -659,7 +766,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[4]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +778,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[4]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +791,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{4}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CommitRequest) GetStreams() []*AppendRequest {
@@ -707,7 +814,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +826,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +839,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{5}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CommitResponse) GetStreams() []*AppendResponse {
@@ -777,7 +884,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +896,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +909,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{6}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReadRequest) GetStreamId() string {
@@ -874,7 +981,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +993,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1006,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{7}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReadResponse) GetItem() isReadResponse_Item {
@@ -953,7 +1060,7 @@ type GetLatestRequest struct {
 
 func (x *GetLatestRequest) Reset() {
 	*x = GetLatestRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +1072,7 @@ func (x *GetLatestRequest) String() string {
 func (*GetLatestRequest) ProtoMessage() {}
 
 func (x *GetLatestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +1085,7 @@ func (x *GetLatestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLatestRequest.ProtoReflect.Descriptor instead.
 func (*GetLatestRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{8}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetLatestRequest) GetStreamId() string {
@@ -1004,7 +1111,7 @@ type ReadAllRequest struct {
 
 func (x *ReadAllRequest) Reset() {
 	*x = ReadAllRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1123,7 @@ func (x *ReadAllRequest) String() string {
 func (*ReadAllRequest) ProtoMessage() {}
 
 func (x *ReadAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1136,7 @@ func (x *ReadAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadAllRequest.ProtoReflect.Descriptor instead.
 func (*ReadAllRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{9}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReadAllRequest) GetAfter() int64 {
@@ -1071,7 +1178,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1190,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1203,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{10}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Checkpoint) GetPosition() int64 {
@@ -1119,7 +1226,7 @@ type ReadAllResponse struct {
 
 func (x *ReadAllResponse) Reset() {
 	*x = ReadAllResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1238,7 @@ func (x *ReadAllResponse) String() string {
 func (*ReadAllResponse) ProtoMessage() {}
 
 func (x *ReadAllResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1251,7 @@ func (x *ReadAllResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadAllResponse.ProtoReflect.Descriptor instead.
 func (*ReadAllResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{11}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReadAllResponse) GetItem() isReadAllResponse_Item {
@@ -1198,7 +1305,7 @@ type GetStreamRequest struct {
 
 func (x *GetStreamRequest) Reset() {
 	*x = GetStreamRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1317,7 @@ func (x *GetStreamRequest) String() string {
 func (*GetStreamRequest) ProtoMessage() {}
 
 func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1330,7 @@ func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamRequest.ProtoReflect.Descriptor instead.
 func (*GetStreamRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{12}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetStreamRequest) GetStreamId() string {
@@ -1254,7 +1361,7 @@ type StreamInfo struct {
 
 func (x *StreamInfo) Reset() {
 	*x = StreamInfo{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1373,7 @@ func (x *StreamInfo) String() string {
 func (*StreamInfo) ProtoMessage() {}
 
 func (x *StreamInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1386,7 @@ func (x *StreamInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamInfo.ProtoReflect.Descriptor instead.
 func (*StreamInfo) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{13}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StreamInfo) GetStreamId() string {
@@ -1362,7 +1469,7 @@ type ListStreamsRequest struct {
 
 func (x *ListStreamsRequest) Reset() {
 	*x = ListStreamsRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1481,7 @@ func (x *ListStreamsRequest) String() string {
 func (*ListStreamsRequest) ProtoMessage() {}
 
 func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1494,7 @@ func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsRequest.ProtoReflect.Descriptor instead.
 func (*ListStreamsRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{14}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListStreamsRequest) GetPrefix() string {
@@ -1429,7 +1536,7 @@ type ListStreamsResponse struct {
 
 func (x *ListStreamsResponse) Reset() {
 	*x = ListStreamsResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1441,7 +1548,7 @@ func (x *ListStreamsResponse) String() string {
 func (*ListStreamsResponse) ProtoMessage() {}
 
 func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1454,7 +1561,7 @@ func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsResponse.ProtoReflect.Descriptor instead.
 func (*ListStreamsResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{15}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListStreamsResponse) GetStreams() []*StreamInfo {
@@ -1489,7 +1596,7 @@ type GetStateRequest struct {
 
 func (x *GetStateRequest) Reset() {
 	*x = GetStateRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1608,7 @@ func (x *GetStateRequest) String() string {
 func (*GetStateRequest) ProtoMessage() {}
 
 func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1621,7 @@ func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStateRequest.ProtoReflect.Descriptor instead.
 func (*GetStateRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{16}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetStateRequest) GetStreamId() string {
@@ -1608,7 +1715,7 @@ type State struct {
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +1727,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +1740,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{17}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *State) GetStreamId() string {
@@ -1750,7 +1857,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1762,7 +1869,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1775,7 +1882,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{18}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Snapshot) GetStreamId() string {
@@ -1863,7 +1970,7 @@ type SetSnapshotRequest struct {
 
 func (x *SetSnapshotRequest) Reset() {
 	*x = SetSnapshotRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +1982,7 @@ func (x *SetSnapshotRequest) String() string {
 func (*SetSnapshotRequest) ProtoMessage() {}
 
 func (x *SetSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +1995,7 @@ func (x *SetSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SetSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{19}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SetSnapshotRequest) GetStreamId() string {
@@ -1953,7 +2060,7 @@ type GetSnapshotRequest struct {
 
 func (x *GetSnapshotRequest) Reset() {
 	*x = GetSnapshotRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1965,7 +2072,7 @@ func (x *GetSnapshotRequest) String() string {
 func (*GetSnapshotRequest) ProtoMessage() {}
 
 func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1978,7 +2085,7 @@ func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*GetSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{20}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetSnapshotRequest) GetStreamId() string {
@@ -2014,7 +2121,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2133,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2146,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{21}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SubscribeRequest) GetName() string {
@@ -2069,7 +2176,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2081,7 +2188,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2094,7 +2201,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{22}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SubscribeResponse) GetItem() isSubscribeResponse_Item {
@@ -2156,7 +2263,7 @@ type SubscriptionFilter struct {
 
 func (x *SubscriptionFilter) Reset() {
 	*x = SubscriptionFilter{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2275,7 @@ func (x *SubscriptionFilter) String() string {
 func (*SubscriptionFilter) ProtoMessage() {}
 
 func (x *SubscriptionFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2288,7 @@ func (x *SubscriptionFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscriptionFilter.ProtoReflect.Descriptor instead.
 func (*SubscriptionFilter) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{23}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SubscriptionFilter) GetCategory() string {
@@ -2218,7 +2325,7 @@ type PushEndpoint struct {
 
 func (x *PushEndpoint) Reset() {
 	*x = PushEndpoint{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2230,7 +2337,7 @@ func (x *PushEndpoint) String() string {
 func (*PushEndpoint) ProtoMessage() {}
 
 func (x *PushEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2243,7 +2350,7 @@ func (x *PushEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushEndpoint.ProtoReflect.Descriptor instead.
 func (*PushEndpoint) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{24}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PushEndpoint) GetKind() string {
@@ -2301,7 +2408,7 @@ type Subscription struct {
 
 func (x *Subscription) Reset() {
 	*x = Subscription{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2420,7 @@ func (x *Subscription) String() string {
 func (*Subscription) ProtoMessage() {}
 
 func (x *Subscription) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2433,7 @@ func (x *Subscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscription.ProtoReflect.Descriptor instead.
 func (*Subscription) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{25}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Subscription) GetName() string {
@@ -2453,7 +2560,7 @@ type CreateSubscriptionRequest struct {
 
 func (x *CreateSubscriptionRequest) Reset() {
 	*x = CreateSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2465,7 +2572,7 @@ func (x *CreateSubscriptionRequest) String() string {
 func (*CreateSubscriptionRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2478,7 +2585,7 @@ func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{26}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateSubscriptionRequest) GetName() string {
@@ -2560,7 +2667,7 @@ type GetSubscriptionRequest struct {
 
 func (x *GetSubscriptionRequest) Reset() {
 	*x = GetSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2572,7 +2679,7 @@ func (x *GetSubscriptionRequest) String() string {
 func (*GetSubscriptionRequest) ProtoMessage() {}
 
 func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2585,7 +2692,7 @@ func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*GetSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{27}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetSubscriptionRequest) GetName() string {
@@ -2606,7 +2713,7 @@ type ListSubscriptionsRequest struct {
 
 func (x *ListSubscriptionsRequest) Reset() {
 	*x = ListSubscriptionsRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2618,7 +2725,7 @@ func (x *ListSubscriptionsRequest) String() string {
 func (*ListSubscriptionsRequest) ProtoMessage() {}
 
 func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2631,7 +2738,7 @@ func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{28}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListSubscriptionsRequest) GetLimit() int32 {
@@ -2659,7 +2766,7 @@ type ListSubscriptionsResponse struct {
 
 func (x *ListSubscriptionsResponse) Reset() {
 	*x = ListSubscriptionsResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2671,7 +2778,7 @@ func (x *ListSubscriptionsResponse) String() string {
 func (*ListSubscriptionsResponse) ProtoMessage() {}
 
 func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2684,7 +2791,7 @@ func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{29}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListSubscriptionsResponse) GetItems() []*Subscription {
@@ -2710,7 +2817,7 @@ type DeleteSubscriptionRequest struct {
 
 func (x *DeleteSubscriptionRequest) Reset() {
 	*x = DeleteSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2722,7 +2829,7 @@ func (x *DeleteSubscriptionRequest) String() string {
 func (*DeleteSubscriptionRequest) ProtoMessage() {}
 
 func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2735,7 +2842,7 @@ func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{30}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeleteSubscriptionRequest) GetName() string {
@@ -2753,7 +2860,7 @@ type DeleteSubscriptionResponse struct {
 
 func (x *DeleteSubscriptionResponse) Reset() {
 	*x = DeleteSubscriptionResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2765,7 +2872,7 @@ func (x *DeleteSubscriptionResponse) String() string {
 func (*DeleteSubscriptionResponse) ProtoMessage() {}
 
 func (x *DeleteSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2778,7 +2885,7 @@ func (x *DeleteSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{31}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{33}
 }
 
 type NextRequest struct {
@@ -2794,7 +2901,7 @@ type NextRequest struct {
 
 func (x *NextRequest) Reset() {
 	*x = NextRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2806,7 +2913,7 @@ func (x *NextRequest) String() string {
 func (*NextRequest) ProtoMessage() {}
 
 func (x *NextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2819,7 +2926,7 @@ func (x *NextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NextRequest.ProtoReflect.Descriptor instead.
 func (*NextRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{32}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *NextRequest) GetName() string {
@@ -2853,7 +2960,7 @@ type NextResponse struct {
 
 func (x *NextResponse) Reset() {
 	*x = NextResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2865,7 +2972,7 @@ func (x *NextResponse) String() string {
 func (*NextResponse) ProtoMessage() {}
 
 func (x *NextResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2878,7 +2985,7 @@ func (x *NextResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NextResponse.ProtoReflect.Descriptor instead.
 func (*NextResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{33}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NextResponse) GetEvents() []*Event {
@@ -2905,7 +3012,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2917,7 +3024,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2930,7 +3037,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{34}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AckRequest) GetName() string {
@@ -2958,7 +3065,7 @@ type NackRequest struct {
 
 func (x *NackRequest) Reset() {
 	*x = NackRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2970,7 +3077,7 @@ func (x *NackRequest) String() string {
 func (*NackRequest) ProtoMessage() {}
 
 func (x *NackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2983,7 +3090,7 @@ func (x *NackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NackRequest.ProtoReflect.Descriptor instead.
 func (*NackRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{35}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *NackRequest) GetName() string {
@@ -3019,7 +3126,7 @@ type NackResponse struct {
 
 func (x *NackResponse) Reset() {
 	*x = NackResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3138,7 @@ func (x *NackResponse) String() string {
 func (*NackResponse) ProtoMessage() {}
 
 func (x *NackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3151,7 @@ func (x *NackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NackResponse.ProtoReflect.Descriptor instead.
 func (*NackResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{36}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *NackResponse) GetPosition() int64 {
@@ -3089,7 +3196,7 @@ type ResetSubscriptionRequest struct {
 
 func (x *ResetSubscriptionRequest) Reset() {
 	*x = ResetSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3101,7 +3208,7 @@ func (x *ResetSubscriptionRequest) String() string {
 func (*ResetSubscriptionRequest) ProtoMessage() {}
 
 func (x *ResetSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3114,7 +3221,7 @@ func (x *ResetSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*ResetSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{37}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ResetSubscriptionRequest) GetName() string {
@@ -3186,7 +3293,7 @@ type ParkedEvent struct {
 
 func (x *ParkedEvent) Reset() {
 	*x = ParkedEvent{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3198,7 +3305,7 @@ func (x *ParkedEvent) String() string {
 func (*ParkedEvent) ProtoMessage() {}
 
 func (x *ParkedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3211,7 +3318,7 @@ func (x *ParkedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedEvent.ProtoReflect.Descriptor instead.
 func (*ParkedEvent) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{38}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ParkedEvent) GetPosition() int64 {
@@ -3288,7 +3395,7 @@ type ListParkedRequest struct {
 
 func (x *ListParkedRequest) Reset() {
 	*x = ListParkedRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3300,7 +3407,7 @@ func (x *ListParkedRequest) String() string {
 func (*ListParkedRequest) ProtoMessage() {}
 
 func (x *ListParkedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3313,7 +3420,7 @@ func (x *ListParkedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListParkedRequest.ProtoReflect.Descriptor instead.
 func (*ListParkedRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{39}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListParkedRequest) GetName() string {
@@ -3347,7 +3454,7 @@ type ListParkedResponse struct {
 
 func (x *ListParkedResponse) Reset() {
 	*x = ListParkedResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3359,7 +3466,7 @@ func (x *ListParkedResponse) String() string {
 func (*ListParkedResponse) ProtoMessage() {}
 
 func (x *ListParkedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3372,7 +3479,7 @@ func (x *ListParkedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListParkedResponse.ProtoReflect.Descriptor instead.
 func (*ListParkedResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{40}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListParkedResponse) GetItems() []*ParkedEvent {
@@ -3399,7 +3506,7 @@ type ParkedEventRequest struct {
 
 func (x *ParkedEventRequest) Reset() {
 	*x = ParkedEventRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3411,7 +3518,7 @@ func (x *ParkedEventRequest) String() string {
 func (*ParkedEventRequest) ProtoMessage() {}
 
 func (x *ParkedEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3424,7 +3531,7 @@ func (x *ParkedEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedEventRequest.ProtoReflect.Descriptor instead.
 func (*ParkedEventRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{41}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ParkedEventRequest) GetName() string {
@@ -3452,7 +3559,7 @@ type HandleRequest struct {
 
 func (x *HandleRequest) Reset() {
 	*x = HandleRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3464,7 +3571,7 @@ func (x *HandleRequest) String() string {
 func (*HandleRequest) ProtoMessage() {}
 
 func (x *HandleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3477,7 +3584,7 @@ func (x *HandleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleRequest.ProtoReflect.Descriptor instead.
 func (*HandleRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{42}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *HandleRequest) GetSubscription() string {
@@ -3508,7 +3615,7 @@ type HandleResponse struct {
 
 func (x *HandleResponse) Reset() {
 	*x = HandleResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3520,7 +3627,7 @@ func (x *HandleResponse) String() string {
 func (*HandleResponse) ProtoMessage() {}
 
 func (x *HandleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3533,7 +3640,7 @@ func (x *HandleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleResponse.ProtoReflect.Descriptor instead.
 func (*HandleResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{43}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *HandleResponse) GetAcknowledgedPosition() int64 {
@@ -3554,7 +3661,13 @@ var File_flipbook_v1_eventstore_proto protoreflect.FileDescriptor
 
 const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\n" +
-	"\x1cflipbook/v1/eventstore.proto\x12\vflipbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x02\n" +
+	"\x1cflipbook/v1/eventstore.proto\x12\vflipbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n" +
+	"\rDeleteRequest\x12\x1b\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x12\n" +
+	"\x04hard\x18\x02 \x01(\bR\x04hard\"F\n" +
+	"\x0fTruncateRequest\x12\x1b\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x16\n" +
+	"\x06before\x18\x02 \x01(\x03R\x06before\"\xbc\x02\n" +
 	"\x05Event\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x1d\n" +
 	"\aversion\x18\x02 \x01(\x03H\x00R\aversion\x88\x01\x01\x128\n" +
@@ -3841,7 +3954,7 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\x11SubscriptionStart\x12\"\n" +
 	"\x1eSUBSCRIPTION_START_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cSUBSCRIPTION_START_BEGINNING\x10\x01\x12\x1a\n" +
-	"\x16SUBSCRIPTION_START_END\x10\x022\xfc\x04\n" +
+	"\x16SUBSCRIPTION_START_END\x10\x022\xfe\x05\n" +
 	"\n" +
 	"EventStore\x12A\n" +
 	"\x06Append\x12\x1a.flipbook.v1.AppendRequest\x1a\x1b.flipbook.v1.AppendResponse\x12A\n" +
@@ -3852,7 +3965,9 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\tGetStream\x12\x1d.flipbook.v1.GetStreamRequest\x1a\x17.flipbook.v1.StreamInfo\x12P\n" +
 	"\vListStreams\x12\x1f.flipbook.v1.ListStreamsRequest\x1a .flipbook.v1.ListStreamsResponse\x12<\n" +
 	"\bGetState\x12\x1c.flipbook.v1.GetStateRequest\x1a\x12.flipbook.v1.State\x12L\n" +
-	"\tSubscribe\x12\x1d.flipbook.v1.SubscribeRequest\x1a\x1e.flipbook.v1.SubscribeResponse0\x012\xc1\a\n" +
+	"\tSubscribe\x12\x1d.flipbook.v1.SubscribeRequest\x1a\x1e.flipbook.v1.SubscribeResponse0\x01\x12=\n" +
+	"\x06Delete\x12\x1a.flipbook.v1.DeleteRequest\x1a\x17.flipbook.v1.StreamInfo\x12A\n" +
+	"\bTruncate\x12\x1c.flipbook.v1.TruncateRequest\x1a\x17.flipbook.v1.StreamInfo2\xc1\a\n" +
 	"\rSubscriptions\x12W\n" +
 	"\x12CreateSubscription\x12&.flipbook.v1.CreateSubscriptionRequest\x1a\x19.flipbook.v1.Subscription\x12Q\n" +
 	"\x0fGetSubscription\x12#.flipbook.v1.GetSubscriptionRequest\x1a\x19.flipbook.v1.Subscription\x12b\n" +
@@ -3887,155 +4002,161 @@ func file_flipbook_v1_eventstore_proto_rawDescGZIP() []byte {
 }
 
 var file_flipbook_v1_eventstore_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_flipbook_v1_eventstore_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_flipbook_v1_eventstore_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_flipbook_v1_eventstore_proto_goTypes = []any{
 	(ExpectedState)(0),                 // 0: flipbook.v1.ExpectedState
 	(StreamKind)(0),                    // 1: flipbook.v1.StreamKind
 	(Direction)(0),                     // 2: flipbook.v1.Direction
 	(SubscriptionStart)(0),             // 3: flipbook.v1.SubscriptionStart
-	(*Event)(nil),                      // 4: flipbook.v1.Event
-	(*NewEvent)(nil),                   // 5: flipbook.v1.NewEvent
-	(*AppendRequest)(nil),              // 6: flipbook.v1.AppendRequest
-	(*AppendResponse)(nil),             // 7: flipbook.v1.AppendResponse
-	(*CommitRequest)(nil),              // 8: flipbook.v1.CommitRequest
-	(*CommitResponse)(nil),             // 9: flipbook.v1.CommitResponse
-	(*ReadRequest)(nil),                // 10: flipbook.v1.ReadRequest
-	(*ReadResponse)(nil),               // 11: flipbook.v1.ReadResponse
-	(*GetLatestRequest)(nil),           // 12: flipbook.v1.GetLatestRequest
-	(*ReadAllRequest)(nil),             // 13: flipbook.v1.ReadAllRequest
-	(*Checkpoint)(nil),                 // 14: flipbook.v1.Checkpoint
-	(*ReadAllResponse)(nil),            // 15: flipbook.v1.ReadAllResponse
-	(*GetStreamRequest)(nil),           // 16: flipbook.v1.GetStreamRequest
-	(*StreamInfo)(nil),                 // 17: flipbook.v1.StreamInfo
-	(*ListStreamsRequest)(nil),         // 18: flipbook.v1.ListStreamsRequest
-	(*ListStreamsResponse)(nil),        // 19: flipbook.v1.ListStreamsResponse
-	(*GetStateRequest)(nil),            // 20: flipbook.v1.GetStateRequest
-	(*State)(nil),                      // 21: flipbook.v1.State
-	(*Snapshot)(nil),                   // 22: flipbook.v1.Snapshot
-	(*SetSnapshotRequest)(nil),         // 23: flipbook.v1.SetSnapshotRequest
-	(*GetSnapshotRequest)(nil),         // 24: flipbook.v1.GetSnapshotRequest
-	(*SubscribeRequest)(nil),           // 25: flipbook.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),          // 26: flipbook.v1.SubscribeResponse
-	(*SubscriptionFilter)(nil),         // 27: flipbook.v1.SubscriptionFilter
-	(*PushEndpoint)(nil),               // 28: flipbook.v1.PushEndpoint
-	(*Subscription)(nil),               // 29: flipbook.v1.Subscription
-	(*CreateSubscriptionRequest)(nil),  // 30: flipbook.v1.CreateSubscriptionRequest
-	(*GetSubscriptionRequest)(nil),     // 31: flipbook.v1.GetSubscriptionRequest
-	(*ListSubscriptionsRequest)(nil),   // 32: flipbook.v1.ListSubscriptionsRequest
-	(*ListSubscriptionsResponse)(nil),  // 33: flipbook.v1.ListSubscriptionsResponse
-	(*DeleteSubscriptionRequest)(nil),  // 34: flipbook.v1.DeleteSubscriptionRequest
-	(*DeleteSubscriptionResponse)(nil), // 35: flipbook.v1.DeleteSubscriptionResponse
-	(*NextRequest)(nil),                // 36: flipbook.v1.NextRequest
-	(*NextResponse)(nil),               // 37: flipbook.v1.NextResponse
-	(*AckRequest)(nil),                 // 38: flipbook.v1.AckRequest
-	(*NackRequest)(nil),                // 39: flipbook.v1.NackRequest
-	(*NackResponse)(nil),               // 40: flipbook.v1.NackResponse
-	(*ResetSubscriptionRequest)(nil),   // 41: flipbook.v1.ResetSubscriptionRequest
-	(*ParkedEvent)(nil),                // 42: flipbook.v1.ParkedEvent
-	(*ListParkedRequest)(nil),          // 43: flipbook.v1.ListParkedRequest
-	(*ListParkedResponse)(nil),         // 44: flipbook.v1.ListParkedResponse
-	(*ParkedEventRequest)(nil),         // 45: flipbook.v1.ParkedEventRequest
-	(*HandleRequest)(nil),              // 46: flipbook.v1.HandleRequest
-	(*HandleResponse)(nil),             // 47: flipbook.v1.HandleResponse
-	(*timestamppb.Timestamp)(nil),      // 48: google.protobuf.Timestamp
+	(*DeleteRequest)(nil),              // 4: flipbook.v1.DeleteRequest
+	(*TruncateRequest)(nil),            // 5: flipbook.v1.TruncateRequest
+	(*Event)(nil),                      // 6: flipbook.v1.Event
+	(*NewEvent)(nil),                   // 7: flipbook.v1.NewEvent
+	(*AppendRequest)(nil),              // 8: flipbook.v1.AppendRequest
+	(*AppendResponse)(nil),             // 9: flipbook.v1.AppendResponse
+	(*CommitRequest)(nil),              // 10: flipbook.v1.CommitRequest
+	(*CommitResponse)(nil),             // 11: flipbook.v1.CommitResponse
+	(*ReadRequest)(nil),                // 12: flipbook.v1.ReadRequest
+	(*ReadResponse)(nil),               // 13: flipbook.v1.ReadResponse
+	(*GetLatestRequest)(nil),           // 14: flipbook.v1.GetLatestRequest
+	(*ReadAllRequest)(nil),             // 15: flipbook.v1.ReadAllRequest
+	(*Checkpoint)(nil),                 // 16: flipbook.v1.Checkpoint
+	(*ReadAllResponse)(nil),            // 17: flipbook.v1.ReadAllResponse
+	(*GetStreamRequest)(nil),           // 18: flipbook.v1.GetStreamRequest
+	(*StreamInfo)(nil),                 // 19: flipbook.v1.StreamInfo
+	(*ListStreamsRequest)(nil),         // 20: flipbook.v1.ListStreamsRequest
+	(*ListStreamsResponse)(nil),        // 21: flipbook.v1.ListStreamsResponse
+	(*GetStateRequest)(nil),            // 22: flipbook.v1.GetStateRequest
+	(*State)(nil),                      // 23: flipbook.v1.State
+	(*Snapshot)(nil),                   // 24: flipbook.v1.Snapshot
+	(*SetSnapshotRequest)(nil),         // 25: flipbook.v1.SetSnapshotRequest
+	(*GetSnapshotRequest)(nil),         // 26: flipbook.v1.GetSnapshotRequest
+	(*SubscribeRequest)(nil),           // 27: flipbook.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),          // 28: flipbook.v1.SubscribeResponse
+	(*SubscriptionFilter)(nil),         // 29: flipbook.v1.SubscriptionFilter
+	(*PushEndpoint)(nil),               // 30: flipbook.v1.PushEndpoint
+	(*Subscription)(nil),               // 31: flipbook.v1.Subscription
+	(*CreateSubscriptionRequest)(nil),  // 32: flipbook.v1.CreateSubscriptionRequest
+	(*GetSubscriptionRequest)(nil),     // 33: flipbook.v1.GetSubscriptionRequest
+	(*ListSubscriptionsRequest)(nil),   // 34: flipbook.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),  // 35: flipbook.v1.ListSubscriptionsResponse
+	(*DeleteSubscriptionRequest)(nil),  // 36: flipbook.v1.DeleteSubscriptionRequest
+	(*DeleteSubscriptionResponse)(nil), // 37: flipbook.v1.DeleteSubscriptionResponse
+	(*NextRequest)(nil),                // 38: flipbook.v1.NextRequest
+	(*NextResponse)(nil),               // 39: flipbook.v1.NextResponse
+	(*AckRequest)(nil),                 // 40: flipbook.v1.AckRequest
+	(*NackRequest)(nil),                // 41: flipbook.v1.NackRequest
+	(*NackResponse)(nil),               // 42: flipbook.v1.NackResponse
+	(*ResetSubscriptionRequest)(nil),   // 43: flipbook.v1.ResetSubscriptionRequest
+	(*ParkedEvent)(nil),                // 44: flipbook.v1.ParkedEvent
+	(*ListParkedRequest)(nil),          // 45: flipbook.v1.ListParkedRequest
+	(*ListParkedResponse)(nil),         // 46: flipbook.v1.ListParkedResponse
+	(*ParkedEventRequest)(nil),         // 47: flipbook.v1.ParkedEventRequest
+	(*HandleRequest)(nil),              // 48: flipbook.v1.HandleRequest
+	(*HandleResponse)(nil),             // 49: flipbook.v1.HandleResponse
+	(*timestamppb.Timestamp)(nil),      // 50: google.protobuf.Timestamp
 }
 var file_flipbook_v1_eventstore_proto_depIdxs = []int32{
-	48, // 0: flipbook.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
-	48, // 1: flipbook.v1.Event.recorded_at:type_name -> google.protobuf.Timestamp
-	48, // 2: flipbook.v1.NewEvent.timestamp:type_name -> google.protobuf.Timestamp
-	5,  // 3: flipbook.v1.AppendRequest.events:type_name -> flipbook.v1.NewEvent
+	50, // 0: flipbook.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	50, // 1: flipbook.v1.Event.recorded_at:type_name -> google.protobuf.Timestamp
+	50, // 2: flipbook.v1.NewEvent.timestamp:type_name -> google.protobuf.Timestamp
+	7,  // 3: flipbook.v1.AppendRequest.events:type_name -> flipbook.v1.NewEvent
 	0,  // 4: flipbook.v1.AppendRequest.expected_state:type_name -> flipbook.v1.ExpectedState
 	1,  // 5: flipbook.v1.AppendRequest.kind:type_name -> flipbook.v1.StreamKind
-	4,  // 6: flipbook.v1.AppendResponse.events:type_name -> flipbook.v1.Event
-	6,  // 7: flipbook.v1.CommitRequest.streams:type_name -> flipbook.v1.AppendRequest
-	7,  // 8: flipbook.v1.CommitResponse.streams:type_name -> flipbook.v1.AppendResponse
-	48, // 9: flipbook.v1.ReadRequest.since:type_name -> google.protobuf.Timestamp
-	48, // 10: flipbook.v1.ReadRequest.until:type_name -> google.protobuf.Timestamp
+	6,  // 6: flipbook.v1.AppendResponse.events:type_name -> flipbook.v1.Event
+	8,  // 7: flipbook.v1.CommitRequest.streams:type_name -> flipbook.v1.AppendRequest
+	9,  // 8: flipbook.v1.CommitResponse.streams:type_name -> flipbook.v1.AppendResponse
+	50, // 9: flipbook.v1.ReadRequest.since:type_name -> google.protobuf.Timestamp
+	50, // 10: flipbook.v1.ReadRequest.until:type_name -> google.protobuf.Timestamp
 	2,  // 11: flipbook.v1.ReadRequest.direction:type_name -> flipbook.v1.Direction
-	4,  // 12: flipbook.v1.ReadResponse.event:type_name -> flipbook.v1.Event
-	4,  // 13: flipbook.v1.ReadAllResponse.event:type_name -> flipbook.v1.Event
-	14, // 14: flipbook.v1.ReadAllResponse.checkpoint:type_name -> flipbook.v1.Checkpoint
+	6,  // 12: flipbook.v1.ReadResponse.event:type_name -> flipbook.v1.Event
+	6,  // 13: flipbook.v1.ReadAllResponse.event:type_name -> flipbook.v1.Event
+	16, // 14: flipbook.v1.ReadAllResponse.checkpoint:type_name -> flipbook.v1.Checkpoint
 	1,  // 15: flipbook.v1.StreamInfo.kind:type_name -> flipbook.v1.StreamKind
-	48, // 16: flipbook.v1.StreamInfo.first_recorded_at:type_name -> google.protobuf.Timestamp
-	48, // 17: flipbook.v1.StreamInfo.last_recorded_at:type_name -> google.protobuf.Timestamp
-	17, // 18: flipbook.v1.ListStreamsResponse.streams:type_name -> flipbook.v1.StreamInfo
-	48, // 19: flipbook.v1.GetStateRequest.at:type_name -> google.protobuf.Timestamp
-	48, // 20: flipbook.v1.GetStateRequest.known_at:type_name -> google.protobuf.Timestamp
-	22, // 21: flipbook.v1.State.snapshot:type_name -> flipbook.v1.Snapshot
-	48, // 22: flipbook.v1.State.timestamp:type_name -> google.protobuf.Timestamp
-	48, // 23: flipbook.v1.State.recorded_at:type_name -> google.protobuf.Timestamp
-	48, // 24: flipbook.v1.State.at:type_name -> google.protobuf.Timestamp
-	48, // 25: flipbook.v1.State.known_at:type_name -> google.protobuf.Timestamp
-	48, // 26: flipbook.v1.Snapshot.timestamp:type_name -> google.protobuf.Timestamp
-	48, // 27: flipbook.v1.Snapshot.recorded_at:type_name -> google.protobuf.Timestamp
-	48, // 28: flipbook.v1.Snapshot.created_at:type_name -> google.protobuf.Timestamp
-	48, // 29: flipbook.v1.Snapshot.expires_at:type_name -> google.protobuf.Timestamp
-	48, // 30: flipbook.v1.SetSnapshotRequest.timestamp:type_name -> google.protobuf.Timestamp
-	4,  // 31: flipbook.v1.SubscribeResponse.event:type_name -> flipbook.v1.Event
-	14, // 32: flipbook.v1.SubscribeResponse.caught_up:type_name -> flipbook.v1.Checkpoint
-	27, // 33: flipbook.v1.Subscription.filter:type_name -> flipbook.v1.SubscriptionFilter
-	48, // 34: flipbook.v1.Subscription.last_heartbeat:type_name -> google.protobuf.Timestamp
-	28, // 35: flipbook.v1.Subscription.push:type_name -> flipbook.v1.PushEndpoint
-	48, // 36: flipbook.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
-	27, // 37: flipbook.v1.CreateSubscriptionRequest.filter:type_name -> flipbook.v1.SubscriptionFilter
+	50, // 16: flipbook.v1.StreamInfo.first_recorded_at:type_name -> google.protobuf.Timestamp
+	50, // 17: flipbook.v1.StreamInfo.last_recorded_at:type_name -> google.protobuf.Timestamp
+	19, // 18: flipbook.v1.ListStreamsResponse.streams:type_name -> flipbook.v1.StreamInfo
+	50, // 19: flipbook.v1.GetStateRequest.at:type_name -> google.protobuf.Timestamp
+	50, // 20: flipbook.v1.GetStateRequest.known_at:type_name -> google.protobuf.Timestamp
+	24, // 21: flipbook.v1.State.snapshot:type_name -> flipbook.v1.Snapshot
+	50, // 22: flipbook.v1.State.timestamp:type_name -> google.protobuf.Timestamp
+	50, // 23: flipbook.v1.State.recorded_at:type_name -> google.protobuf.Timestamp
+	50, // 24: flipbook.v1.State.at:type_name -> google.protobuf.Timestamp
+	50, // 25: flipbook.v1.State.known_at:type_name -> google.protobuf.Timestamp
+	50, // 26: flipbook.v1.Snapshot.timestamp:type_name -> google.protobuf.Timestamp
+	50, // 27: flipbook.v1.Snapshot.recorded_at:type_name -> google.protobuf.Timestamp
+	50, // 28: flipbook.v1.Snapshot.created_at:type_name -> google.protobuf.Timestamp
+	50, // 29: flipbook.v1.Snapshot.expires_at:type_name -> google.protobuf.Timestamp
+	50, // 30: flipbook.v1.SetSnapshotRequest.timestamp:type_name -> google.protobuf.Timestamp
+	6,  // 31: flipbook.v1.SubscribeResponse.event:type_name -> flipbook.v1.Event
+	16, // 32: flipbook.v1.SubscribeResponse.caught_up:type_name -> flipbook.v1.Checkpoint
+	29, // 33: flipbook.v1.Subscription.filter:type_name -> flipbook.v1.SubscriptionFilter
+	50, // 34: flipbook.v1.Subscription.last_heartbeat:type_name -> google.protobuf.Timestamp
+	30, // 35: flipbook.v1.Subscription.push:type_name -> flipbook.v1.PushEndpoint
+	50, // 36: flipbook.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
+	29, // 37: flipbook.v1.CreateSubscriptionRequest.filter:type_name -> flipbook.v1.SubscriptionFilter
 	3,  // 38: flipbook.v1.CreateSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
-	28, // 39: flipbook.v1.CreateSubscriptionRequest.push:type_name -> flipbook.v1.PushEndpoint
-	29, // 40: flipbook.v1.ListSubscriptionsResponse.items:type_name -> flipbook.v1.Subscription
-	4,  // 41: flipbook.v1.NextResponse.events:type_name -> flipbook.v1.Event
+	30, // 39: flipbook.v1.CreateSubscriptionRequest.push:type_name -> flipbook.v1.PushEndpoint
+	31, // 40: flipbook.v1.ListSubscriptionsResponse.items:type_name -> flipbook.v1.Subscription
+	6,  // 41: flipbook.v1.NextResponse.events:type_name -> flipbook.v1.Event
 	3,  // 42: flipbook.v1.ResetSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
-	48, // 43: flipbook.v1.ParkedEvent.parked_at:type_name -> google.protobuf.Timestamp
-	42, // 44: flipbook.v1.ListParkedResponse.items:type_name -> flipbook.v1.ParkedEvent
-	4,  // 45: flipbook.v1.HandleRequest.events:type_name -> flipbook.v1.Event
-	6,  // 46: flipbook.v1.EventStore.Append:input_type -> flipbook.v1.AppendRequest
-	8,  // 47: flipbook.v1.EventStore.Commit:input_type -> flipbook.v1.CommitRequest
-	10, // 48: flipbook.v1.EventStore.Read:input_type -> flipbook.v1.ReadRequest
-	12, // 49: flipbook.v1.EventStore.GetLatest:input_type -> flipbook.v1.GetLatestRequest
-	13, // 50: flipbook.v1.EventStore.ReadAll:input_type -> flipbook.v1.ReadAllRequest
-	16, // 51: flipbook.v1.EventStore.GetStream:input_type -> flipbook.v1.GetStreamRequest
-	18, // 52: flipbook.v1.EventStore.ListStreams:input_type -> flipbook.v1.ListStreamsRequest
-	20, // 53: flipbook.v1.EventStore.GetState:input_type -> flipbook.v1.GetStateRequest
-	25, // 54: flipbook.v1.EventStore.Subscribe:input_type -> flipbook.v1.SubscribeRequest
-	30, // 55: flipbook.v1.Subscriptions.CreateSubscription:input_type -> flipbook.v1.CreateSubscriptionRequest
-	31, // 56: flipbook.v1.Subscriptions.GetSubscription:input_type -> flipbook.v1.GetSubscriptionRequest
-	32, // 57: flipbook.v1.Subscriptions.ListSubscriptions:input_type -> flipbook.v1.ListSubscriptionsRequest
-	34, // 58: flipbook.v1.Subscriptions.DeleteSubscription:input_type -> flipbook.v1.DeleteSubscriptionRequest
-	36, // 59: flipbook.v1.Subscriptions.Next:input_type -> flipbook.v1.NextRequest
-	38, // 60: flipbook.v1.Subscriptions.Ack:input_type -> flipbook.v1.AckRequest
-	39, // 61: flipbook.v1.Subscriptions.Nack:input_type -> flipbook.v1.NackRequest
-	41, // 62: flipbook.v1.Subscriptions.ResetSubscription:input_type -> flipbook.v1.ResetSubscriptionRequest
-	43, // 63: flipbook.v1.Subscriptions.ListParked:input_type -> flipbook.v1.ListParkedRequest
-	45, // 64: flipbook.v1.Subscriptions.RetryParked:input_type -> flipbook.v1.ParkedEventRequest
-	45, // 65: flipbook.v1.Subscriptions.SkipParked:input_type -> flipbook.v1.ParkedEventRequest
-	45, // 66: flipbook.v1.Subscriptions.ReplayParked:input_type -> flipbook.v1.ParkedEventRequest
-	46, // 67: flipbook.v1.EventHandler.Handle:input_type -> flipbook.v1.HandleRequest
-	23, // 68: flipbook.v1.SnapshotStore.Set:input_type -> flipbook.v1.SetSnapshotRequest
-	24, // 69: flipbook.v1.SnapshotStore.Get:input_type -> flipbook.v1.GetSnapshotRequest
-	7,  // 70: flipbook.v1.EventStore.Append:output_type -> flipbook.v1.AppendResponse
-	9,  // 71: flipbook.v1.EventStore.Commit:output_type -> flipbook.v1.CommitResponse
-	11, // 72: flipbook.v1.EventStore.Read:output_type -> flipbook.v1.ReadResponse
-	4,  // 73: flipbook.v1.EventStore.GetLatest:output_type -> flipbook.v1.Event
-	15, // 74: flipbook.v1.EventStore.ReadAll:output_type -> flipbook.v1.ReadAllResponse
-	17, // 75: flipbook.v1.EventStore.GetStream:output_type -> flipbook.v1.StreamInfo
-	19, // 76: flipbook.v1.EventStore.ListStreams:output_type -> flipbook.v1.ListStreamsResponse
-	21, // 77: flipbook.v1.EventStore.GetState:output_type -> flipbook.v1.State
-	26, // 78: flipbook.v1.EventStore.Subscribe:output_type -> flipbook.v1.SubscribeResponse
-	29, // 79: flipbook.v1.Subscriptions.CreateSubscription:output_type -> flipbook.v1.Subscription
-	29, // 80: flipbook.v1.Subscriptions.GetSubscription:output_type -> flipbook.v1.Subscription
-	33, // 81: flipbook.v1.Subscriptions.ListSubscriptions:output_type -> flipbook.v1.ListSubscriptionsResponse
-	35, // 82: flipbook.v1.Subscriptions.DeleteSubscription:output_type -> flipbook.v1.DeleteSubscriptionResponse
-	37, // 83: flipbook.v1.Subscriptions.Next:output_type -> flipbook.v1.NextResponse
-	29, // 84: flipbook.v1.Subscriptions.Ack:output_type -> flipbook.v1.Subscription
-	40, // 85: flipbook.v1.Subscriptions.Nack:output_type -> flipbook.v1.NackResponse
-	29, // 86: flipbook.v1.Subscriptions.ResetSubscription:output_type -> flipbook.v1.Subscription
-	44, // 87: flipbook.v1.Subscriptions.ListParked:output_type -> flipbook.v1.ListParkedResponse
-	42, // 88: flipbook.v1.Subscriptions.RetryParked:output_type -> flipbook.v1.ParkedEvent
-	29, // 89: flipbook.v1.Subscriptions.SkipParked:output_type -> flipbook.v1.Subscription
-	29, // 90: flipbook.v1.Subscriptions.ReplayParked:output_type -> flipbook.v1.Subscription
-	47, // 91: flipbook.v1.EventHandler.Handle:output_type -> flipbook.v1.HandleResponse
-	22, // 92: flipbook.v1.SnapshotStore.Set:output_type -> flipbook.v1.Snapshot
-	22, // 93: flipbook.v1.SnapshotStore.Get:output_type -> flipbook.v1.Snapshot
-	70, // [70:94] is the sub-list for method output_type
-	46, // [46:70] is the sub-list for method input_type
+	50, // 43: flipbook.v1.ParkedEvent.parked_at:type_name -> google.protobuf.Timestamp
+	44, // 44: flipbook.v1.ListParkedResponse.items:type_name -> flipbook.v1.ParkedEvent
+	6,  // 45: flipbook.v1.HandleRequest.events:type_name -> flipbook.v1.Event
+	8,  // 46: flipbook.v1.EventStore.Append:input_type -> flipbook.v1.AppendRequest
+	10, // 47: flipbook.v1.EventStore.Commit:input_type -> flipbook.v1.CommitRequest
+	12, // 48: flipbook.v1.EventStore.Read:input_type -> flipbook.v1.ReadRequest
+	14, // 49: flipbook.v1.EventStore.GetLatest:input_type -> flipbook.v1.GetLatestRequest
+	15, // 50: flipbook.v1.EventStore.ReadAll:input_type -> flipbook.v1.ReadAllRequest
+	18, // 51: flipbook.v1.EventStore.GetStream:input_type -> flipbook.v1.GetStreamRequest
+	20, // 52: flipbook.v1.EventStore.ListStreams:input_type -> flipbook.v1.ListStreamsRequest
+	22, // 53: flipbook.v1.EventStore.GetState:input_type -> flipbook.v1.GetStateRequest
+	27, // 54: flipbook.v1.EventStore.Subscribe:input_type -> flipbook.v1.SubscribeRequest
+	4,  // 55: flipbook.v1.EventStore.Delete:input_type -> flipbook.v1.DeleteRequest
+	5,  // 56: flipbook.v1.EventStore.Truncate:input_type -> flipbook.v1.TruncateRequest
+	32, // 57: flipbook.v1.Subscriptions.CreateSubscription:input_type -> flipbook.v1.CreateSubscriptionRequest
+	33, // 58: flipbook.v1.Subscriptions.GetSubscription:input_type -> flipbook.v1.GetSubscriptionRequest
+	34, // 59: flipbook.v1.Subscriptions.ListSubscriptions:input_type -> flipbook.v1.ListSubscriptionsRequest
+	36, // 60: flipbook.v1.Subscriptions.DeleteSubscription:input_type -> flipbook.v1.DeleteSubscriptionRequest
+	38, // 61: flipbook.v1.Subscriptions.Next:input_type -> flipbook.v1.NextRequest
+	40, // 62: flipbook.v1.Subscriptions.Ack:input_type -> flipbook.v1.AckRequest
+	41, // 63: flipbook.v1.Subscriptions.Nack:input_type -> flipbook.v1.NackRequest
+	43, // 64: flipbook.v1.Subscriptions.ResetSubscription:input_type -> flipbook.v1.ResetSubscriptionRequest
+	45, // 65: flipbook.v1.Subscriptions.ListParked:input_type -> flipbook.v1.ListParkedRequest
+	47, // 66: flipbook.v1.Subscriptions.RetryParked:input_type -> flipbook.v1.ParkedEventRequest
+	47, // 67: flipbook.v1.Subscriptions.SkipParked:input_type -> flipbook.v1.ParkedEventRequest
+	47, // 68: flipbook.v1.Subscriptions.ReplayParked:input_type -> flipbook.v1.ParkedEventRequest
+	48, // 69: flipbook.v1.EventHandler.Handle:input_type -> flipbook.v1.HandleRequest
+	25, // 70: flipbook.v1.SnapshotStore.Set:input_type -> flipbook.v1.SetSnapshotRequest
+	26, // 71: flipbook.v1.SnapshotStore.Get:input_type -> flipbook.v1.GetSnapshotRequest
+	9,  // 72: flipbook.v1.EventStore.Append:output_type -> flipbook.v1.AppendResponse
+	11, // 73: flipbook.v1.EventStore.Commit:output_type -> flipbook.v1.CommitResponse
+	13, // 74: flipbook.v1.EventStore.Read:output_type -> flipbook.v1.ReadResponse
+	6,  // 75: flipbook.v1.EventStore.GetLatest:output_type -> flipbook.v1.Event
+	17, // 76: flipbook.v1.EventStore.ReadAll:output_type -> flipbook.v1.ReadAllResponse
+	19, // 77: flipbook.v1.EventStore.GetStream:output_type -> flipbook.v1.StreamInfo
+	21, // 78: flipbook.v1.EventStore.ListStreams:output_type -> flipbook.v1.ListStreamsResponse
+	23, // 79: flipbook.v1.EventStore.GetState:output_type -> flipbook.v1.State
+	28, // 80: flipbook.v1.EventStore.Subscribe:output_type -> flipbook.v1.SubscribeResponse
+	19, // 81: flipbook.v1.EventStore.Delete:output_type -> flipbook.v1.StreamInfo
+	19, // 82: flipbook.v1.EventStore.Truncate:output_type -> flipbook.v1.StreamInfo
+	31, // 83: flipbook.v1.Subscriptions.CreateSubscription:output_type -> flipbook.v1.Subscription
+	31, // 84: flipbook.v1.Subscriptions.GetSubscription:output_type -> flipbook.v1.Subscription
+	35, // 85: flipbook.v1.Subscriptions.ListSubscriptions:output_type -> flipbook.v1.ListSubscriptionsResponse
+	37, // 86: flipbook.v1.Subscriptions.DeleteSubscription:output_type -> flipbook.v1.DeleteSubscriptionResponse
+	39, // 87: flipbook.v1.Subscriptions.Next:output_type -> flipbook.v1.NextResponse
+	31, // 88: flipbook.v1.Subscriptions.Ack:output_type -> flipbook.v1.Subscription
+	42, // 89: flipbook.v1.Subscriptions.Nack:output_type -> flipbook.v1.NackResponse
+	31, // 90: flipbook.v1.Subscriptions.ResetSubscription:output_type -> flipbook.v1.Subscription
+	46, // 91: flipbook.v1.Subscriptions.ListParked:output_type -> flipbook.v1.ListParkedResponse
+	44, // 92: flipbook.v1.Subscriptions.RetryParked:output_type -> flipbook.v1.ParkedEvent
+	31, // 93: flipbook.v1.Subscriptions.SkipParked:output_type -> flipbook.v1.Subscription
+	31, // 94: flipbook.v1.Subscriptions.ReplayParked:output_type -> flipbook.v1.Subscription
+	49, // 95: flipbook.v1.EventHandler.Handle:output_type -> flipbook.v1.HandleResponse
+	24, // 96: flipbook.v1.SnapshotStore.Set:output_type -> flipbook.v1.Snapshot
+	24, // 97: flipbook.v1.SnapshotStore.Get:output_type -> flipbook.v1.Snapshot
+	72, // [72:98] is the sub-list for method output_type
+	46, // [46:72] is the sub-list for method input_type
 	46, // [46:46] is the sub-list for extension type_name
 	46, // [46:46] is the sub-list for extension extendee
 	0,  // [0:46] is the sub-list for field type_name
@@ -4046,48 +4167,48 @@ func file_flipbook_v1_eventstore_proto_init() {
 	if File_flipbook_v1_eventstore_proto != nil {
 		return
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[0].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[1].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[2].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[2].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[3].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[4].OneofWrappers = []any{
 		(*AppendRequest_ExpectedVersion)(nil),
 		(*AppendRequest_ExpectedState)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[3].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[7].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[5].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[9].OneofWrappers = []any{
 		(*ReadResponse_Event)(nil),
 		(*ReadResponse_NextCursor)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[11].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[13].OneofWrappers = []any{
 		(*ReadAllResponse_Event)(nil),
 		(*ReadAllResponse_Checkpoint)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[13].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[16].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[15].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[18].OneofWrappers = []any{
 		(*GetStateRequest_Version)(nil),
 		(*GetStateRequest_At)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[17].OneofWrappers = []any{}
 	file_flipbook_v1_eventstore_proto_msgTypes[19].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[22].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[21].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[24].OneofWrappers = []any{
 		(*SubscribeResponse_Event)(nil),
 		(*SubscribeResponse_CaughtUp)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[26].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[28].OneofWrappers = []any{
 		(*CreateSubscriptionRequest_Start)(nil),
 		(*CreateSubscriptionRequest_StartAfter)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[37].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[39].OneofWrappers = []any{
 		(*ResetSubscriptionRequest_Start)(nil),
 		(*ResetSubscriptionRequest_After)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[38].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[40].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flipbook_v1_eventstore_proto_rawDesc), len(file_flipbook_v1_eventstore_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -51,6 +51,8 @@ const (
 	EventStore_ListStreams_FullMethodName = "/flipbook.v1.EventStore/ListStreams"
 	EventStore_GetState_FullMethodName    = "/flipbook.v1.EventStore/GetState"
 	EventStore_Subscribe_FullMethodName   = "/flipbook.v1.EventStore/Subscribe"
+	EventStore_Delete_FullMethodName      = "/flipbook.v1.EventStore/Delete"
+	EventStore_Truncate_FullMethodName    = "/flipbook.v1.EventStore/Truncate"
 )
 
 // EventStoreClient is the client API for EventStore service.
@@ -94,6 +96,14 @@ type EventStoreClient interface {
 	// and a key without a stream prefix. A server runs at most 8 Subscribe streams and waiting
 	// Next calls at once: beyond that Subscribe answers UNAVAILABLE (and Next does not wait).
 	Subscribe(ctx context.Context, in *SubscribeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SubscribeResponse], error)
+	// Delete a stream (docs/concepts/lifecycle.md): soft (reads answer NOT_FOUND until an
+	// append starts it again, versions continuing) or hard (a tombstone: reads and appends
+	// answer FAILED_PRECONDITION, code "stream_deleted", for ever). Answers the head as it
+	// was. NOT_FOUND for a missing stream. Needs write scope on the stream.
+	Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*StreamInfo, error)
+	// Hide a stream's events below `before` (a version; a position on version-neutral
+	// streams) until a scavenge removes them. Answers the new head. Needs write scope.
+	Truncate(ctx context.Context, in *TruncateRequest, opts ...grpc.CallOption) (*StreamInfo, error)
 }
 
 type eventStoreClient struct {
@@ -221,6 +231,26 @@ func (c *eventStoreClient) Subscribe(ctx context.Context, in *SubscribeRequest, 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type EventStore_SubscribeClient = grpc.ServerStreamingClient[SubscribeResponse]
 
+func (c *eventStoreClient) Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*StreamInfo, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StreamInfo)
+	err := c.cc.Invoke(ctx, EventStore_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventStoreClient) Truncate(ctx context.Context, in *TruncateRequest, opts ...grpc.CallOption) (*StreamInfo, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StreamInfo)
+	err := c.cc.Invoke(ctx, EventStore_Truncate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EventStoreServer is the server API for EventStore service.
 // All implementations must embed UnimplementedEventStoreServer
 // for forward compatibility.
@@ -262,6 +292,14 @@ type EventStoreServer interface {
 	// and a key without a stream prefix. A server runs at most 8 Subscribe streams and waiting
 	// Next calls at once: beyond that Subscribe answers UNAVAILABLE (and Next does not wait).
 	Subscribe(*SubscribeRequest, grpc.ServerStreamingServer[SubscribeResponse]) error
+	// Delete a stream (docs/concepts/lifecycle.md): soft (reads answer NOT_FOUND until an
+	// append starts it again, versions continuing) or hard (a tombstone: reads and appends
+	// answer FAILED_PRECONDITION, code "stream_deleted", for ever). Answers the head as it
+	// was. NOT_FOUND for a missing stream. Needs write scope on the stream.
+	Delete(context.Context, *DeleteRequest) (*StreamInfo, error)
+	// Hide a stream's events below `before` (a version; a position on version-neutral
+	// streams) until a scavenge removes them. Answers the new head. Needs write scope.
+	Truncate(context.Context, *TruncateRequest) (*StreamInfo, error)
 	mustEmbedUnimplementedEventStoreServer()
 }
 
@@ -298,6 +336,12 @@ func (UnimplementedEventStoreServer) GetState(context.Context, *GetStateRequest)
 }
 func (UnimplementedEventStoreServer) Subscribe(*SubscribeRequest, grpc.ServerStreamingServer[SubscribeResponse]) error {
 	return status.Error(codes.Unimplemented, "method Subscribe not implemented")
+}
+func (UnimplementedEventStoreServer) Delete(context.Context, *DeleteRequest) (*StreamInfo, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedEventStoreServer) Truncate(context.Context, *TruncateRequest) (*StreamInfo, error) {
+	return nil, status.Error(codes.Unimplemented, "method Truncate not implemented")
 }
 func (UnimplementedEventStoreServer) mustEmbedUnimplementedEventStoreServer() {}
 func (UnimplementedEventStoreServer) testEmbeddedByValue()                    {}
@@ -461,6 +505,42 @@ func _EventStore_Subscribe_Handler(srv interface{}, stream grpc.ServerStream) er
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type EventStore_SubscribeServer = grpc.ServerStreamingServer[SubscribeResponse]
 
+func _EventStore_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventStoreServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventStore_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventStoreServer).Delete(ctx, req.(*DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventStore_Truncate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TruncateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventStoreServer).Truncate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventStore_Truncate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventStoreServer).Truncate(ctx, req.(*TruncateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EventStore_ServiceDesc is the grpc.ServiceDesc for EventStore service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -491,6 +571,14 @@ var EventStore_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetState",
 			Handler:    _EventStore_GetState_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _EventStore_Delete_Handler,
+		},
+		{
+			MethodName: "Truncate",
+			Handler:    _EventStore_Truncate_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -76,7 +76,11 @@ export interface paths {
         get: operations["retrieve_stream"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a stream (soft, or hard: a tombstone)
+         * @description Soft (default): reads answer 404 until an append starts the stream again, its versions continuing after the old last one. `?hard=true`: a tombstone; reads and appends answer 410 `stream_deleted` for ever. The events stay in the all-feed until a scavenge. Answers the head as it was. Needs the write scope on the stream.
+         */
+        delete: operations["delete_stream"];
         options?: never;
         head?: never;
         patch?: never;
@@ -100,7 +104,11 @@ export interface paths {
          * @description Checks `expected_version` (or the events' explicit versions) and stores all events or none. 201 with the stored events; 200 with the original result when this re-sends an identical stored commit (same event ids and content).
          */
         post: operations["append_to_stream"];
-        delete?: never;
+        /**
+         * Truncate a stream before a version
+         * @description Hides the events below `before` (a version; a position on version-neutral streams); a read from a lower version answers what remains. Truncation never moves back; a scavenge removes the events for good. Answers the new head. Needs the write scope on the stream.
+         */
+        delete: operations["truncate_stream"];
         options?: never;
         head?: never;
         patch?: never;
@@ -378,6 +386,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/subscriptions/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a subscription
+         * @description Nothing is delivered (next returns empty batches, push and gRPC streams send nothing) until it is resumed; the checkpoint stays.
+         */
+        post: operations["pause_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/subscriptions/{name}/reset": {
         parameters: {
             query?: never;
@@ -392,6 +420,26 @@ export interface paths {
          * @description `to`: "beginning", "end" or {"after": N}. Events after it are delivered again; parked events after it are dropped (they are delivered again too).
          */
         post: operations["reset_subscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subscriptions/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused subscription
+         * @description Delivery goes on from the checkpoint.
+         */
+        post: operations["resume_subscription"];
         delete?: never;
         options?: never;
         head?: never;
@@ -587,9 +635,12 @@ export interface components {
             url?: string;
         };
         Reset: {
-            /** @description "beginning" (every event), "end" (only new ones) or {"after": N}. */
+            /** @description "beginning", "end", {"after": N} or {"at": "<ISO 8601 time>"} (just before the first event recorded after that time). */
             to: ("beginning" | "end") | {
                 after: number;
+            } | {
+                /** Format: date-time */
+                at: string;
             };
         };
         SetSnapshot: {
@@ -721,6 +772,8 @@ export interface components {
             };
             /** @description The state id: any printable text, slashes included, 1–256 characters. */
             stream_id: string;
+            /** @description Only on truncated or deleted streams: the first version (position on version-neutral streams) that remains. */
+            truncate_before?: number;
             /** @description null if version-neutral. */
             version: number | null;
         };
@@ -767,17 +820,20 @@ export interface components {
             name: string;
             /** @description Parked events (retries asked for included). */
             parked: number;
+            /** @description Paused: nothing is delivered until resumed. */
+            paused: boolean;
             push: components["schemas"]["PushEndpoint"] | null;
             retry_attempts: number;
             /** @description The event after the checkpoint being retried. */
             retry_position: number | null;
             /**
-             * @description live: nothing to deliver, consumer seen; behind: events to deliver, consumer seen; stalled: events to deliver, no consumer heartbeat for the threshold; idle: nothing to deliver, no consumer seen.
+             * @description live: nothing to deliver, consumer seen; behind: events to deliver, consumer seen; stalled: events to deliver, no consumer heartbeat for the threshold; idle: nothing to deliver, no consumer seen; paused: an operator paused it (nothing is delivered until it is resumed).
              *
              *     * `live` - live
              *     * `behind` - behind
              *     * `stalled` - stalled
              *     * `idle` - idle
+             *     * `paused` - paused
              */
             status: components["schemas"]["SubscriptionStatusEnum"];
         };
@@ -802,9 +858,10 @@ export interface components {
          *     * `behind` - behind
          *     * `stalled` - stalled
          *     * `idle` - idle
+         *     * `paused` - paused
          * @enum {string}
          */
-        SubscriptionStatusEnum: "live" | "behind" | "stalled" | "idle";
+        SubscriptionStatusEnum: "live" | "behind" | "stalled" | "idle" | "paused";
     };
     responses: never;
     parameters: never;
@@ -1109,6 +1166,87 @@ export interface operations {
             };
         };
     };
+    delete_stream: {
+        parameters: {
+            query?: {
+                /** @description Leave a tombstone. */
+                hard?: boolean;
+                /** @description The stream id, when the path holds `-` in its place: works behind any server, also for ids ending in `/events` that a server decoding `%2F` would misroute. */
+                stream_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The stream id, percent-encoded as ONE path segment: `/unique/path/to/file` is `%2Funique%2Fpath%2Fto%2Ffile` (encodeURIComponent, urllib.parse.quote(id, safe='')). Or `-` here with the id in the `stream_id` query parameter. */
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stream"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description stream_deleted: the stream was hard-deleted (a tombstone) and takes no reads or appends */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     read_stream: {
         parameters: {
             query?: {
@@ -1271,6 +1409,89 @@ export interface operations {
             };
             /** @description unsupported_media_type: send application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    truncate_stream: {
+        parameters: {
+            query: {
+                /** @description First ordinal to keep. */
+                before: number;
+                format?: "json" | "ndjson";
+                /** @description The stream id, when the path holds `-` in its place: works behind any server, also for ids ending in `/events` that a server decoding `%2F` would misroute. */
+                stream_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The stream id, percent-encoded as ONE path segment: `/unique/path/to/file` is `%2Funique%2Fpath%2Fto%2Ffile` (encodeURIComponent, urllib.parse.quote(id, safe='')). Or `-` here with the id in the `stream_id` query parameter. */
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stream"];
+                    "application/x-ndjson": components["schemas"]["Stream"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description stream_deleted: the stream was hard-deleted (a tombstone) and takes no reads or appends */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2427,6 +2648,73 @@ export interface operations {
             };
         };
     };
+    pause_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     reset_subscription: {
         parameters: {
             query?: never;
@@ -2442,6 +2730,73 @@ export interface operations {
                 "application/json": components["schemas"]["Reset"];
             };
         };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resume_subscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The subscription's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             200: {
                 headers: {

@@ -278,6 +278,16 @@ export class GrpcTransport implements Transport {
     return streamInfo(await this.unary(es, es.getStream, pb.GetStreamRequest.fromPartial({ streamId }), call));
   }
 
+  async deleteStream(streamId: string, hard: boolean, call: CallContext): Promise<StreamInfo> {
+    const es = this.eventStore;
+    return streamInfo(await this.unary(es, es.delete, pb.DeleteRequest.fromPartial({ streamId, hard }), call));
+  }
+
+  async truncateStream(streamId: string, before: number, call: CallContext): Promise<StreamInfo> {
+    const es = this.eventStore;
+    return streamInfo(await this.unary(es, es.truncate, pb.TruncateRequest.fromPartial({ streamId, before }), call));
+  }
+
   async listStreams(
     request: { prefix?: string | undefined; category?: string | undefined; limit: number; cursor?: string | null | undefined },
     call: CallContext,

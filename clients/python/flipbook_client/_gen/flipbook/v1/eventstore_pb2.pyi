@@ -47,6 +47,22 @@ SUBSCRIPTION_START_UNSPECIFIED: SubscriptionStart
 SUBSCRIPTION_START_BEGINNING: SubscriptionStart
 SUBSCRIPTION_START_END: SubscriptionStart
 
+class DeleteRequest(_message.Message):
+    __slots__ = ("stream_id", "hard")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    HARD_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    hard: bool
+    def __init__(self, stream_id: _Optional[str] = ..., hard: _Optional[bool] = ...) -> None: ...
+
+class TruncateRequest(_message.Message):
+    __slots__ = ("stream_id", "before")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    before: int
+    def __init__(self, stream_id: _Optional[str] = ..., before: _Optional[int] = ...) -> None: ...
+
 class Event(_message.Message):
     __slots__ = ("stream_id", "version", "timestamp", "name", "payload", "metadata", "id", "position", "recorded_at")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]

@@ -81,6 +81,16 @@ class EventStoreStub:
                 request_serializer=flipbook_dot_v1_dot_eventstore__pb2.SubscribeRequest.SerializeToString,
                 response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.SubscribeResponse.FromString,
                 _registered_method=True)
+        self.Delete = channel.unary_unary(
+                '/flipbook.v1.EventStore/Delete',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.DeleteRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.StreamInfo.FromString,
+                _registered_method=True)
+        self.Truncate = channel.unary_unary(
+                '/flipbook.v1.EventStore/Truncate',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.TruncateRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.StreamInfo.FromString,
+                _registered_method=True)
 
 
 class EventStoreServicer:
@@ -167,6 +177,24 @@ class EventStoreServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Delete(self, request, context):
+        """Delete a stream (docs/concepts/lifecycle.md): soft (reads answer NOT_FOUND until an
+        append starts it again, versions continuing) or hard (a tombstone: reads and appends
+        answer FAILED_PRECONDITION, code "stream_deleted", for ever). Answers the head as it
+        was. NOT_FOUND for a missing stream. Needs write scope on the stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Truncate(self, request, context):
+        """Hide a stream's events below `before` (a version; a position on version-neutral
+        streams) until a scavenge removes them. Answers the new head. Needs write scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventStoreServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -214,6 +242,16 @@ def add_EventStoreServicer_to_server(servicer, server):
                     servicer.Subscribe,
                     request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.SubscribeRequest.FromString,
                     response_serializer=flipbook_dot_v1_dot_eventstore__pb2.SubscribeResponse.SerializeToString,
+            ),
+            'Delete': grpc.unary_unary_rpc_method_handler(
+                    servicer.Delete,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.DeleteRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.StreamInfo.SerializeToString,
+            ),
+            'Truncate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Truncate,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.TruncateRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.StreamInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -460,6 +498,60 @@ class EventStore:
             '/flipbook.v1.EventStore/Subscribe',
             flipbook_dot_v1_dot_eventstore__pb2.SubscribeRequest.SerializeToString,
             flipbook_dot_v1_dot_eventstore__pb2.SubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Delete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.EventStore/Delete',
+            flipbook_dot_v1_dot_eventstore__pb2.DeleteRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.StreamInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Truncate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.EventStore/Truncate',
+            flipbook_dot_v1_dot_eventstore__pb2.TruncateRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.StreamInfo.FromString,
             options,
             channel_credentials,
             insecure,

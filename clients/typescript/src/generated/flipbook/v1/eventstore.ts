@@ -193,6 +193,19 @@ export function subscriptionStartToJSON(object: SubscriptionStart): string {
   }
 }
 
+/** Stream lifecycle: Delete and Truncate. */
+export interface DeleteRequest {
+  streamId: string;
+  /** Leave a tombstone. */
+  hard: boolean;
+}
+
+export interface TruncateRequest {
+  streamId: string;
+  /** The first version (position on version-neutral streams) that remains. */
+  before: number;
+}
+
 /** An event as stored. Immutable. */
 export interface Event {
   streamId: string;
@@ -683,6 +696,184 @@ export interface HandleResponse {
   acknowledgedPosition: number;
   error: string;
 }
+
+function createBaseDeleteRequest(): DeleteRequest {
+  return { streamId: "", hard: false };
+}
+
+export const DeleteRequest: MessageFns<DeleteRequest> = {
+  encode(message: DeleteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.streamId !== "") {
+      writer.uint32(10).string(message.streamId);
+    }
+    if (message.hard !== false) {
+      writer.uint32(16).bool(message.hard);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.streamId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hard = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteRequest {
+    return {
+      streamId: isSet(object.streamId)
+        ? globalThis.String(object.streamId)
+        : isSet(object.stream_id)
+        ? globalThis.String(object.stream_id)
+        : "",
+      hard: isSet(object.hard) ? globalThis.Boolean(object.hard) : false,
+    };
+  },
+
+  toJSON(message: DeleteRequest): unknown {
+    const obj: any = {};
+    if (message.streamId !== "") {
+      obj.streamId = message.streamId;
+    }
+    if (message.hard !== false) {
+      obj.hard = message.hard;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteRequest>, I>>(base?: I): DeleteRequest {
+    return DeleteRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteRequest>, I>>(object: I): DeleteRequest {
+    const message = createBaseDeleteRequest();
+    message.streamId = object.streamId ?? "";
+    message.hard = object.hard ?? false;
+    return message;
+  },
+};
+
+function createBaseTruncateRequest(): TruncateRequest {
+  return { streamId: "", before: 0 };
+}
+
+export const TruncateRequest: MessageFns<TruncateRequest> = {
+  encode(message: TruncateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.streamId !== "") {
+      writer.uint32(10).string(message.streamId);
+    }
+    if (message.before !== 0) {
+      writer.uint32(16).int64(message.before);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TruncateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTruncateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.streamId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.before = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TruncateRequest {
+    return {
+      streamId: isSet(object.streamId)
+        ? globalThis.String(object.streamId)
+        : isSet(object.stream_id)
+        ? globalThis.String(object.stream_id)
+        : "",
+      before: isSet(object.before) ? globalThis.Number(object.before) : 0,
+    };
+  },
+
+  toJSON(message: TruncateRequest): unknown {
+    const obj: any = {};
+    if (message.streamId !== "") {
+      obj.streamId = message.streamId;
+    }
+    if (message.before !== 0) {
+      obj.before = Math.round(message.before);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TruncateRequest>, I>>(base?: I): TruncateRequest {
+    return TruncateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TruncateRequest>, I>>(object: I): TruncateRequest {
+    const message = createBaseTruncateRequest();
+    message.streamId = object.streamId ?? "";
+    message.before = object.before ?? 0;
+    return message;
+  },
+};
 
 function createBaseEvent(): Event {
   return {
@@ -6259,6 +6450,34 @@ export const EventStoreService = {
     responseSerialize: (value: SubscribeResponse): Buffer => Buffer.from(SubscribeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SubscribeResponse => SubscribeResponse.decode(value),
   },
+  /**
+   * Delete a stream (docs/concepts/lifecycle.md): soft (reads answer NOT_FOUND until an
+   * append starts it again, versions continuing) or hard (a tombstone: reads and appends
+   * answer FAILED_PRECONDITION, code "stream_deleted", for ever). Answers the head as it
+   * was. NOT_FOUND for a missing stream. Needs write scope on the stream.
+   */
+  delete: {
+    path: "/flipbook.v1.EventStore/Delete" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteRequest): Buffer => Buffer.from(DeleteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteRequest => DeleteRequest.decode(value),
+    responseSerialize: (value: StreamInfo): Buffer => Buffer.from(StreamInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamInfo => StreamInfo.decode(value),
+  },
+  /**
+   * Hide a stream's events below `before` (a version; a position on version-neutral
+   * streams) until a scavenge removes them. Answers the new head. Needs write scope.
+   */
+  truncate: {
+    path: "/flipbook.v1.EventStore/Truncate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TruncateRequest): Buffer => Buffer.from(TruncateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TruncateRequest => TruncateRequest.decode(value),
+    responseSerialize: (value: StreamInfo): Buffer => Buffer.from(StreamInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamInfo => StreamInfo.decode(value),
+  },
 } as const;
 
 export interface EventStoreServer extends UntypedServiceImplementation {
@@ -6309,6 +6528,18 @@ export interface EventStoreServer extends UntypedServiceImplementation {
    * Next calls at once: beyond that Subscribe answers UNAVAILABLE (and Next does not wait).
    */
   subscribe: handleServerStreamingCall<SubscribeRequest, SubscribeResponse>;
+  /**
+   * Delete a stream (docs/concepts/lifecycle.md): soft (reads answer NOT_FOUND until an
+   * append starts it again, versions continuing) or hard (a tombstone: reads and appends
+   * answer FAILED_PRECONDITION, code "stream_deleted", for ever). Answers the head as it
+   * was. NOT_FOUND for a missing stream. Needs write scope on the stream.
+   */
+  delete: handleUnaryCall<DeleteRequest, StreamInfo>;
+  /**
+   * Hide a stream's events below `before` (a version; a position on version-neutral
+   * streams) until a scavenge removes them. Answers the new head. Needs write scope.
+   */
+  truncate: handleUnaryCall<TruncateRequest, StreamInfo>;
 }
 
 export interface EventStoreClient extends Client {
@@ -6451,6 +6682,43 @@ export interface EventStoreClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<SubscribeResponse>;
+  /**
+   * Delete a stream (docs/concepts/lifecycle.md): soft (reads answer NOT_FOUND until an
+   * append starts it again, versions continuing) or hard (a tombstone: reads and appends
+   * answer FAILED_PRECONDITION, code "stream_deleted", for ever). Answers the head as it
+   * was. NOT_FOUND for a missing stream. Needs write scope on the stream.
+   */
+  delete(request: DeleteRequest, callback: (error: ServiceError | null, response: StreamInfo) => void): ClientUnaryCall;
+  delete(
+    request: DeleteRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StreamInfo) => void,
+  ): ClientUnaryCall;
+  delete(
+    request: DeleteRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StreamInfo) => void,
+  ): ClientUnaryCall;
+  /**
+   * Hide a stream's events below `before` (a version; a position on version-neutral
+   * streams) until a scavenge removes them. Answers the new head. Needs write scope.
+   */
+  truncate(
+    request: TruncateRequest,
+    callback: (error: ServiceError | null, response: StreamInfo) => void,
+  ): ClientUnaryCall;
+  truncate(
+    request: TruncateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StreamInfo) => void,
+  ): ClientUnaryCall;
+  truncate(
+    request: TruncateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StreamInfo) => void,
+  ): ClientUnaryCall;
 }
 
 export const EventStoreClient = makeGenericClientConstructor(

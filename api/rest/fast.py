@@ -1,0 +1,165 @@
+"""The fast path of the hottest REST call: an API-key client appending to one stream.
+
+``POST /api/v1/streams/{id}/events`` answered without Django's request cycle: no URL
+resolution, no middleware chain, no DRF request, negotiation or response rendering, which
+together cost three times the append itself. It calls the same service, checks the same key
+scope and prefix, parses and checks the body as the JSON parser and ``json_object`` do, and
+answers the same body and headers as StreamEventsView.post (Django's security middleware
+adds them here too), with the same metrics. Errors are answered by the REST API's one error
+mapping (``error_response``).
+
+It takes only plain requests: a Bearer key, a JSON body of a declared size, no cookie, no
+query string, an Accept of nothing, ``*/*`` or JSON, an id without a literal "/", a host
+Django accepts. Any other request returns None before anything is done, and goes through
+Django unchanged; so do requests that Django would redirect (SECURE_SSL_REDIRECT).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import unquote
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import close_old_connections
+from django.http import HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
+from django.utils.cache import patch_vary_headers
+from rest_framework.renderers import JSONRenderer
+
+from api.auth import authenticate_key, bearer_token
+from api.logs import new_request_id
+from api.metrics import observe_commit, observe_latency
+from api.rest.exceptions import error_response
+from api.rest.middleware import REQUEST_ID_HEADER
+from api.rest.parsers import reject_constant
+from api.rest.views import APPEND_FIELDS, append_dict, created_or_ok
+from streams import services
+from streams.exceptions import ValidationError
+from streams.records import CommitResult
+from streams.validation import limit
+
+PREFIX = b"/api/v1/streams/"
+SUFFIX = b"/events"
+# What DRF adds to every response of StreamEventsView (its methods; two renderers).
+ALLOW = "GET, POST, HEAD, OPTIONS"
+JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
+PLAIN_ACCEPTS = frozenset({None, "*/*", "application/json"})
+
+_renderer = JSONRenderer()
+
+
+def is_fast_append(scope: dict[str, Any]) -> bool:
+    """Whether ``scope`` may be a fast append (checked on the event loop, so cheap)."""
+    raw = scope.get("raw_path") or b""
+    return (
+        scope["method"] == "POST"
+        and raw.startswith(PREFIX)
+        and raw.endswith(SUFFIX)
+        and not scope.get("query_string")
+        and not scope.get("root_path")
+    )
+
+
+def fast_append(environ: dict[str, Any], body: bytes) -> HttpResponse | None:
+    """Answer the append in ``environ`` as StreamEventsView.post would, or None to leave the
+    request to Django (before anything was done)."""
+    stream_id = _plain_request(environ, len(body))
+    if stream_id is None:
+        return None
+    request = WSGIRequest(environ)
+    try:
+        request.get_host()  # ALLOWED_HOSTS: Django answers a bad host 400
+    except DisallowedHost:
+        return None
+    if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+        return None
+    started = time.perf_counter()
+    request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
+    close_old_connections()  # as Django's request_started and request_finished do
+    try:
+        response = _append(request, stream_id, body)
+    finally:
+        close_old_connections()
+    response["Allow"] = ALLOW
+    patch_vary_headers(response, ("Accept",))
+    response["Content-Length"] = str(len(response.content))
+    response[REQUEST_ID_HEADER] = request_id
+    # Their process_response reads only settings and the request: no chain is needed.
+    SecurityMiddleware(_no_view).process_response(request, response)
+    XFrameOptionsMiddleware(_no_view).process_response(request, response)
+    observe_latency("rest", "append_to_stream", time.perf_counter() - started)
+    return response
+
+
+def _plain_request(environ: dict[str, Any], size: int) -> str | None:
+    """The stream id of a request the fast path takes, else None."""
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if not authorization or not authorization.startswith("Bearer "):
+        return None
+    if environ.get("CONTENT_TYPE") not in JSON_TYPES or "HTTP_COOKIE" in environ:
+        return None
+    if environ.get("HTTP_ACCEPT") not in PLAIN_ACCEPTS:
+        return None
+    try:
+        declared = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        return None
+    if size == 0 or declared != size or size > limit("MAX_REQUEST_BYTES"):
+        return None  # Django answers 413, an empty body, or the odd framing
+    if settings.DISALLOWED_USER_AGENTS:
+        return None  # CommonMiddleware checks those
+    tail = environ["RAW_URI"][len(PREFIX) : -len(SUFFIX)]
+    if not tail or "/" in tail or tail == "-":
+        return None  # api/rest/routing.py reads those
+    try:
+        return unquote(tail, errors="strict")
+    except UnicodeDecodeError:
+        return None
+
+
+def _append(request: WSGIRequest, stream_id: str, raw: bytes) -> HttpResponse:
+    try:
+        principal = authenticate_key(bearer_token(request.META["HTTP_AUTHORIZATION"]) or "")
+        principal.require("write", [stream_id])
+        body = _json_object(raw)
+        events: Any = body.get("events")  # JSON as sent: the service validates it
+        result = services.append_to_stream(
+            stream_id,
+            events,
+            expected_version=body.get("expected_version", "any"),
+            category=body.get("category"),
+            kind=body.get("kind"),
+        )
+    except Exception as exc:  # every error, as the DRF view's: one mapping, nothing leaks
+        return error_response(exc, request)
+    observe_commit("rest", CommitResult((result,), duplicate=result.duplicate))
+    return HttpResponse(
+        _renderer.render(append_dict(result)),
+        status=created_or_ok(result.duplicate),
+        content_type="application/json",
+    )
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    """The body as api/rest/parsers.JSONParser and params.json_object read it."""
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=reject_constant)
+    except RecursionError:
+        raise ValidationError("body", "is not valid JSON (JSON is nested too deeply)") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("body", f"is not valid JSON (JSON parse error - {exc})") from None
+    if not isinstance(data, dict):
+        raise ValidationError("body", "must be a JSON object")
+    for field in data:
+        if field not in APPEND_FIELDS:
+            raise ValidationError(field, "is not a known field of an append")
+    return data
+
+
+def _no_view(request: Any) -> HttpResponse:
+    raise AssertionError("the fast path only runs the middlewares' process_response")

@@ -1,0 +1,1 @@
+"""`python -m bench.serve`: `flipbook serve` against a minimal reference server, same load."""

@@ -1,0 +1,175 @@
+"""The fast path of one-stream appends (api/rest/fast.py) answers exactly as the DRF view:
+the same status, body and headers for successes and for every kind of error, through the
+ASGI application `serve` runs; requests it must not take go through Django."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from io import BytesIO
+from urllib.parse import unquote
+
+import pytest
+from asgiref.sync import sync_to_async
+from asgiref.testing import ApplicationCommunicator
+
+from api.models import ApiKey
+from api.rest import fast
+from streams import services
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TIMEOUT = 20
+# Headers that differ between any two responses.
+VARYING = {b"date", b"x-request-id"}
+# Sent to force Django's path: an Accept the fast path does not take, DRF negotiates to JSON.
+THROUGH_DJANGO = (b"accept", b"application/json; q=1")
+
+
+async def post(path: str, body: bytes, key: str | None, *extra: tuple[bytes, bytes]) -> dict:
+    """POST through the ASGI application, with the raw path a real server passes."""
+    from flipbook_site.asgi import application
+
+    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
+    headers.append((b"content-length", str(len(body)).encode()))
+    if key:
+        headers.append((b"authorization", f"Bearer {key}".encode()))
+    headers.extend(extra)
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": unquote(path),
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": body})
+    start = await communicator.receive_output(TIMEOUT)
+    content = await communicator.receive_output(TIMEOUT)
+    return {"status": start["status"], "headers": start["headers"], "body": content["body"]}
+
+
+def comparable(response: dict) -> tuple[int, dict, dict]:
+    headers = {name: value for name, value in response["headers"] if name not in VARYING}
+    body = json.loads(response["body"])
+    for event in body.get("events", []):  # store-assigned per event
+        event.pop("position", None)
+        event.pop("recorded_at", None)
+    return response["status"], headers, body
+
+
+@pytest.fixture
+def keys():
+    write = ApiKey.issue("fast-w", "write")[1]
+    read = ApiKey.issue("fast-r", "read")[1]
+    prefixed = ApiKey.issue("fast-p", "write", stream_prefix="mine/")[1]
+    return {"write": write, "read": read, "prefixed": prefixed}
+
+
+def append_body(expected, ids: list[str], **extra) -> bytes:
+    events = [{"name": "Moved", "payload": {"n": n}, "id": i} for n, i in enumerate(ids)]
+    return json.dumps({"expected_version": expected, "events": events, **extra}).encode()
+
+
+@pytest.mark.asyncio
+async def test_a_fast_append_answers_as_the_view(keys, monkeypatch):
+    taken = []
+    real = fast.fast_append
+
+    def spy(environ, body):
+        response = real(environ, body)
+        taken.append(response is not None)
+        return response
+
+    monkeypatch.setattr(fast, "fast_append", spy)  # only observed: it still runs
+    from flipbook_site import asgi
+
+    monkeypatch.setattr(asgi.http_application, "fast_routes", ((fast.is_fast_append, spy),))
+    ids_fast, ids_django = [str(uuid.uuid4())], [str(uuid.uuid4())]
+    quick = await post("/api/v1/streams/a%2Fb/events", append_body(0, ids_fast), keys["write"])
+    slow = await post(
+        "/api/v1/streams/c%2Fd/events", append_body(0, ids_django), keys["write"], THROUGH_DJANGO
+    )
+    assert taken == [True, False]
+    status, headers, body = comparable(quick)
+    assert (status, headers) == comparable(slow)[:2]
+    assert status == 201
+    assert body["stream_id"] == "a/b" and body["version"] == 1
+    assert body["events"][0]["id"] == ids_fast[0]
+    stored = await sync_to_async(services.read_stream)("a/b")
+    assert [str(e.id) for e in stored.items] == ids_fast
+    # An identical re-send: 200 and the original result, on both paths.
+    again = await post("/api/v1/streams/a%2Fb/events", append_body(0, ids_fast), keys["write"])
+    assert again["status"] == 200 and json.loads(again["body"])["duplicate"] is True
+
+
+ERRORS = {
+    "version conflict": ("s1", lambda k: append_body(5, [str(uuid.uuid4())]), "write", 409),
+    "bad JSON": ("s2", lambda k: b'{"events": [', "write", 400),
+    "NaN": ("s3", lambda k: b'{"expected_version": NaN, "events": []}', "write", 400),
+    "not an object": ("s4", lambda k: b"[1, 2]", "write", 400),
+    "unknown field": ("s5", lambda k: append_body(0, [str(uuid.uuid4())], color=1), "write", 400),
+    "bad event": ("s6", lambda k: b'{"events": [{"name": ""}]}', "write", 400),
+    "read key": ("s7", lambda k: append_body(0, [str(uuid.uuid4())]), "read", 403),
+    "outside the prefix": ("s8", lambda k: append_body(0, [str(uuid.uuid4())]), "prefixed", 403),
+    "unknown key": ("s9", lambda k: append_body(0, [str(uuid.uuid4())]), "fbk_nope_nope", 401),
+    "bad stream id": ("%09tab", lambda k: append_body(0, [str(uuid.uuid4())]), "write", 400),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("case", list(ERRORS))
+async def test_errors_answer_as_the_view(keys, case):
+    stream, body_of, key_name, status = ERRORS[case]
+    key = keys.get(key_name, key_name)
+    if case == "version conflict":
+        await sync_to_async(services.append_to_stream)(
+            stream, [{"name": "Opened", "payload": {}}], expected_version=0
+        )
+    body = body_of(key)
+    quick = await post(f"/api/v1/streams/{stream}/events", body, key)
+    slow = await post(f"/api/v1/streams/{stream}/events", body, key, THROUGH_DJANGO)
+    assert quick["status"] == status, quick["body"]
+    assert comparable(quick) == comparable(slow)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "body"),
+    [
+        ("/api/v1/streams/x/events?stream_id=y", [], b'{"events": []}'),  # a query string
+        ("/api/v1/streams/a/b/events", [], b'{"events": []}'),  # a literal "/"
+        ("/api/v1/streams/-/events", [], b'{"events": []}'),  # the placeholder id
+        ("/api/v1/streams/x/events", [(b"cookie", b"sessionid=1")], b'{"events": []}'),
+        ("/api/v1/streams/x/events", [(b"accept", b"application/x-ndjson")], b"{}"),
+        ("/api/v1/streams/x/events", [(b"host", b"evil.example")], b'{"events": []}'),
+        ("/api/v1/streams/x/events", [], b""),  # empty: DRF reads it as {}
+    ],
+)
+def test_requests_it_does_not_take_go_to_django(path, headers, body):
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path.split("?")[0],
+        "QUERY_STRING": path.partition("?")[2],
+        "RAW_URI": path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "127.0.0.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_AUTHORIZATION": "Bearer fbk_any_key",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": BytesIO(body),
+    }
+    for name, value in headers:
+        environ["HTTP_" + name.decode().upper()] = value.decode()
+    scope = {
+        "method": "POST",
+        "raw_path": path.split("?")[0].encode(),
+        "query_string": path.partition("?")[2].encode(),
+    }
+    assert not fast.is_fast_append(scope) or fast.fast_append(environ, body) is None
