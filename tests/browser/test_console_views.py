@@ -418,6 +418,7 @@ PAGES = [
     f"/snapshots/?stream={quote(ALICE, safe='')}",
     "/snapshots/",
     "/subscriptions/",
+    "/audit/",
 ]
 OTHER_PAGES = ["/admin/", "/admin/streams/stream/", "/api/v1/docs/", "/api/v1/redoc/"]
 
