@@ -115,6 +115,8 @@ FLIPBOOK_CSP_EXEMPT_PATHS = ["/api/v1/docs/", "/api/v1/redoc/"]
 # FLIPBOOK_METRICS_TOKEN), "open" (anyone), "off" (404 for all).
 FLIPBOOK_METRICS = os.environ.get("FLIPBOOK_METRICS", "loopback").strip().lower()
 FLIPBOOK_METRICS_TOKEN = os.environ.get("FLIPBOOK_METRICS_TOKEN", "")
+# The console's feed export (JSON Lines, CSV); "false" hides it and refuses /feed/export.
+FLIPBOOK_CONSOLE_EXPORT = env_bool("FLIPBOOK_CONSOLE_EXPORT", True)
 if FLIPBOOK_METRICS not in ("loopback", "open", "off"):
     raise ImproperlyConfigured(
         f"FLIPBOOK_METRICS={FLIPBOOK_METRICS!r} is not known: choose loopback, open or off."
@@ -292,6 +294,30 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The console's look and contrast (axe, WCAG AA): no deep-link anchors nested in Swagger's
+    # operation buttons; Redoc in the console's font and darker greys.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "colors": {
+                "primary": {"main": "#2f4bb8"},
+                "text": {"primary": "#1d1c1a", "secondary": "#4f4b44"},
+                "success": {"main": "#176b2e"},
+                "warning": {"main": "#8a4a00"},
+                "error": {"main": "#b42318"},
+                "http": {
+                    "get": "#1f5fa8",
+                    "post": "#176b2e",
+                    "put": "#8a4a00",
+                    "delete": "#b42318",
+                    "patch": "#0f766e",
+                },
+            },
+            "typography": {"fontFamily": "system-ui, sans-serif", "code": {"color": "#8a2a1a"}},
+            "sidebar": {"textColor": "#1d1c1a", "backgroundColor": "#f5f3ee"},
+            "rightPanel": {"backgroundColor": "#1e2024", "textColor": "#ecebe8"},
+        }
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.rest.schema.close_request_objects",

@@ -14,6 +14,7 @@ from typing import Any
 from snapshots.backends import get_snapshot_store
 from snapshots.backends.base import BaseSnapshotStore
 from snapshots.categories import reducer_for_category
+from snapshots.diff import json_diff
 from snapshots.records import Snapshot
 from snapshots.reducers import Reducer, describe_exception, reducer_error
 from snapshots.state import READ_BATCH, fold_at_version
@@ -31,6 +32,7 @@ from streams.validation import (
 CLIENT_REVISION = "client"
 MAX_REVISION = 200
 MAX_LABEL = 200
+MAX_CHANGES = 50  # field changes listed per drifted snapshot
 
 
 def set_snapshot(
@@ -190,6 +192,10 @@ class DriftFinding:
     problem: str
     detail: str = ""
     action: str = ""
+    # On "differs": the field-level difference, stored snapshot -> re-folded state (at most
+    # MAX_CHANGES; ``more_changes`` counts the rest).
+    changes: tuple[dict[str, Any], ...] = ()
+    more_changes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -199,6 +205,8 @@ class DriftFinding:
             "problem": self.problem,
             "detail": self.detail,
             "action": self.action,
+            "changes": list(self.changes),
+            "more_changes": self.more_changes,
         }
 
 
@@ -328,10 +336,12 @@ def _check_stream(
         payload, natural, recorded = states[version]
         current = [s for s in found if s.revision == reducer.revision]
         for s in found:
+            changes: list[dict[str, Any]] = []
             if s.revision != reducer.revision:
                 problem, detail = "other_revision", f"made by {s.revision}, not {reducer.revision}"
             elif _canonical(s.payload) != _canonical(payload):
                 problem, detail = "differs", "the events fold to another state"
+                changes = json_diff(s.payload, payload)
             else:
                 continue
             action = ""
@@ -350,7 +360,18 @@ def _check_stream(
                 if s.revision != reducer.revision:
                     store.delete(stream_id, version=version, revision=s.revision)
                 action = "rebuilt"
-            add(DriftFinding(stream_id, version, s.revision, problem, detail, action))
+            add(
+                DriftFinding(
+                    stream_id,
+                    version,
+                    s.revision,
+                    problem,
+                    detail,
+                    action,
+                    tuple(changes[:MAX_CHANGES]),
+                    max(0, len(changes) - MAX_CHANGES),
+                )
+            )
 
 
 def _fold_checkpoints(

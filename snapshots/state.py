@@ -133,6 +133,47 @@ def state_at_time(
     return _fold(head, reducer, snapshot, events, included, at=moment, known_at=known)
 
 
+def state_known_at(
+    stream_id: str, known_at: datetime | str | None, *, use_snapshots: bool = True
+) -> State:
+    """Return the state of a stream as known at store time ``known_at``: the reducer folded,
+    in version order, over the events recorded <= ``known_at``, whatever their natural
+    times (the other axis of "state as of time T", which counts events by natural time).
+    What a reader of the store would have folded at that moment. Raises as
+    :func:`state_at_time`."""
+    known = validate_timestamp(known_at, "known_at")
+    if known is None:
+        raise ValidationError("known_at", "is required: an ISO 8601 date-time")
+    return state_at_time(stream_id, END_OF_TIME, known, use_snapshots=use_snapshots)
+
+
+def version_known_at(stream_id: str, known_at: datetime | str) -> int:
+    """The highest version of a versioned stream whose events 1..version were all recorded
+    by store time ``known_at`` (0: not even the first). Commits store a stream's versions in
+    order, so this is the version a reader saw at that moment. Starts from the newest
+    snapshot made by then and reads on until the first event recorded after it."""
+    stream_id = validate_stream_id(stream_id)
+    known = validate_timestamp(known_at, "known_at")
+    if known is None:
+        raise ValidationError("known_at", "is required: an ISO 8601 date-time")
+    head = services.stream_head(stream_id)
+    if head.kind == NEUTRAL:
+        raise ValidationError("stream", f"stream {stream_id!r} is version-neutral: no versions")
+    reducer = reducer_for_category(head.category)
+    snapshot = _find_snapshot(
+        lambda store: store.latest_for_time(
+            stream_id, revision=reducer.revision, at=END_OF_TIME, known_at=known
+        )
+    )
+    version = snapshot.version if snapshot is not None else 0
+    for event in services.iter_stream(stream_id, from_version=version + 1, batch_size=500):
+        if event.recorded_at > known:
+            break
+        assert event.version is not None  # a versioned stream's events have one
+        version = event.version
+    return version
+
+
 def reducer_for_stream(stream_id: str) -> Reducer:
     """Return the reducer that folds a stream (its category's). Raises NotFound or
     ReducerError (a broken category configuration)."""

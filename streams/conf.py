@@ -138,6 +138,11 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
     "FLIPBOOK_CSP_EXEMPT_PATHS": ((), "Path prefixes served without it (the API docs)."),
     "FLIPBOOK_METRICS": ("loopback", "Who may read /metrics: loopback, open or off."),
     "FLIPBOOK_METRICS_TOKEN": ("", "A bearer token that may read /metrics from anywhere."),
+    "FLIPBOOK_CONSOLE_EXPORT": (
+        True,
+        "Let console users export the feed browser's results (JSON Lines, CSV); False hides "
+        "the export buttons and refuses the export URL (403).",
+    ),
     "FLIPBOOK_SINGLE_SERVER": (
         False,
         "Declare a one-server deployment: `serve` then accepts per-server state (a SQLite "
@@ -183,6 +188,7 @@ class FlipbookSettings:
     BUS_PREFIX: str
     SECRET_KEY_GENERATED: bool
     SINGLE_SERVER: bool
+    CONSOLE_EXPORT: bool
     ALLOWED_ORIGINS: Sequence[str]
     PUSH_ALLOWED_NETWORKS: Sequence[str]
     REVOCATION_CHECK_SECONDS: float

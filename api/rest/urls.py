@@ -102,7 +102,14 @@ urlpatterns = [
         name="subscription-parked-replay",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:v1:schema"), name="docs"),
+    path(
+        "docs/",
+        # Its own template: under the console's bar, in its theme, with its favicon.
+        SpectacularSwaggerView.as_view(
+            url_name="api:v1:schema", template_name="rest/swagger_ui.html"
+        ),
+        name="docs",
+    ),
     path(
         "redoc/",
         # Its own template: drf-spectacular's links Google Fonts, and the docs work offline.

@@ -56,8 +56,16 @@ def streams_data(request: HttpRequest) -> dict[str, Any]:
     }
     list_page = services.recent_streams if sort == "updated" else services.list_streams
     page = list_page(**arguments)
-    return {
+    answer: dict[str, Any] = {
         "streams": [head.as_dict() for head in page.items],
         "next_cursor": page.next_cursor,
         "sort": sort,
+        "total": None,
     }
+    # Unfiltered, the store's stream count is the total (an estimate on a big store); a
+    # filtered list has none: the page says "more than N" while a next page exists.
+    if not arguments["prefix"] and not arguments["category"]:
+        totals = services.store_totals()
+        answer["total"] = totals["streams"]
+        answer["approximate"] = bool(totals.get("approximate"))
+    return answer

@@ -14,14 +14,22 @@ from api.errors import status_for
 from console.views.common import console_data, console_page, int_param, stream_id_param
 from snapshots import services as snapshot_services
 from snapshots.categories import reducer_for_category
+from snapshots.diff import json_diff as diff
 from snapshots.records import Snapshot
 from snapshots.reducers import Reducer, describe_exception, reducer_error
-from snapshots.state import READ_BATCH, fold_at_version
+from snapshots.state import (
+    READ_BATCH,
+    fold_at_version,
+    state_at_time,
+    state_known_at,
+    version_known_at,
+)
 from streams import services
 from streams.exceptions import FlipbookError, NotFound, ReducerError, Unavailable, ValidationError
 from streams.records import NEUTRAL, RecordedEvent, StreamInfo
 from streams.validation import validate_timestamp
 
+BASES = ("natural", "recorded")
 DEFAULT_WINDOW = 20
 MAX_WINDOW = 100
 MAX_MARKERS = 200
@@ -59,9 +67,11 @@ def replay(request: HttpRequest) -> HttpResponse:
 
 @console_data
 def replay_data(request: HttpRequest) -> dict[str, Any]:
-    """The states of versions N-K..N+K (``?stream=&version=N&window=K``, or ``&at=<time>``
-    for the version reached by a natural time), their events and diffs, the head, and
-    (unless ``overview=0``) the snapshot markers and the stream's natural-time range."""
+    """The states of versions N-K..N+K (``?stream=&version=N&window=K``; or ``&at=<time>``
+    for the version reached by that time, or ``&at_event=<k>`` for the time of event k;
+    ``basis=natural`` counts natural times, "as of", ``basis=recorded`` store times, "as
+    known at"), their events and diffs, the head, and (unless ``overview=0``) the snapshot
+    markers, the stream's time range and the dates of the time slider's axis."""
     stream_id = stream_id_param(request)
     window = int_param(request, "window", DEFAULT_WINDOW, minimum=0, maximum=MAX_WINDOW)
     head = services.stream_head(stream_id)
@@ -74,16 +84,32 @@ def replay_data(request: HttpRequest) -> dict[str, Any]:
     assert head.version is not None  # a versioned stream has one
     reducer = reducer_for_category(head.category)
     overview = int_param(request, "overview", 1, minimum=0, maximum=1) == 1
+    basis = request.GET.get("basis") or "natural"
+    if basis not in BASES:
+        raise ValidationError("basis", "must be natural (as of) or recorded (as known at)")
     at_raw = request.GET.get("at", "")
+    at_event = int_param(request, "at_event", None, minimum=1, maximum=head.version)
+    if at_event is not None:
+        # The time slider's stops are the events, evenly spaced: stop k is event k's time.
+        picked = services.read_stream(
+            stream_id, from_version=at_event, to_version=at_event, limit=1
+        ).items
+        if picked:
+            moment = picked[0].recorded_at if basis == "recorded" else _natural(picked[0])
+            at_raw = moment.isoformat()
     # Listing the snapshots costs a read of all of them: only the first load (markers, time
     # span) and time queries need it; the windows fetched while stepping do not.
     snapshots = _usable_snapshots(stream_id, reducer) if overview or at_raw else []
     answer: dict[str, Any] = {}
     if at_raw:
         at = validate_timestamp(at_raw, "at")
-        reached = version_at_time(stream_id, at, snapshots)
+        assert at is not None  # not empty
+        if basis == "recorded":
+            reached = version_known_at(stream_id, at)
+        else:
+            reached = version_at_time(stream_id, at, snapshots)
         version = max(reached, 1)
-        answer["at"] = {"at": at.isoformat(), "version": reached}
+        answer["at"] = {"at": at.isoformat(), "version": reached, "basis": basis}
     else:
         version = int_param(request, "version", 0, minimum=0) or head.version
     if version > head.version:
@@ -119,7 +145,34 @@ def replay_data(request: HttpRequest) -> dict[str, Any]:
         # A window that ends at the head already knows when the head was reached.
         last = steps[-1]["reached_at"] if steps and high == head.version else None
         answer["time"] = time_range(stream_id, head, snapshots, last)
+        answer["time"]["axis"] = time_axis(stream_id, head.version)
+        answer["time"]["recorded_last"] = head.last_recorded_at.isoformat()
     return answer
+
+
+@console_data
+def state_at_data(request: HttpRequest) -> dict[str, Any]:
+    """The state of ``stream`` at time ``at`` by its definition (snapshots/state.py):
+    ``basis=natural`` folds every event dated by then in version order, skipping later-dated
+    ones in between (what ``GET …/state?at=`` answers); ``basis=recorded`` every event
+    recorded by then. The replay viewer asks for it after a time stop, beside the version
+    prefix it shows: a fold that may read the whole stream stays off the stop's answer."""
+    stream_id = stream_id_param(request)
+    basis = request.GET.get("basis") or "natural"
+    if basis not in BASES:
+        raise ValidationError("basis", "must be natural (as of) or recorded (as known at)")
+    at = validate_timestamp(request.GET.get("at") or None, "at")
+    if at is None:
+        raise ValidationError("at", "is required: an ISO 8601 date-time")
+    state = state_known_at(stream_id, at) if basis == "recorded" else state_at_time(stream_id, at)
+    return {
+        "at": at.isoformat(),
+        "basis": basis,
+        "state": state.payload,
+        "events_applied": state.events_applied,
+        "events_read": state.events_read,
+        "last_version": state.version,
+    }
 
 
 # -- the fold ---------------------------------------------------------------------------------
@@ -192,37 +245,6 @@ def _as_json(reducer: Reducer, state: Any, event: RecordedEvent | None) -> Any:
         ) from exc
 
 
-def diff(before: Any, after: Any, path: tuple = ()) -> list[dict[str, Any]]:
-    """What changed from ``before`` to ``after``, key by key, nested objects and lists
-    included: ``{"path": [keys], "op": "added" | "removed" | "changed", "before", "after"}``
-    (``before`` absent on added, ``after`` absent on removed). A value whose type changes is
-    "changed" as a whole."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        changes: list[dict[str, Any]] = []
-        for key in before:
-            if key not in after:
-                changes.append({"path": [*path, key], "op": "removed", "before": before[key]})
-            else:
-                changes += diff(before[key], after[key], (*path, key))
-        for key in after:
-            if key not in before:
-                changes.append({"path": [*path, key], "op": "added", "after": after[key]})
-        return changes
-    if isinstance(before, list) and isinstance(after, list):
-        changes = []
-        for index in range(max(len(before), len(after))):
-            if index >= len(after):
-                changes.append({"path": [*path, index], "op": "removed", "before": before[index]})
-            elif index >= len(before):
-                changes.append({"path": [*path, index], "op": "added", "after": after[index]})
-            else:
-                changes += diff(before[index], after[index], (*path, index))
-        return changes
-    if type(before) is type(after) and before == after:
-        return []
-    return [{"path": list(path), "op": "changed", "before": before, "after": after}]
-
-
 # -- snapshot markers and natural time --------------------------------------------------------
 
 
@@ -288,6 +310,27 @@ def time_range(
         "last": last,
         "rule": TIME_RULE,
     }
+
+
+def time_axis(stream_id: str, head_version: int, stops: int = 7) -> list[dict[str, Any]]:
+    """Dates for the time slider's axis, which spaces the events evenly: the natural and
+    store times of ``stops`` versions at even steps from 1 to the head (one read each)."""
+    count = min(stops, head_version)
+    versions = sorted({1 + round(i * (head_version - 1) / max(count - 1, 1)) for i in range(count)})
+    axis = []
+    for version in versions:
+        found = services.read_stream(
+            stream_id, from_version=version, to_version=version, limit=1
+        ).items
+        if found:
+            axis.append(
+                {
+                    "version": version,
+                    "natural": _natural(found[0]).isoformat(),
+                    "recorded": found[0].recorded_at.isoformat(),
+                }
+            )
+    return axis
 
 
 def version_at_time(stream_id: str, at: datetime, snapshots: list[Snapshot]) -> int:

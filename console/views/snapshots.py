@@ -49,9 +49,10 @@ def snapshots(request: HttpRequest) -> HttpResponse:
     stream_id = request.GET.get("stream", "")
     context: dict[str, Any] = {"nav": "streams", "stream_id": stream_id, "head": None}
     status = 200
+    if not stream_id:
+        context["problem"] = "missing"
+        return render(request, "console/snapshots.html", context)
     try:
-        if not stream_id:
-            raise ValidationError("stream", "name the stream: /snapshots/?stream=<state id>")
         head = services.stream_head(stream_id)
         context["head"] = head
         if head.kind == NEUTRAL:
@@ -84,6 +85,8 @@ def snapshots(request: HttpRequest) -> HttpResponse:
             )
     except NotFound as exc:
         context["problem"], context["message"], status = "not_found", exc.message, 404
+    except ValidationError as exc:
+        context["problem"], context["message"], status = "invalid", exc.message, 400
     except FlipbookError as exc:
         context["problem"], context["message"] = "error", exc.message
         status = status_for(exc)[0]

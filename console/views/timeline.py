@@ -1,5 +1,5 @@
-"""The timeline of one stream: newest events first, live, filtered by name and natural time,
-from a version down."""
+"""The timeline of one stream: newest events first, live, filtered by name and a time window
+(natural time: "as of"; or store time: "as known at"), or from a version (or position) up."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from django.shortcuts import render
 from console.views.common import console_data, console_page, int_param, stream_id_param
 from streams import services
 from streams.exceptions import ValidationError
-from streams.validation import validate_name
+from streams.records import RecordedEvent
+from streams.validation import validate_name, validate_timestamp
 
 PAGE_SIZE = 50
 # With a name filter, at most this many events are read for one answer; the cursor goes on.
@@ -31,6 +32,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
             "since": request.GET.get("since", ""),
             "until": request.GET.get("until", ""),
             "version": request.GET.get("version", ""),
+            "time": "recorded" if request.GET.get("time") == "recorded" else "natural",
             "can_delete": request.user.is_staff,
         },
     )
@@ -38,9 +40,11 @@ def timeline(request: HttpRequest) -> HttpResponse:
 
 @console_data
 def events_data(request: HttpRequest) -> dict[str, Any]:
-    """A page of a stream's events, newest first: ``stream`` (required), ``name``, ``since``
-    and ``until`` (natural time, ISO 8601), ``version`` (start at that version and go down),
-    ``limit`` (1–200), ``cursor``. With the stream's head (404 when it has no events)."""
+    """A page of a stream's events: ``stream`` (required), ``name``, ``since`` and ``until``
+    (ISO 8601; natural time, or store time with ``time=recorded``), ``limit`` (1–200),
+    ``cursor``. Newest first; with ``version`` the page starts at that version (a position on
+    a version-neutral stream) and goes up (``order: ascending``). With the stream's head (404
+    when it has no events)."""
     stream_id = stream_id_param(request)
     name = request.GET.get("name") or None
     if name is not None:
@@ -51,27 +55,53 @@ def events_data(request: HttpRequest) -> dict[str, Any]:
     limit = int_param(request, "limit", PAGE_SIZE)
     if not 1 <= limit <= 200:
         raise ValidationError("limit", "must be between 1 and 200")
+    time_field = request.GET.get("time") or "natural"
+    if time_field not in ("natural", "recorded"):
+        raise ValidationError("time", "must be natural or recorded")
     since = request.GET.get("since") or None
     until = request.GET.get("until") or None
     if version is not None and (since or until):
         raise ValidationError("version", "pick a version or a time window, not both")
+    # "As known at": the store time window is checked here on each event (the store reads
+    # by natural time only); recorded times only grow along a stream.
+    known_since = validate_timestamp(since, "since") if time_field == "recorded" else None
+    known_until = validate_timestamp(until, "until") if time_field == "recorded" else None
+    if time_field == "recorded":
+        since = until = None
     head = services.stream_head(stream_id)
     cursor = request.GET.get("cursor") or None
+    ascending = version is not None
+
+    def wanted(event: RecordedEvent) -> bool:
+        if name is not None and event.name != name:
+            return False
+        if known_since is not None and event.recorded_at < known_since:
+            return False
+        return known_until is None or event.recorded_at <= known_until
+
     events: list[dict] = []
     scanned = 0
     while True:
         page = services.read_stream(
             stream_id,
-            to_version=version,
+            from_version=version,
             since=since,
             until=until,
-            direction="backwards",
+            direction="forwards" if ascending else "backwards",
             limit=limit,
             cursor=cursor,
         )
         scanned += len(page.items)
-        events += [e.as_dict() for e in page.items if name is None or e.name == name]
+        events += [e.as_dict() for e in page.items if wanted(e)]
         cursor = page.next_cursor
         if cursor is None or len(events) >= limit or scanned >= SCAN_MAX:
             break
-    return {"stream": head.as_dict(), "events": events, "next_cursor": cursor}
+        if known_since is not None and page.items and page.items[-1].recorded_at < known_since:
+            cursor = None  # going back in store time: nothing older can match
+            break
+    return {
+        "stream": head.as_dict(),
+        "events": events,
+        "next_cursor": cursor,
+        "order": "ascending" if ascending else "descending",
+    }

@@ -1,5 +1,6 @@
 // The dashboard: totals, an events-per-minute bar chart (inline SVG) and the live all-feed.
 import { subscribeFeed } from "./live.js";
+import { timeElement } from "./time.js";
 
 const root = document.getElementById("dashboard");
 const FEED_MAX = 30;
@@ -14,8 +15,8 @@ async function fetchData(url) {
 }
 
 const number = new Intl.NumberFormat();
-const clock = (iso) =>
-  new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+// The chart's minutes in UTC, as every time in the console by default.
+const clock = (iso) => `${new Date(iso).toISOString().slice(11, 16)}Z`;
 
 function svg(name, attributes = {}, text = null) {
   const el = document.createElementNS(SVG, name);
@@ -113,9 +114,9 @@ function feedItem(event, fresh) {
   name.textContent = event.name;
   const meta = document.createElement("span");
   meta.className = "muted small";
-  const parts = [clock(event.recorded_at), `#${event.position}`];
+  const parts = [`#${event.position}`];
   if (event.version != null) parts.unshift(`v${event.version}`);
-  meta.textContent = parts.join(" · ");
+  meta.append(timeElement(event.recorded_at), ` · ${parts.join(" · ")}`);
   li.append(name, " on ", link, meta);
   return li;
 }

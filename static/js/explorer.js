@@ -1,10 +1,15 @@
 // The stream explorer: prefix search, category filter, sort, cursor pagination. The query
 // lives in the URL, so a search can be shared and the back button works.
+import { timeElement } from "./time.js";
+
 const form = document.getElementById("explorer-form");
 const body = document.getElementById("streams-body");
 const status = document.getElementById("explorer-status");
 const nextButton = document.getElementById("next-page");
 const firstButton = document.getElementById("first-page");
+const prevButton = document.getElementById("prev-page");
+const cursors = []; // the cursor of each page before this one (null: the first)
+let currentCursor = null;
 const number = new Intl.NumberFormat();
 let nextCursor = null;
 let pageNumber = 1;
@@ -35,10 +40,6 @@ function message(text, kind) {
   cell.textContent = text;
 }
 
-function when(iso) {
-  const date = new Date(iso);
-  return date.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
-}
 
 function render(streams) {
   body.innerHTML = "";
@@ -59,14 +60,15 @@ function render(streams) {
     row.insertCell().textContent = head.kind === "neutral" ? "version-neutral" : "versioned";
     const version = row.insertCell();
     version.className = "num";
+    version.dataset.label = "version";
     version.textContent = head.version == null ? "—" : number.format(head.version);
     const count = row.insertCell();
     count.className = "num";
+    count.dataset.label = "events";
     count.textContent = number.format(head.event_count);
-    const time = document.createElement("time");
-    time.dateTime = head.last_recorded_at;
-    time.textContent = when(head.last_recorded_at);
-    row.insertCell().append(time);
+    const updated = row.insertCell();
+    updated.dataset.label = "updated";
+    updated.append(timeElement(head.last_recorded_at));
   }
 }
 
@@ -89,8 +91,17 @@ async function load(cursor = null) {
         "empty",
       );
     } else render(data.streams);
+    currentCursor = cursor;
     const order = data.sort === "updated" ? "most recently updated first" : "by stream id";
-    status.textContent = `Page ${pageNumber}: ${data.streams.length} stream${data.streams.length === 1 ? "" : "s"}, ${order}${nextCursor ? "; more on the next page" : ""}.`;
+    const start = (pageNumber - 1) * 50;
+    const end = start + data.streams.length;
+    let of;
+    if (data.total != null) of = `of ${data.approximate ? "about " : ""}${number.format(data.total)}`;
+    else if (nextCursor) of = `of more than ${number.format(end)}`;
+    else of = `of ${number.format(end)}`;
+    status.textContent = data.streams.length
+      ? `Page ${pageNumber}: streams ${number.format(start + 1)}–${number.format(end)} ${of}, ${order}.`
+      : "";
   } catch (error) {
     if (mine !== request) return;
     nextCursor = null;
@@ -100,11 +111,13 @@ async function load(cursor = null) {
     body.removeAttribute("aria-busy");
     nextButton.disabled = !nextCursor;
     firstButton.disabled = pageNumber === 1;
+    prevButton.disabled = pageNumber === 1;
   }
 }
 
 function search() {
   pageNumber = 1;
+  cursors.length = 0;
   const params = query().toString();
   history.replaceState(null, "", params ? `?${params}` : location.pathname);
   load();
@@ -124,9 +137,15 @@ form.elements.sort.addEventListener("change", search);
 nextButton.addEventListener("click", () => {
   if (!nextCursor) return;
   pageNumber += 1;
+  cursors.push(currentCursor);
   load(nextCursor);
   document.getElementById("prefix").scrollIntoView({ block: "nearest" });
 });
 firstButton.addEventListener("click", search);
+prevButton.addEventListener("click", () => {
+  if (pageNumber === 1) return;
+  pageNumber -= 1;
+  load(cursors.pop() ?? null);
+});
 
 load();

@@ -41,6 +41,9 @@ function showStatus(state, text) {
     worst === state && text
       ? text
       : { live: "Live", connecting: "Reconnecting…", offline: "Offline", idle: "" }[worst];
+  // The banner of base.html: unmissable while a live socket is down, gone once it is back.
+  if (worst === "offline") window.flipbookOffline?.(true, "the live connection to the server is down; live updates are paused and retried.");
+  else if (worst === "live" && navigator.onLine) window.flipbookOffline?.(false);
 }
 
 class LiveClient {

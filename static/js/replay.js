@@ -2,6 +2,9 @@
 // cursor from /data/replay (the server folds once from the newest snapshot), cached, and
 // rendered with what each event changed highlighted.
 
+import { jsonViewer } from "./jsonview.js";
+import { isoUtc, timeElement } from "./time.js";
+
 const root = document.getElementById("replay");
 const streamId = root.dataset.stream;
 let head = Number(root.dataset.head);
@@ -21,6 +24,13 @@ let playing = null;
 let pending = null; // the fetch in flight (one at a time)
 let timeRange = null;
 let markersDrawn = false;
+let basis = root.dataset.basis === "recorded" ? "recorded" : "natural";
+const rangeNote = $("rp-range");
+
+function outOfRange(asked, shown) {
+  rangeNote.textContent = `Version ${asked} is out of range: this stream has versions 1 to ${head}. Showing version ${shown} instead.`;
+  rangeNote.hidden = false;
+}
 
 // ---- data ------------------------------------------------------------------------------
 
@@ -94,8 +104,11 @@ function showError(error) {
 
 // ---- moving the cursor -------------------------------------------------------------------
 
-async function go(version) {
-  version = Math.max(1, Math.min(head, Math.round(version)));
+async function go(version, { explicit = false } = {}) {
+  const asked = Math.round(version);
+  version = Math.max(1, Math.min(head, asked));
+  if (explicit && asked !== version) outOfRange(asked, version);
+  else if (explicit) rangeNote.hidden = true;
   cursor = version;
   slider.value = String(version);
   // A fetch already in flight may be for another window: wait for it, then ask again.
@@ -160,12 +173,15 @@ function render(version) {
   if (status.dataset.version && Number(status.dataset.version) !== version) {
     status.textContent = ""; // the time note was about another version
     delete status.dataset.version;
+    $("rp-asof").hidden = true;
   }
   $("rp-position").innerHTML = `version <b>${version}</b> of ${head}`;
   $("rp-state-version").textContent = String(version);
   const url = new URL(location.href);
   url.searchParams.set("version", String(version));
   url.searchParams.delete("at");
+  if (basis === "recorded") url.searchParams.set("basis", "recorded");
+  else url.searchParams.delete("basis");
   history.replaceState(null, "", url);
 
   const changes = new Map(current.diff.map((change) => [pathKey(change.path), change]));
@@ -176,10 +192,11 @@ function render(version) {
   renderEvent(current.event);
   renderChanges(current.diff);
   if (timeRange) {
-    // The time this version had been reached (what the time slider maps back to it).
-    const moment = Date.parse(current.reached_at || current.event.timestamp || current.event.recorded_at);
-    timeSlider.value = String(Math.max(timeRange.first, Math.min(timeRange.last, moment)));
-    $("rp-time-label").textContent = formatTime(moment);
+    // The slider stops at events, evenly spaced: this version's stop, labelled with the time
+    // it was reached (natural) or recorded (as known).
+    timeSlider.value = String(version);
+    const iso = basis === "recorded" ? current.event.recorded_at : current.reached_at || current.event.timestamp || current.event.recorded_at;
+    $("rp-time-label").textContent = formatTime(Date.parse(iso));
   }
 }
 
@@ -250,8 +267,9 @@ function short(value) {
 }
 
 function formatTime(ms) {
+  // The console's one format: ISO 8601 in UTC (time.js writes <time> elements the same way).
   if (!Number.isFinite(ms)) return "";
-  return new Date(ms).toISOString().replace("T", " ").replace(/:\d\d\.\d+Z$|\.\d+Z$|Z$/, "") + " UTC";
+  return isoUtc(new Date(ms));
 }
 
 function renderEvent(event) {
@@ -260,8 +278,8 @@ function renderEvent(event) {
   const rows = [
     ["name", event.name],
     ["version", String(event.version)],
-    ["natural time", event.timestamp ? formatTime(Date.parse(event.timestamp)) : "time-neutral"],
-    ["recorded", formatTime(Date.parse(event.recorded_at))],
+    ["natural time", event.timestamp ? timeElement(event.timestamp) : "time-neutral"],
+    ["recorded", timeElement(event.recorded_at)],
     ["position", String(event.position)],
     ["id", event.id],
   ];
@@ -269,7 +287,7 @@ function renderEvent(event) {
     const dt = document.createElement("dt");
     dt.textContent = term;
     const dd = document.createElement("dd");
-    dd.textContent = text;
+    dd.append(text);
     if (term === "name") dd.className = "replay-event-name";
     list.append(dt, dd);
   }
@@ -323,6 +341,16 @@ function drawMarkers(snapshots) {
     tick.title = marker.count > 1 ? `${marker.count} snapshots from version ${marker.version}` : `snapshot at version ${marker.version}`;
     ticks.append(tick);
   }
+  // Labels on up to 6 markers, evenly picked, so they do not overlap.
+  const every = Math.max(1, Math.ceil(snapshots.markers.length / 6));
+  snapshots.markers.forEach((marker, index) => {
+    if (index % every) return;
+    const label = document.createElement("span");
+    label.className = "replay-tick-label";
+    label.style.setProperty("--pos", String((marker.version - 1) / span));
+    label.textContent = marker.count > 1 ? `${marker.count}× v${marker.version}+` : `v${marker.version}${marker.label && marker.label !== "policy" ? ` ${marker.label}` : ""}`;
+    ticks.append(label);
+  });
   const note = $("rp-marker-note");
   const key = '<span class="replay-tick-key" aria-hidden="true"></span> ';
   if (!snapshots.total) note.innerHTML = `${key}no snapshots yet: every state is folded from version 1`;
@@ -332,14 +360,37 @@ function drawMarkers(snapshots) {
 
 function setupTime(time) {
   if (timeRange || !time.first || !time.last) return;
-  timeRange = { first: Date.parse(time.first), last: Date.parse(time.last) };
-  timeSlider.min = String(timeRange.first);
-  timeSlider.max = String(Math.max(timeRange.last, timeRange.first + 1));
-  timeSlider.step = "60000"; // a minute
-  timeSlider.disabled = false;
+  timeRange = time;
+  timeSlider.min = "1";
+  timeSlider.max = String(head);
+  timeSlider.step = "1";
+  timeSlider.disabled = head < 2;
   $("rp-time-rule").textContent = time.rule;
-  $("rp-time-first").textContent = formatTime(timeRange.first);
-  $("rp-time-last").textContent = formatTime(timeRange.last);
+  drawAxis();
+}
+
+function drawAxis() {
+  const axis = $("rp-axis");
+  axis.replaceChildren();
+  $("rp-time-name").textContent = basis === "recorded" ? "Known at (recorded time)" : "As of (natural time)";
+  if (!timeRange?.axis) return;
+  const span = Math.max(1, head - 1);
+  const stops = timeRange.axis.length > 3 && axis.clientWidth < 500 ? timeRange.axis.filter((_, i, all) => i === 0 || i === all.length - 1 || i === Math.floor(all.length / 2)) : timeRange.axis;
+  const isos = stops.map((stop) => isoUtc(new Date(basis === "recorded" ? stop.recorded : stop.natural)));
+  // Dates when they differ; times of day when every stop falls on one day.
+  const oneDay = new Set(isos.map((iso) => iso.slice(0, 10))).size === 1;
+  // Stops within one second (a batch load) keep their milliseconds apart.
+  const oneSecond = new Set(isos.map((iso) => iso.slice(0, 19))).size === 1;
+  const stamp = (stop) => (basis === "recorded" ? stop.recorded : stop.natural);
+  for (const [index, stop] of stops.entries()) {
+    const label = document.createElement("span");
+    label.style.setProperty("--pos", String((stop.version - 1) / span));
+    const iso = isos[index];
+    if (oneSecond) label.textContent = new Date(stamp(stop)).toISOString().slice(11, 23);
+    else label.textContent = oneDay ? iso.slice(11, 19) : iso.slice(0, 10);
+    label.title = `version ${stop.version}: ${formatTime(Date.parse(iso))}`;
+    axis.append(label);
+  }
 }
 
 // ---- wiring ------------------------------------------------------------------------------
@@ -359,28 +410,88 @@ $("rp-speed").addEventListener("change", () => {
 
 let timeTimer = null;
 timeSlider.addEventListener("input", () => {
-  const at = Number(timeSlider.value);
-  $("rp-time-label").textContent = formatTime(at);
+  const stop = Number(timeSlider.value);
+  $("rp-time-label").textContent = `event ${stop}…`;
   clearTimeout(timeTimer);
-  timeTimer = setTimeout(() => goToTime(at), 150);
+  timeTimer = setTimeout(() => goToTime({ at_event: String(stop) }), 150);
 });
 
-async function goToTime(ms) {
+function describeTime(body) {
+  const when = formatTime(Date.parse(body.at.at));
+  const reached = body.at.version;
+  if (body.at.basis === "recorded") {
+    return reached
+      ? `As known at ${when} (recorded time), the store held versions 1 to ${reached}.`
+      : `The store knew nothing of this stream at ${when}; showing version 1.`;
+  }
+  return reached
+    ? `As of ${when} (natural time), the stream had reached version ${reached}.`
+    : `Nothing had happened by ${when}; showing version 1.`;
+}
+
+async function goToTime(params) {
   pause();
   let body;
   try {
-    body = await load({ at: new Date(ms).toISOString() });
+    body = await load({ ...params, basis });
   } catch {
     return;
   }
-  const reached = body.at.version;
   await go(body.version);
-  $("rp-time-label").textContent = formatTime(ms);
+  $("rp-time-label").textContent = formatTime(Date.parse(body.at.at));
   status.dataset.version = String(body.version);
-  status.textContent = reached
-    ? `By ${formatTime(ms)} the stream had reached version ${reached}.`
-    : `Nothing had happened by ${formatTime(ms)}; showing version 1.`;
+  status.textContent = describeTime(body);
+  showDefinedState(body).catch(() => {}); // the panel is extra: the stop is shown already
 }
+
+const canonical = (value) =>
+  JSON.stringify(value, (key, v) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v,
+  );
+
+// The slider shows a version prefix; the state as of T by its definition folds every event
+// dated by T (skipping later-dated ones in between). Shown when the two differ.
+async function showDefinedState(body) {
+  const panel = $("rp-asof");
+  panel.hidden = true;
+  const query = new URLSearchParams({ stream: streamId, at: body.at.at, basis: body.at.basis });
+  const response = await fetch(`/data/replay/state-at?${query}`, { headers: { Accept: "application/json" } });
+  if (!response.ok) return;
+  const defined = await response.json();
+  const shown = steps.get(body.version);
+  if (cursor !== body.version || !shown || canonical(shown.state) === canonical(defined.state)) return;
+  body = { ...body, at: { ...body.at, ...defined } };
+  const when = formatTime(Date.parse(body.at.at));
+  $("rp-asof-title").textContent = `The state as of ${when}`;
+  $("rp-asof-note").textContent =
+    `Folding every event dated by ${when} in version order (${body.at.events_applied} events, up to version ` +
+    `${body.at.last_version}) gives another state than version ${body.version}: a later version holds an ` +
+    "event dated earlier, such as a late correction. This is what GET …/state?at= answers.";
+  $("rp-asof-state").replaceChildren(jsonViewer(body.at.state, "State"));
+  panel.hidden = false;
+}
+
+for (const radio of document.querySelectorAll("#rp-basis input[name=basis]")) {
+  radio.addEventListener("change", () => {
+    if (!radio.checked) return;
+    basis = radio.value;
+    drawAxis();
+    render(cursor);
+    if (status.dataset.version) {
+      // Ask again for the same moment on the other axis.
+      const moment = $("rp-time-label").textContent;
+      if (moment) goToTime({ at_event: String(cursor) });
+    }
+  });
+}
+
+$("rp-goto").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const value = Number($("rp-goto-version").value);
+  if (!Number.isFinite(value) || value === 0) return;
+  pause();
+  go(value, { explicit: true });
+});
 
 document.addEventListener("keydown", (event) => {
   if (event.altKey || event.ctrlKey || event.metaKey) return;
@@ -407,5 +518,5 @@ document.addEventListener("keydown", (event) => {
 });
 
 const at = root.dataset.at;
-if (at && !Number.isNaN(Date.parse(at))) goToTime(Date.parse(at));
-else go(cursor);
+if (at && !Number.isNaN(Date.parse(at))) goToTime({ at: new Date(Date.parse(at)).toISOString() });
+else go(cursor, { explicit: Boolean(root.dataset.version) });

@@ -95,6 +95,28 @@ function handle(message, loading) {
     const item = document.createElement("li");
     const version = finding.version === null ? "" : ` v${finding.version}`;
     item.textContent = `${finding.problem}${version} [${finding.revision || "—"}]: ${finding.detail}${finding.action ? ` → ${finding.action}` : ""}`;
+    if (finding.changes?.length) {
+      // Field by field: what the stored snapshot holds → what the events fold to now.
+      const diff = document.createElement("ul");
+      diff.className = "drift-diff mono";
+      diff.setAttribute("aria-label", `Fields that differ at version ${finding.version}: stored snapshot → re-folded state`);
+      for (const change of finding.changes) {
+        const li = document.createElement("li");
+        li.className = `diff-${change.op}`;
+        const where = change.path.length ? change.path.join(".") : "(the whole state)";
+        if (change.op === "added") li.textContent = `+ ${where} = ${short(change.after)} (missing from the snapshot)`;
+        else if (change.op === "removed") li.textContent = `− ${where}: snapshot has ${short(change.before)}, the events do not`;
+        else li.textContent = `~ ${where}: snapshot ${short(change.before)} → events ${short(change.after)}`;
+        diff.append(li);
+      }
+      if (finding.more_changes) {
+        const li = document.createElement("li");
+        li.className = "muted";
+        li.textContent = `and ${finding.more_changes} more fields`;
+        diff.append(li);
+      }
+      item.append(diff);
+    }
     findings.append(item);
   }
   if (message.more_findings) {
@@ -104,6 +126,11 @@ function handle(message, loading) {
     findings.append(item);
   }
   return true;
+}
+
+function short(value) {
+  const text = JSON.stringify(value);
+  return text === undefined ? "undefined" : text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
 buttons[0].addEventListener("click", () => run(false));

@@ -1,6 +1,8 @@
 // The timeline of one stream: newest first, new events arriving live (highlighted), filters by
 // name, natural-time window and version, a payload and metadata viewer on each event.
+import { jsonViewer } from "./jsonview.js";
 import { subscribeStream } from "./live.js";
+import { timeElement } from "./time.js";
 
 const root = document.getElementById("timeline");
 const streamId = root.dataset.stream;
@@ -15,7 +17,10 @@ const filters = {
   since: params.get("since") || "",
   until: params.get("until") || "",
   version: params.get("version") || "",
+  time: params.get("time") === "recorded" ? "recorded" : "",
 };
+const newButton = document.getElementById("new-events");
+const waiting = []; // live events held back while the reader is scrolled down
 let nextCursor = null;
 let head = null;
 let liveCount = 0;
@@ -33,16 +38,6 @@ async function fetchData(url) {
   return data;
 }
 
-const when = (iso) =>
-  iso ? new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" }) + " UTC" : null;
-
-function json(value) {
-  const pre = document.createElement("pre");
-  pre.className = "json";
-  pre.textContent = JSON.stringify(value, null, 2);
-  return pre;
-}
-
 function eventItem(event, fresh) {
   const li = document.createElement("li");
   li.className = "event" + (fresh ? " arrived" : "");
@@ -50,46 +45,47 @@ function eventItem(event, fresh) {
   li.dataset.position = event.position;
   if (event.version != null) li.dataset.version = event.version;
   const line = document.createElement("div");
-  line.className = "event-line";
-  const version = document.createElement("span");
-  version.className = "badge version";
-  version.textContent = event.version == null ? `#${event.position}` : `v${event.version}`;
+  line.className = "event-line event-cols";
+  const position = document.createElement("span");
+  position.className = "col-pos";
+  position.title = "Position in the global feed";
+  position.textContent = `#${event.position}`;
+  const what = document.createElement("span");
   const name = document.createElement("strong");
   name.className = "event-name";
   name.textContent = event.name;
   const times = document.createElement("span");
-  times.className = "muted small";
-  const natural = when(event.timestamp);
-  times.textContent = `${natural ? `happened ${natural}` : "time-neutral"} · recorded ${when(event.recorded_at)}`;
-  line.append(version, name, times);
+  times.className = "muted small col-time";
+  times.append(" ");
+  if (event.timestamp) times.append("happened ", timeElement(event.timestamp));
+  else times.append("time-neutral");
+  times.append(" · recorded ", timeElement(event.recorded_at));
+  what.append(name, times);
   if (fresh) {
     const badge = document.createElement("span");
     badge.className = "badge ok new-badge";
     badge.textContent = "new";
-    line.append(badge);
+    what.append(" ", badge);
   }
+  const version = document.createElement("span");
+  version.className = "badge version";
+  version.textContent = event.version == null ? "—" : `v${event.version}`;
+  const id = document.createElement("code");
+  id.className = "col-id";
+  id.title = event.id;
+  id.textContent = event.id.slice(0, 8);
+  line.append(position, what, version, id);
+  const body = document.createElement("div");
+  body.className = "event-body";
+  body.append(jsonViewer(event.payload, "Payload"), jsonViewer(event.metadata, "Metadata"));
   if (event.version != null) {
     const state = document.createElement("a");
-    state.className = "state-link";
+    state.className = "state-link small";
     state.href = `/replay/?stream=${encodeURIComponent(streamId)}&version=${event.version}`;
     state.textContent = "State here";
     state.setAttribute("aria-label", `State of the stream at version ${event.version}`);
-    line.append(state);
-  }
-  const details = document.createElement("details");
-  const summary = document.createElement("summary");
-  summary.textContent = "Payload and metadata";
-  const grid = document.createElement("div");
-  grid.className = "event-body";
-  const payload = document.createElement("section");
-  payload.innerHTML = "<h3>Payload</h3>";
-  payload.append(json(event.payload));
-  const meta = document.createElement("section");
-  meta.innerHTML = "<h3>Metadata</h3>";
-  meta.append(json({ ...event.metadata, "(id)": event.id, "(position)": event.position }));
-  grid.append(payload, meta);
-  details.append(summary, grid);
-  li.append(line, details);
+    li.append(line, body, state);
+  } else li.append(line, body);
   return li;
 }
 
@@ -110,11 +106,16 @@ function showFacts() {
     span.textContent = text;
     facts.append(span, " ");
   };
+  // Replay and snapshots exist for versioned streams only: no dead-end links.
+  document.getElementById("stream-links").hidden = head.kind === "neutral";
   if (head.category) add(head.category);
   add(head.kind === "neutral" ? "version-neutral" : "versioned");
   if (head.version != null) add(`version ${number.format(head.version)}`);
   add(`${number.format(head.event_count)} events`);
-  add(`last recorded ${when(head.last_recorded_at)}`, "muted small");
+  const last = document.createElement("span");
+  last.className = "muted small";
+  last.append("last recorded ", timeElement(head.last_recorded_at));
+  facts.append(last);
 }
 
 function showEmpty() {
@@ -172,9 +173,16 @@ function goLive() {
       noteName(event.name);
       if (!matches(event) || shown.has(event.id)) return;
       shown.add(event.id);
+      liveCount += 1;
+      // A reader scrolled down keeps their place: the new events wait behind a badge.
+      if (window.scrollY > 120 || waiting.length) {
+        waiting.push(event);
+        newButton.textContent = `${waiting.length} new event${waiting.length === 1 ? "" : "s"} — show`;
+        newButton.hidden = false;
+        return;
+      }
       list.querySelector("li.empty")?.remove();
       list.prepend(eventItem(event, true));
-      liveCount += 1;
       status.textContent = `${liveCount} new event${liveCount === 1 ? "" : "s"} arrived live.`;
     },
     onCaughtUp() {
@@ -189,6 +197,16 @@ function goLive() {
 form.addEventListener("submit", (event) => {
   // Plain GET without scripts; with them the same URL, so a reload keeps the filters.
   for (const input of form.querySelectorAll("input[name]")) if (!input.value) input.disabled = true;
+  const time = form.querySelector("select[name=time]");
+  if (time.value === "natural") time.disabled = true;
+});
+
+newButton.addEventListener("click", () => {
+  list.querySelector("li.empty")?.remove();
+  for (const event of waiting.splice(0)) list.prepend(eventItem(event, true));
+  newButton.hidden = true;
+  status.textContent = `${liveCount} new event${liveCount === 1 ? "" : "s"} arrived live.`;
+  list.scrollIntoView({ block: "start" });
 });
 
 older.addEventListener("click", () => {

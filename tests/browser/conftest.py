@@ -217,3 +217,48 @@ def screenshot() -> Callable[..., Path]:
         return path
 
     return take
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core (the copy axe-playwright-python ships) on ``page`` for WCAG 2.1 A and AA;
+    return its violations as ``{id, impact, nodes: [target, ...]}``. The page's context must
+    bypass CSP (axe is injected as a script)."""
+    import axe_playwright_python
+
+    source = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=source)
+    result = page.evaluate(
+        "async (tags) => {"
+        " const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});"
+        " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})); }",
+        AXE_TAGS,
+    )
+    return result
+
+
+WIDE_ELEMENTS = """() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.display === 'none') continue;
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    if (r.right > width + 1) {
+      const classes = String(el.className).trim().replace(/\\s+/g, '.');
+      wide.push(`${el.tagName.toLowerCase()}#${el.id}.${classes} ${r.left}..${r.right}`);
+    }
+  }
+  return {width, scrollWidth: document.documentElement.scrollWidth, wide: wide.slice(0, 12)};
+}"""
+
+
+def wide_elements(page) -> dict:
+    """The viewport's width, the page's scroll width, and the elements that reach past the
+    viewport's right edge (none on a layout that works at this size)."""
+    return page.evaluate(WIDE_ELEMENTS)

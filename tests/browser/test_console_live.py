@@ -92,9 +92,10 @@ def test_timeline_shows_an_appended_event_live(page, console_server, screenshot)
     assert "arrived" in item.get_attribute("class")
     assert page.locator("li.event").first.get_attribute("data-id") == event_id  # newest first
     assert page.locator("li.event").count() == before + 1
-    # The payload viewer and the "state here" link of the new event.
-    item.locator("summary").click()
-    assert '"words": 7' in item.locator("pre.json").first.text_content()
+    # The payload viewer (expanded: a small payload) and the "state here" link.
+    payload = item.locator(".jv").first
+    assert payload.locator("details").first.get_attribute("open") is not None
+    assert '"words":' in payload.inner_text() and "7" in payload.inner_text()
     version = item.get_attribute("data-version")
     assert item.locator("a.state-link").get_attribute("href") == (
         f"/replay/?stream={quote(DOCUMENT, safe='')}&version={version}"
@@ -138,7 +139,7 @@ def test_timeline_filters_by_name_and_jumps_to_a_version(page):
     page.goto(timeline_url(ALICE) + "&version=2")
     page.wait_for_selector("li.event")
     versions = page.eval_on_selector_all("li.event", "items => items.map(i => i.dataset.version)")
-    assert versions == ["2", "1"]
+    assert versions == ["2", "3", "4", "5", "6", "7"]  # starts at version 2 and goes up
     assert "Live updates are off" in page.text_content("#timeline-status")
 
 
@@ -202,6 +203,11 @@ def test_explorer_and_timeline_work_from_the_keyboard(page):
     link.focus()
     page.keyboard.press("Enter")
     page.wait_for_selector("li.event summary")
+    # The payload viewer opens expanded; Enter on its summary folds it and opens it again.
+    viewer = page.locator("li.event details").first
+    assert viewer.get_attribute("open") is not None
     page.focus("li.event summary")
-    page.keyboard.press("Enter")  # opens the payload viewer
-    assert page.locator("li.event details").first.get_attribute("open") is not None
+    page.keyboard.press("Enter")
+    assert viewer.get_attribute("open") is None
+    page.keyboard.press("Enter")
+    assert viewer.get_attribute("open") is not None

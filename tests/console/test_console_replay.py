@@ -422,7 +422,11 @@ def test_the_snapshots_page_empty_missing_and_neutral_states(client):
     assert (
         "is version-neutral" in client.get("/snapshots/", {"stream": "tests/log2"}).content.decode()
     )
-    assert client.get("/snapshots/").status_code == 400
+    # No stream named: a picker, not a validator's message.
+    missing = client.get("/snapshots/")
+    assert missing.status_code == 200
+    assert "Which stream?" in missing.content.decode()
+    assert "name the stream" not in missing.content.decode()
 
 
 def test_drift_check_and_rebuild_through_the_snapshot_service(client, user, shelf_stream):
@@ -438,6 +442,11 @@ def test_drift_check_and_rebuild_through_the_snapshot_service(client, user, shel
     result = drift_lines(client.get("/data/snapshots/drift", {"stream": SHELF}))[-1]
     assert result["ok"] is False
     assert [(f["version"], f["problem"]) for f in result["findings"]] == [(100, "differs")]
+    # Field by field: what the stored snapshot holds against what the events fold to.
+    changes = {(tuple(c["path"]), c["op"]) for c in result["findings"][0]["changes"]}
+    assert (("tampered",), "removed") in changes
+    assert (("count",), "added") in changes
+    assert (("items",), "added") in changes
 
     # The rebuild is a POST that needs the CSRF token.
     strict = Client(enforce_csrf_checks=True)

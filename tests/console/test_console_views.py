@@ -203,7 +203,8 @@ def test_timeline_data_newest_first_filters_and_pages(client):
     ).json()
     assert [e["version"] for e in more["events"]] == [2]
     jumped = client.get("/data/events", {"stream": "t/1", "version": 3}).json()
-    assert [e["version"] for e in jumped["events"]] == [3, 2, 1]
+    assert [e["version"] for e in jumped["events"]] == [3, 4, 5, 6]  # starts there, goes up
+    assert jumped["order"] == "ascending"
     window = client.get(
         "/data/events",
         {"stream": "t/1", "since": "2024-03-02T00:00", "until": "2024-03-04T12:00:00Z"},
@@ -285,3 +286,13 @@ def test_explorer_offers_the_categories_of_the_streams(client):
     page = client.get("/streams/").content.decode()
     for name in ("order", "wallet", "configured-only"):
         assert f'<option value="{name}"' in page
+
+
+def test_explorer_data_has_a_total_unfiltered_and_none_filtered(client):
+    for n in range(3):
+        append(f"tot/{n}", "Opened", category="tot")
+    append("other/1", "Opened")
+    data = client.get("/data/streams", {"limit": 2}).json()
+    assert data["total"] == 4 and data["next_cursor"]
+    filtered = client.get("/data/streams", {"prefix": "tot/", "limit": 2}).json()
+    assert filtered["total"] is None and len(filtered["streams"]) == 2

@@ -113,7 +113,7 @@ class TestDemoWallet(StoresInDatabase):
         document = state_at_version("/unique/path/to/file")
         assert document.payload == {
             "title": "Q1 report",
-            "body": "Numbers for Q1",
+            "body": "Numbers for Q1, audited",  # the late correction
             "tags": ["finance", "2024"],
         }
         assert document.reducer == "merge"

@@ -245,6 +245,25 @@ class Command(BaseCommand):
                 ),
             )
             for i, (name, payload) in enumerate(revisions)
+        ] + [
+            # A late correction: it happened between the edit and the rename, but reached the
+            # store last, so "as of" (natural time) and "as known at" (store time) differ.
+            (
+                "document corrected late",
+                lambda: services.append_to_stream(
+                    stream,
+                    [
+                        _event(
+                            stream,
+                            "Corrected",
+                            {"body": "Numbers for Q1, audited"},
+                            start + day + timedelta(hours=12),
+                            late=True,
+                        )
+                    ],
+                    expected_version=len(revisions),
+                ),
+            )
         ]
 
     def _log(self):
