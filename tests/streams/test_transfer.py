@@ -329,9 +329,7 @@ def _raw_payloads(alias: str) -> str:
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_an_import_encrypts_personal_fields_that_the_export_holds_in_plaintext(
-    stores, settings
-):
+def test_an_import_encrypts_personal_fields_that_the_export_holds_in_plaintext(stores, settings):
     from streams.personal_data.protection import reveal
 
     source, target = stores("sqlite"), stores("postgres")
