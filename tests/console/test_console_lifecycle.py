@@ -1,5 +1,5 @@
 """The timeline's Delete button (staff only, confirmed by the stream id), the admin's delete
-actions, and the `scavenge` and `delete_stream` commands."""
+actions, and the `scavenge` and `delete` commands."""
 
 from __future__ import annotations
 
@@ -100,12 +100,12 @@ def test_scavenge_and_delete_commands():
     services.append_to_stream("cmd/1", [{"name": "A"}] * 3)
     services.append_to_stream("cmd/2", [{"name": "A"}] * 2)
     out = StringIO()
-    call_command("delete_stream", "cmd/1", "--hard", "--output", "json", stdout=out)
+    call_command("delete", "cmd/1", "--hard", "--output", "json", stdout=out)
     assert json.loads(out.getvalue())["deleted"] == "hard"
     with pytest.raises(CommandError, match="stream_deleted"):
-        call_command("delete_stream", "cmd/1", stdout=StringIO())
+        call_command("delete", "cmd/1", stdout=StringIO())
     with pytest.raises(CommandError, match="not_found"):
-        call_command("delete_stream", "cmd/none", stdout=StringIO())
+        call_command("delete", "cmd/none", stdout=StringIO())
     lifecycle.truncate_stream("cmd/2", 2)
     out = StringIO()
     call_command("scavenge", "--batch", "1", stdout=out)

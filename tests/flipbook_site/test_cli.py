@@ -289,6 +289,15 @@ def test_append_read_and_tail_against_a_server(local_env, flipbook_server):  # n
 
     wrong = run({**env, "FLIPBOOK_API_KEY": "fbk_not-a-key"}, "read", sid)
     assert wrong.returncode == 2
+
+    # delete: soft on the server, then reads there answer not found (exit 2).
+    deleted = run(env, "delete", sid, "--output", "json")
+    assert deleted.returncode == 0, deleted.stderr
+    assert json_lines(deleted.stdout) == [
+        {"stream_id": sid, "version": 2, "event_count": 2, "deleted": "soft"}
+    ]
+    assert run(env, "read", sid).returncode == 2
+    assert run(env, "delete", f"{sid}-missing").returncode == 2
     assert "unauthenticated" in wrong.stderr
     missing = run(env, "read", "srv/none")
     assert missing.returncode == 2 and "not_found" in missing.stderr

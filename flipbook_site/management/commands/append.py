@@ -10,9 +10,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from flipbook_site.clitools.base import EXIT_REFUSED, StoreCommand
-from flipbook_site.clitools.server import recorded
 from streams import services
-from streams.records import RecordedEvent
 
 COLUMNS = ["version", "position", "name", "id"]
 BATCH = 100  # events per append when reading stdin
@@ -47,7 +45,7 @@ class Command(StoreCommand):
         expected: Any = options["expected_version"]
         if isinstance(expected, str) and expected.isdigit():
             expected = int(expected)
-        stored: list[RecordedEvent] = []
+        rows: list[dict[str, Any]] = []
         for chunk in self._chunks(options):
             if options["server"]:
                 with self.client(options) as client:
@@ -58,7 +56,16 @@ class Command(StoreCommand):
                         category=options["category"],
                         kind=options["kind"],
                     )
-                    stored += [recorded(e) for e in result.events]
+                    # A server answers where each event went, not the event (slim results).
+                    rows += [
+                        {
+                            "version": a.version,
+                            "position": a.position,
+                            "name": e["name"],
+                            "id": a.id,
+                        }
+                        for e, a in zip(chunk, result.events, strict=True)
+                    ]
             else:
                 local = services.append_to_stream(
                     options["stream"],
@@ -67,10 +74,10 @@ class Command(StoreCommand):
                     category=options["category"],
                     kind=options["kind"],
                 )
-                stored += local.events
+                rows += [e.as_dict() for e in local.events]
             if isinstance(expected, int):  # the next chunk continues this one
-                expected = stored[-1].version or "any"
-        self.emit(options, [e.as_dict() for e in stored], COLUMNS)
+                expected = rows[-1]["version"] or "any"
+        self.emit(options, rows, COLUMNS)
 
     def _chunks(self, options: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
         if options["name"] is not None:
