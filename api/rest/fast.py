@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -37,7 +38,7 @@ from api.metrics import observe_commit, observe_latency
 from api.rest.exceptions import error_response
 from api.rest.middleware import REQUEST_ID_HEADER
 from api.rest.parsers import reject_constant
-from api.rest.views import APPEND_FIELDS, append_dict, created_or_ok
+from api.rest.views import APPEND_FIELDS, StreamEventsView, append_dict, created_or_ok
 from streams import services
 from streams.exceptions import ValidationError
 from streams.records import CommitResult
@@ -45,8 +46,6 @@ from streams.validation import limit
 
 PREFIX = b"/api/v1/streams/"
 SUFFIX = b"/events"
-# What DRF adds to every response of StreamEventsView (its methods; two renderers).
-ALLOW = "GET, POST, HEAD, OPTIONS"
 JSON_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
 PLAIN_ACCEPTS = frozenset({None, "*/*", "application/json"})
 
@@ -85,7 +84,7 @@ def fast_append(environ: dict[str, Any], body: bytes) -> HttpResponse | None:
         response = _append(request, stream_id, body)
     finally:
         close_old_connections()
-    response["Allow"] = ALLOW
+    response["Allow"] = _allow()
     patch_vary_headers(response, ("Accept",))
     response["Content-Length"] = str(len(response.content))
     response[REQUEST_ID_HEADER] = request_id
@@ -159,6 +158,14 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         if field not in APPEND_FIELDS:
             raise ValidationError(field, "is not a known field of an append")
     return data
+
+
+@lru_cache(maxsize=1)
+def _allow() -> str:
+    """The Allow header DRF adds to every answer of StreamEventsView (its methods)."""
+    view = StreamEventsView()
+    view.head = view.get  # as Django's View.setup() does for a view with get()
+    return ", ".join(view.allowed_methods)
 
 
 def _no_view(request: Any) -> HttpResponse:
