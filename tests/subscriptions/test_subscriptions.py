@@ -60,7 +60,8 @@ def test_create_get_list_delete(db_backend):
         ({"name": "ok", "filter": {"colour": "red"}}, "filter"),
         ({"name": "ok", "filter": {"names": "Deposited"}}, "filter.names"),
         ({"name": "ok", "start": "middle"}, "start"),
-        ({"name": "ok", "start": {"after": 10**9}}, "start.after"),
+        # Far past any head: imports (streams/transfer.py) may move the position sequence on.
+        ({"name": "ok", "start": {"after": 2**62}}, "start.after"),
         ({"name": "ok", "max_attempts": 0}, "max_attempts"),
         ({"name": "ok", "push": {"kind": "webhook", "url": "ftp://x"}}, "push.url"),
         ({"name": "ok", "push": {"kind": "webhook", "url": "http://["}}, "push.url"),

@@ -76,17 +76,20 @@ resource "aws_dynamodb_table" "events" {
 }
 
 # What a Flipbook server does with the table, and nothing more: consistent reads (GetItem,
-# BatchGetItem, Query on the table and its indexes) and the items of its TransactWriteItems
-# (Put and Update) and fence UpdateItem. Creating or deleting the table is Terraform's job.
+# BatchGetItem, Query on the table and its indexes), the items of its TransactWriteItems
+# (Put and Update) and fence UpdateItem, and scavenging (Scan for candidates, BatchWriteItem
+# to remove what expired). Creating or deleting the table is Terraform's job.
 data "aws_iam_policy_document" "access" {
   statement {
     sid    = "FlipbookEventStore"
     effect = "Allow"
     actions = [
       "dynamodb:BatchGetItem",
+      "dynamodb:BatchWriteItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
+      "dynamodb:Scan",
       "dynamodb:UpdateItem",
     ]
     resources = [
