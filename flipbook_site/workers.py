@@ -41,7 +41,6 @@ class Supervisor:
         self.options = options
         self.http_socket = http_socket
         self.workers: dict[int, subprocess.Popen] = {}
-        self.started_at: dict[int, float] = {}
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -90,7 +89,6 @@ class Supervisor:
             pass_fds=(self.http_socket.fileno(),),
         )
         self.workers[index] = process
-        self.started_at[index] = time.monotonic()
 
     def _stop_all(self) -> None:
         logger.info("stopping workers", extra={"workers": len(self.workers)})
