@@ -70,6 +70,7 @@ def subscription_message(info: subscriptions.SubscriptionInfo) -> pb.Subscriptio
         retry_position=info.retry_position or 0,
         retry_attempts=info.retry_attempts,
         last_error=info.last_error,
+        paused=info.paused,
     )
     if info.push is not None:
         message.push.CopyFrom(pb.PushEndpoint(**info.push))
@@ -182,6 +183,18 @@ class SubscriptionsServicer(eventstore_pb2_grpc.SubscriptionsServicer):
         to = _start(request, "to", "start", "after", "to")
         info = subscriptions.reset_subscription(request.name, to)
         _audit(context, "subscription.reset", request.name, to=to, checkpoint_after=info.checkpoint)
+        return subscription_message(info)
+
+    def PauseSubscription(self, request: pb.PauseSubscriptionRequest, context) -> pb.Subscription:
+        _require(context, "write")
+        info = subscriptions.pause_subscription(request.name)
+        _audit(context, "subscription.pause", request.name)
+        return subscription_message(info)
+
+    def ResumeSubscription(self, request: pb.ResumeSubscriptionRequest, context) -> pb.Subscription:
+        _require(context, "write")
+        info = subscriptions.resume_subscription(request.name)
+        _audit(context, "subscription.resume", request.name)
         return subscription_message(info)
 
     def ListParked(self, request: pb.ListParkedRequest, context) -> pb.ListParkedResponse:

@@ -179,6 +179,21 @@ func TestPullSubscriptionNextAckResetDelete(t *testing.T) {
 	if info, err := subs.Reset(ctx, name, flipbook.After(positions[0])); err != nil || info.Checkpoint != positions[0] {
 		t.Fatalf("reset: %+v %v", info, err)
 	}
+	if info, err := subs.Pause(ctx, name); err != nil || !info.Paused || info.Status != "paused" {
+		t.Fatalf("pause: %+v %v", info, err)
+	}
+	if paused, err := subs.Next(ctx, name, 3, 0); err != nil || len(paused.Events) != 0 {
+		t.Fatalf("a paused subscription delivers nothing: %+v %v", paused, err)
+	}
+	if info, err := subs.Resume(ctx, name); err != nil || info.Paused || info.Status == "paused" {
+		t.Fatalf("resume: %+v %v", info, err)
+	}
+	if resumed, err := subs.Next(ctx, name, 3, 0); err != nil || len(resumed.Events) == 0 || resumed.Events[0].Position != positions[1] {
+		t.Fatalf("after resume: %+v %v", resumed, err)
+	}
+	if _, err := subs.Pause(ctx, name+"-missing"); !errors.Is(err, flipbook.ErrNotFound) {
+		t.Fatalf("pausing a missing subscription: %v", err)
+	}
 	found := false
 	for s, err := range subs.List(ctx) {
 		if err != nil {

@@ -34,6 +34,8 @@ type Subscription struct {
 	Parked      int64
 	MaxAttempts int32     // failures before an event is parked
 	CreatedAt   time.Time // when it was created
+	// Paused: an operator paused it; nothing is delivered until it is resumed.
+	Paused bool
 }
 
 // SubscriptionStart says where a new subscription (or a reset) starts.
@@ -85,6 +87,7 @@ func subscriptionOf(m *pb.Subscription) Subscription {
 		Parked:        m.GetParked(),
 		MaxAttempts:   m.GetMaxAttempts(),
 		CreatedAt:     timeOf(m.GetCreatedAt()),
+		Paused:        m.GetPaused(),
 	}
 }
 
@@ -219,6 +222,21 @@ func (s *Subscriptions) Reset(ctx context.Context, name string, start Subscripti
 		request.To = &pb.ResetSubscriptionRequest_Start{Start: pb.SubscriptionStart_SUBSCRIPTION_START_BEGINNING}
 	}
 	return subscriptionResult(unary(ctx, s.c, false, s.c.subscriptions.ResetSubscription, request))
+}
+
+// Pause stops delivery (Next returns empty batches, push and Subscribe streams send
+// nothing) until [Subscriptions.Resume]; the checkpoint stays. Needs write scope. Retried:
+// pausing a paused subscription changes nothing.
+func (s *Subscriptions) Pause(ctx context.Context, name string) (*Subscription, error) {
+	request := &pb.PauseSubscriptionRequest{Name: name}
+	return subscriptionResult(unary(ctx, s.c, true, s.c.subscriptions.PauseSubscription, request))
+}
+
+// Resume goes on delivering a paused subscription's events from its checkpoint. Needs write
+// scope. Retried: resuming a running subscription changes nothing.
+func (s *Subscriptions) Resume(ctx context.Context, name string) (*Subscription, error) {
+	request := &pb.ResumeSubscriptionRequest{Name: name}
+	return subscriptionResult(unary(ctx, s.c, true, s.c.subscriptions.ResumeSubscription, request))
 }
 
 // ParkedEvent is an event a subscription gave up on after its max attempts.

@@ -46,6 +46,8 @@ def test_management_calls_are_audited_and_reads_are_not(stubs, db_backend):
         metadata=auth,
         timeout=WAIT,
     )
+    subs.PauseSubscription(pb.PauseSubscriptionRequest(name="g.sub"), metadata=auth, timeout=WAIT)
+    subs.ResumeSubscription(pb.ResumeSubscriptionRequest(name="g.sub"), metadata=auth, timeout=WAIT)
     subs.DeleteSubscription(pb.DeleteSubscriptionRequest(name="g.sub"), metadata=auth, timeout=WAIT)
     trail = list(AuditRecord.objects.order_by("id"))
     assert [r.action for r in trail] == [
@@ -53,6 +55,8 @@ def test_management_calls_are_audited_and_reads_are_not(stubs, db_backend):
         "parked.retry",
         "parked.skip",
         "subscription.reset",
+        "subscription.pause",
+        "subscription.resume",
         "subscription.delete",
     ]
     key = ApiKey.objects.get(name="grpc-write")

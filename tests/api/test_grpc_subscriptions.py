@@ -249,3 +249,41 @@ def test_streams_beyond_the_cap_are_refused_and_the_room_comes_back(stubs, keys)
         interval=0.1,
         message="the cancelled streams did not give their room back",
     )
+
+
+def test_pause_and_resume_need_write_scope_and_stop_delivery(stubs, keys):
+    store, subs = stubs
+    write, read = bearer(keys["write"]), bearer(keys["read"])
+    subs.CreateSubscription(
+        pb.CreateSubscriptionRequest(name="p.sub", filter=pb.SubscriptionFilter(category="pz")),
+        metadata=write,
+        timeout=WAIT,
+    )
+    positions = append(store, write, "pz-1", "A", "B", category="pz")
+    for call, request in (
+        (subs.PauseSubscription, pb.PauseSubscriptionRequest(name="p.sub")),
+        (subs.ResumeSubscription, pb.ResumeSubscriptionRequest(name="p.sub")),
+    ):
+        with pytest.raises(grpc.RpcError) as denied:
+            call(request, metadata=read, timeout=WAIT)
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        with pytest.raises(grpc.RpcError) as prefixed:
+            call(request, metadata=bearer(keys["prefix"]), timeout=WAIT)
+        assert prefixed.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    paused = subs.PauseSubscription(
+        pb.PauseSubscriptionRequest(name="p.sub"), metadata=write, timeout=WAIT
+    )
+    assert (paused.paused, paused.status) == (True, "paused")
+    batch = subs.Next(pb.NextRequest(name="p.sub"), metadata=read, timeout=WAIT)
+    assert list(batch.events) == []
+    resumed = subs.ResumeSubscription(
+        pb.ResumeSubscriptionRequest(name="p.sub"), metadata=write, timeout=WAIT
+    )
+    assert resumed.paused is False and resumed.status != "paused"
+    batch = subs.Next(pb.NextRequest(name="p.sub"), metadata=read, timeout=WAIT)
+    assert [e.position for e in batch.events] == positions
+    with pytest.raises(grpc.RpcError) as missing:
+        subs.PauseSubscription(
+            pb.PauseSubscriptionRequest(name="p.none"), metadata=write, timeout=WAIT
+        )
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND

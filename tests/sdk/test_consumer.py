@@ -53,6 +53,22 @@ def test_subscription_management_round_trip(client: Client, category: str):
         client.subscriptions.get(name)
 
 
+def test_pause_and_resume_a_subscription(client: Client, category: str):
+    name = f"sdk-{uuid.uuid4().hex[:12]}"
+    client.subscriptions.create(name, category=category)
+    fill(client, category, 2)
+    paused = client.subscriptions.pause(name)
+    assert (paused.paused, paused.status) == (True, "paused")
+    assert client.subscriptions.get(name).paused is True
+    assert client.subscriptions.next(name, wait=0).events == []
+    resumed = client.subscriptions.resume(name)
+    assert resumed.paused is False
+    assert resumed.status != "paused"
+    assert [e.payload for e in client.subscriptions.next(name, wait=0).events] == [0, 1]
+    with pytest.raises(NotFound):
+        client.subscriptions.pause(f"missing-{name}")
+
+
 def test_consumer_handles_in_order_and_redelivers_after_a_failure(client: Client, category):
     name = f"sdk-{uuid.uuid4().hex[:12]}"
     client.subscriptions.create(name, category=category)

@@ -428,6 +428,14 @@ class GrpcTransport:
             request.start = START[to]
         return subscription_of(self._subscription_call("ResetSubscription", request))
 
+    def pause_subscription(self, name: str) -> Subscription:
+        request = pb.PauseSubscriptionRequest(name=name)
+        return subscription_of(self._subscription_call("PauseSubscription", request))
+
+    def resume_subscription(self, name: str) -> Subscription:
+        request = pb.ResumeSubscriptionRequest(name=name)
+        return subscription_of(self._subscription_call("ResumeSubscription", request))
+
     def stream_subscription(self, name: str, *, max_in_flight: int) -> Iterator[Any]:
         request = pb.SubscribeRequest(name=name, max_in_flight=max_in_flight)
         for item in self._stream(self._events.Subscribe, request, idempotent=False):

@@ -210,6 +210,7 @@ def subscription_of(message: Any) -> Subscription:
         max_attempts=message.max_attempts,
         push=push,
         created_at=time_of(message, "created_at"),
+        paused=message.paused,
         extra={
             "lag_capped": message.lag_capped,
             "retry_position": message.retry_position or None,

@@ -329,6 +329,12 @@ class RestTransport:
         data = self._call("POST", _subscription_path(name, "/reset"), body={"to": to})
         return Subscription.from_json(data)
 
+    def pause_subscription(self, name: str) -> Subscription:
+        return Subscription.from_json(self._call("POST", _subscription_path(name, "/pause")))
+
+    def resume_subscription(self, name: str) -> Subscription:
+        return Subscription.from_json(self._call("POST", _subscription_path(name, "/resume")))
+
     def stream_subscription(self, name: str, *, max_in_flight: int) -> Iterator[Any]:
         raise Unsupported("streaming a subscription is offered over gRPC; use next and ack")
 

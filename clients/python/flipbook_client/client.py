@@ -310,6 +310,15 @@ class Subscriptions:
         """Move the checkpoint to "beginning", "end" or {"after": N}."""
         return self._transport.reset_subscription(name, to)
 
+    def pause(self, name: str) -> Subscription:
+        """Pause delivery (next returns empty batches, push and streams send nothing) until
+        ``resume``; the checkpoint stays. Needs write scope."""
+        return self._transport.pause_subscription(name)
+
+    def resume(self, name: str) -> Subscription:
+        """Resume delivery of a paused subscription from its checkpoint. Needs write scope."""
+        return self._transport.resume_subscription(name)
+
     def stream(self, name: str, *, max_in_flight: int = 100) -> Iterator[Event | CaughtUp]:
         """gRPC only: the subscription's events after its checkpoint, then one ``CaughtUp``,
         then live events, in position order. Acknowledge with ``ack``: at most

@@ -347,6 +347,8 @@ class Subscription:
     max_attempts: int | None = None
     push: dict[str, Any] | None = None
     created_at: datetime | None = None
+    # An operator paused it: nothing is delivered until it is resumed.
+    paused: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -364,6 +366,7 @@ class Subscription:
             max_attempts=data.get("max_attempts"),
             push=data.get("push"),
             created_at=parse_time(data.get("created_at")),
+            paused=bool(data.get("paused")),
             extra={k: v for k, v in data.items() if k not in known},
         )
 

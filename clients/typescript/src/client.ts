@@ -302,6 +302,17 @@ export class Subscriptions {
     return this.client.call(true, options.signal, (call) => this.transport.resetSubscription(name, to, call));
   }
 
+  /** Pause delivery (`next` answers empty batches, push and streams send nothing) until
+   * `resume`; the checkpoint stays. Needs write scope. */
+  pause(name: string, options: CallOptions = {}): Promise<Subscription> {
+    return this.client.call(true, options.signal, (call) => this.transport.pauseSubscription(name, call));
+  }
+
+  /** Resume delivery of a paused subscription from its checkpoint. Needs write scope. */
+  resume(name: string, options: CallOptions = {}): Promise<Subscription> {
+    return this.client.call(true, options.signal, (call) => this.transport.resumeSubscription(name, call));
+  }
+
   async *parked(name: string, options: { pageSize?: number; signal?: AbortSignal } = {}): AsyncGenerator<Parked, void, undefined> {
     let cursor: string | null = null;
     do {

@@ -364,6 +364,14 @@ export class RestTransport implements Transport {
     return subscription(await this.request("post", "/api/v1/subscriptions/{name}/reset", { path: { name }, body: { to } }, call));
   }
 
+  async pauseSubscription(name: string, call: CallContext): Promise<Subscription> {
+    return subscription(await this.request("post", "/api/v1/subscriptions/{name}/pause", { path: { name } }, call));
+  }
+
+  async resumeSubscription(name: string, call: CallContext): Promise<Subscription> {
+    return subscription(await this.request("post", "/api/v1/subscriptions/{name}/resume", { path: { name } }, call));
+  }
+
   async listParked(name: string, request: { limit?: number | undefined; cursor?: string | null | undefined }, call: CallContext): Promise<Page<Parked>> {
     const query: QueryOf<Operation<"/api/v1/subscriptions/{name}/parked", "get">> = {};
     if (request.limit !== undefined) query.limit = request.limit;
@@ -491,6 +499,7 @@ function subscription(json: Schemas["Subscription"]): Subscription {
     retryPosition: json.retry_position,
     retryAttempts: json.retry_attempts,
     lastError: json.last_error,
+    paused: json.paused,
   };
 }
 

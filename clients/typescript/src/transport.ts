@@ -97,6 +97,8 @@ export interface Transport {
   ack(name: string, position: number, call: CallContext): Promise<Subscription>;
   nack(name: string, position: number, error: string, call: CallContext): Promise<NackResult>;
   resetSubscription(name: string, to: SubscriptionStart, call: CallContext): Promise<Subscription>;
+  pauseSubscription(name: string, call: CallContext): Promise<Subscription>;
+  resumeSubscription(name: string, call: CallContext): Promise<Subscription>;
   listParked(name: string, request: { limit?: number | undefined; cursor?: string | null | undefined }, call: CallContext): Promise<Page<Parked>>;
   parkedAction(name: string, position: number, action: ParkedAction, call: CallContext): Promise<Parked | Subscription>;
 

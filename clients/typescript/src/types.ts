@@ -252,6 +252,8 @@ export interface Subscription {
   retryPosition: number | null;
   retryAttempts: number;
   lastError: string;
+  /** An operator paused it: nothing is delivered until it is resumed. */
+  paused: boolean;
 }
 
 export interface Batch {

@@ -163,6 +163,24 @@ for (const transport of TRANSPORTS) {
       await assert.rejects(client.read("x", { since: "yesterday" }).next(), ValidationError);
     });
 
+    test("a subscription paused delivers nothing until resumed; a missing one is NotFound", async () => {
+      const name = unique("sub");
+      const category = unique("pause");
+      await client.subscriptions.create(name, { filter: { category }, start: "beginning" });
+      await client.append(`${category}/1`, [{ name: "A", payload: 1 }, { name: "B", payload: 2 }], { category });
+      const paused = await client.subscriptions.pause(name);
+      assert.deepEqual([paused.paused, paused.status], [true, "paused"]);
+      assert.equal((await client.subscriptions.get(name)).paused, true);
+      assert.equal((await client.subscriptions.next(name, { waitSeconds: 0 })).events.length, 0);
+      const resumed = await client.subscriptions.resume(name);
+      assert.equal(resumed.paused, false);
+      assert.notEqual(resumed.status, "paused");
+      const batch = await client.subscriptions.next(name, { waitSeconds: 0 });
+      assert.deepEqual(batch.events.map((e) => e.payload), [1, 2]);
+      await assert.rejects(client.subscriptions.pause(`${name}-missing`), NotFound);
+      await client.subscriptions.delete(name);
+    });
+
     test("an AbortSignal aborts a call", async () => {
       const controller = new AbortController();
       controller.abort();

@@ -2463,7 +2463,8 @@ type Subscription struct {
 	LagCapped bool  `protobuf:"varint,6,opt,name=lag_capped,json=lagCapped,proto3" json:"lag_capped,omitempty"`
 	// "live" (nothing to deliver, consumer seen recently), "behind" (events to deliver,
 	// consumer seen recently), "stalled" (events to deliver and no consumer heartbeat for
-	// the stall threshold), "idle" (nothing to deliver, no consumer seen recently).
+	// the stall threshold), "idle" (nothing to deliver, no consumer seen recently), "paused"
+	// (an operator paused it).
 	Status string `protobuf:"bytes,7,opt,name=status,proto3" json:"status,omitempty"`
 	// The last next/ack/nack/subscribe of a consumer or answer of a push endpoint; unset: never.
 	LastHeartbeat *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_heartbeat,json=lastHeartbeat,proto3" json:"last_heartbeat,omitempty"`
@@ -2477,6 +2478,8 @@ type Subscription struct {
 	RetryPosition int64  `protobuf:"varint,13,opt,name=retry_position,json=retryPosition,proto3" json:"retry_position,omitempty"`
 	RetryAttempts int32  `protobuf:"varint,14,opt,name=retry_attempts,json=retryAttempts,proto3" json:"retry_attempts,omitempty"`
 	LastError     string `protobuf:"bytes,15,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// An operator paused it: nothing is delivered until it is resumed (status "paused").
+	Paused        bool `protobuf:"varint,16,opt,name=paused,proto3" json:"paused,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2614,6 +2617,13 @@ func (x *Subscription) GetLastError() string {
 		return x.LastError
 	}
 	return ""
+}
+
+func (x *Subscription) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
 }
 
 type CreateSubscriptionRequest struct {
@@ -3348,6 +3358,94 @@ func (*ResetSubscriptionRequest_Start) isResetSubscriptionRequest_To() {}
 
 func (*ResetSubscriptionRequest_After) isResetSubscriptionRequest_To() {}
 
+type PauseSubscriptionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseSubscriptionRequest) Reset() {
+	*x = PauseSubscriptionRequest{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseSubscriptionRequest) ProtoMessage() {}
+
+func (x *PauseSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*PauseSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *PauseSubscriptionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ResumeSubscriptionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeSubscriptionRequest) Reset() {
+	*x = ResumeSubscriptionRequest{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeSubscriptionRequest) ProtoMessage() {}
+
+func (x *ResumeSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*ResumeSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ResumeSubscriptionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 type ParkedEvent struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Position int64                  `protobuf:"varint,1,opt,name=position,proto3" json:"position,omitempty"`
@@ -3368,7 +3466,7 @@ type ParkedEvent struct {
 
 func (x *ParkedEvent) Reset() {
 	*x = ParkedEvent{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3380,7 +3478,7 @@ func (x *ParkedEvent) String() string {
 func (*ParkedEvent) ProtoMessage() {}
 
 func (x *ParkedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3393,7 +3491,7 @@ func (x *ParkedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedEvent.ProtoReflect.Descriptor instead.
 func (*ParkedEvent) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{41}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ParkedEvent) GetPosition() int64 {
@@ -3470,7 +3568,7 @@ type ListParkedRequest struct {
 
 func (x *ListParkedRequest) Reset() {
 	*x = ListParkedRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3482,7 +3580,7 @@ func (x *ListParkedRequest) String() string {
 func (*ListParkedRequest) ProtoMessage() {}
 
 func (x *ListParkedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3495,7 +3593,7 @@ func (x *ListParkedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListParkedRequest.ProtoReflect.Descriptor instead.
 func (*ListParkedRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{42}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListParkedRequest) GetName() string {
@@ -3529,7 +3627,7 @@ type ListParkedResponse struct {
 
 func (x *ListParkedResponse) Reset() {
 	*x = ListParkedResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3541,7 +3639,7 @@ func (x *ListParkedResponse) String() string {
 func (*ListParkedResponse) ProtoMessage() {}
 
 func (x *ListParkedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3554,7 +3652,7 @@ func (x *ListParkedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListParkedResponse.ProtoReflect.Descriptor instead.
 func (*ListParkedResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{43}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListParkedResponse) GetItems() []*ParkedEvent {
@@ -3581,7 +3679,7 @@ type ParkedEventRequest struct {
 
 func (x *ParkedEventRequest) Reset() {
 	*x = ParkedEventRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3593,7 +3691,7 @@ func (x *ParkedEventRequest) String() string {
 func (*ParkedEventRequest) ProtoMessage() {}
 
 func (x *ParkedEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3606,7 +3704,7 @@ func (x *ParkedEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedEventRequest.ProtoReflect.Descriptor instead.
 func (*ParkedEventRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{44}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ParkedEventRequest) GetName() string {
@@ -3634,7 +3732,7 @@ type HandleRequest struct {
 
 func (x *HandleRequest) Reset() {
 	*x = HandleRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3646,7 +3744,7 @@ func (x *HandleRequest) String() string {
 func (*HandleRequest) ProtoMessage() {}
 
 func (x *HandleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3659,7 +3757,7 @@ func (x *HandleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleRequest.ProtoReflect.Descriptor instead.
 func (*HandleRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{45}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *HandleRequest) GetSubscription() string {
@@ -3690,7 +3788,7 @@ type HandleResponse struct {
 
 func (x *HandleResponse) Reset() {
 	*x = HandleResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[46]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3702,7 +3800,7 @@ func (x *HandleResponse) String() string {
 func (*HandleResponse) ProtoMessage() {}
 
 func (x *HandleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[46]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3715,7 +3813,7 @@ func (x *HandleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleResponse.ProtoReflect.Descriptor instead.
 func (*HandleResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{46}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *HandleResponse) GetAcknowledgedPosition() int64 {
@@ -3918,7 +4016,7 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\fPushEndpoint\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x16\n" +
-	"\x06target\x18\x03 \x01(\tR\x06target\"\xbe\x04\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\"\xd6\x04\n" +
 	"\fSubscription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x127\n" +
 	"\x06filter\x18\x02 \x01(\v2\x1f.flipbook.v1.SubscriptionFilterR\x06filter\x12\x1e\n" +
@@ -3940,7 +4038,8 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\x0eretry_position\x18\r \x01(\x03R\rretryPosition\x12%\n" +
 	"\x0eretry_attempts\x18\x0e \x01(\x05R\rretryAttempts\x12\x1d\n" +
 	"\n" +
-	"last_error\x18\x0f \x01(\tR\tlastError\"\xa1\x02\n" +
+	"last_error\x18\x0f \x01(\tR\tlastError\x12\x16\n" +
+	"\x06paused\x18\x10 \x01(\bR\x06paused\"\xa1\x02\n" +
 	"\x19CreateSubscriptionRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x127\n" +
 	"\x06filter\x18\x02 \x01(\v2\x1f.flipbook.v1.SubscriptionFilterR\x06filter\x126\n" +
@@ -3991,7 +4090,11 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
 	"\x05start\x18\x02 \x01(\x0e2\x1e.flipbook.v1.SubscriptionStartH\x00R\x05start\x12\x16\n" +
 	"\x05after\x18\x03 \x01(\x03H\x00R\x05afterB\x04\n" +
-	"\x02to\"\xa3\x02\n" +
+	"\x02to\".\n" +
+	"\x18PauseSubscriptionRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"/\n" +
+	"\x19ResumeSubscriptionRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xa3\x02\n" +
 	"\vParkedEvent\x12\x1a\n" +
 	"\bposition\x18\x01 \x01(\x03R\bposition\x12\x1b\n" +
 	"\tstream_id\x18\x02 \x01(\tR\bstreamId\x12\x1d\n" +
@@ -4050,7 +4153,7 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\bGetState\x12\x1c.flipbook.v1.GetStateRequest\x1a\x12.flipbook.v1.State\x12L\n" +
 	"\tSubscribe\x12\x1d.flipbook.v1.SubscribeRequest\x1a\x1e.flipbook.v1.SubscribeResponse0\x01\x12=\n" +
 	"\x06Delete\x12\x1a.flipbook.v1.DeleteRequest\x1a\x17.flipbook.v1.StreamInfo\x12A\n" +
-	"\bTruncate\x12\x1c.flipbook.v1.TruncateRequest\x1a\x17.flipbook.v1.StreamInfo2\xc1\a\n" +
+	"\bTruncate\x12\x1c.flipbook.v1.TruncateRequest\x1a\x17.flipbook.v1.StreamInfo2\xf1\b\n" +
 	"\rSubscriptions\x12W\n" +
 	"\x12CreateSubscription\x12&.flipbook.v1.CreateSubscriptionRequest\x1a\x19.flipbook.v1.Subscription\x12Q\n" +
 	"\x0fGetSubscription\x12#.flipbook.v1.GetSubscriptionRequest\x1a\x19.flipbook.v1.Subscription\x12b\n" +
@@ -4059,7 +4162,9 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\x04Next\x12\x18.flipbook.v1.NextRequest\x1a\x19.flipbook.v1.NextResponse\x129\n" +
 	"\x03Ack\x12\x17.flipbook.v1.AckRequest\x1a\x19.flipbook.v1.Subscription\x12;\n" +
 	"\x04Nack\x12\x18.flipbook.v1.NackRequest\x1a\x19.flipbook.v1.NackResponse\x12U\n" +
-	"\x11ResetSubscription\x12%.flipbook.v1.ResetSubscriptionRequest\x1a\x19.flipbook.v1.Subscription\x12M\n" +
+	"\x11ResetSubscription\x12%.flipbook.v1.ResetSubscriptionRequest\x1a\x19.flipbook.v1.Subscription\x12U\n" +
+	"\x11PauseSubscription\x12%.flipbook.v1.PauseSubscriptionRequest\x1a\x19.flipbook.v1.Subscription\x12W\n" +
+	"\x12ResumeSubscription\x12&.flipbook.v1.ResumeSubscriptionRequest\x1a\x19.flipbook.v1.Subscription\x12M\n" +
 	"\n" +
 	"ListParked\x12\x1e.flipbook.v1.ListParkedRequest\x1a\x1f.flipbook.v1.ListParkedResponse\x12H\n" +
 	"\vRetryParked\x12\x1f.flipbook.v1.ParkedEventRequest\x1a\x18.flipbook.v1.ParkedEvent\x12H\n" +
@@ -4085,7 +4190,7 @@ func file_flipbook_v1_eventstore_proto_rawDescGZIP() []byte {
 }
 
 var file_flipbook_v1_eventstore_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_flipbook_v1_eventstore_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_flipbook_v1_eventstore_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_flipbook_v1_eventstore_proto_goTypes = []any{
 	(ExpectedState)(0),                 // 0: flipbook.v1.ExpectedState
 	(StreamKind)(0),                    // 1: flipbook.v1.StreamKind
@@ -4132,61 +4237,63 @@ var file_flipbook_v1_eventstore_proto_goTypes = []any{
 	(*NackRequest)(nil),                // 42: flipbook.v1.NackRequest
 	(*NackResponse)(nil),               // 43: flipbook.v1.NackResponse
 	(*ResetSubscriptionRequest)(nil),   // 44: flipbook.v1.ResetSubscriptionRequest
-	(*ParkedEvent)(nil),                // 45: flipbook.v1.ParkedEvent
-	(*ListParkedRequest)(nil),          // 46: flipbook.v1.ListParkedRequest
-	(*ListParkedResponse)(nil),         // 47: flipbook.v1.ListParkedResponse
-	(*ParkedEventRequest)(nil),         // 48: flipbook.v1.ParkedEventRequest
-	(*HandleRequest)(nil),              // 49: flipbook.v1.HandleRequest
-	(*HandleResponse)(nil),             // 50: flipbook.v1.HandleResponse
-	(*timestamppb.Timestamp)(nil),      // 51: google.protobuf.Timestamp
+	(*PauseSubscriptionRequest)(nil),   // 45: flipbook.v1.PauseSubscriptionRequest
+	(*ResumeSubscriptionRequest)(nil),  // 46: flipbook.v1.ResumeSubscriptionRequest
+	(*ParkedEvent)(nil),                // 47: flipbook.v1.ParkedEvent
+	(*ListParkedRequest)(nil),          // 48: flipbook.v1.ListParkedRequest
+	(*ListParkedResponse)(nil),         // 49: flipbook.v1.ListParkedResponse
+	(*ParkedEventRequest)(nil),         // 50: flipbook.v1.ParkedEventRequest
+	(*HandleRequest)(nil),              // 51: flipbook.v1.HandleRequest
+	(*HandleResponse)(nil),             // 52: flipbook.v1.HandleResponse
+	(*timestamppb.Timestamp)(nil),      // 53: google.protobuf.Timestamp
 }
 var file_flipbook_v1_eventstore_proto_depIdxs = []int32{
-	51, // 0: flipbook.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
-	51, // 1: flipbook.v1.Event.recorded_at:type_name -> google.protobuf.Timestamp
-	51, // 2: flipbook.v1.NewEvent.timestamp:type_name -> google.protobuf.Timestamp
+	53, // 0: flipbook.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	53, // 1: flipbook.v1.Event.recorded_at:type_name -> google.protobuf.Timestamp
+	53, // 2: flipbook.v1.NewEvent.timestamp:type_name -> google.protobuf.Timestamp
 	7,  // 3: flipbook.v1.AppendRequest.events:type_name -> flipbook.v1.NewEvent
 	0,  // 4: flipbook.v1.AppendRequest.expected_state:type_name -> flipbook.v1.ExpectedState
 	1,  // 5: flipbook.v1.AppendRequest.kind:type_name -> flipbook.v1.StreamKind
-	51, // 6: flipbook.v1.AppendedEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	53, // 6: flipbook.v1.AppendedEvent.recorded_at:type_name -> google.protobuf.Timestamp
 	9,  // 7: flipbook.v1.AppendResponse.events:type_name -> flipbook.v1.AppendedEvent
 	8,  // 8: flipbook.v1.CommitRequest.streams:type_name -> flipbook.v1.AppendRequest
 	10, // 9: flipbook.v1.CommitResponse.streams:type_name -> flipbook.v1.AppendResponse
-	51, // 10: flipbook.v1.ReadRequest.since:type_name -> google.protobuf.Timestamp
-	51, // 11: flipbook.v1.ReadRequest.until:type_name -> google.protobuf.Timestamp
+	53, // 10: flipbook.v1.ReadRequest.since:type_name -> google.protobuf.Timestamp
+	53, // 11: flipbook.v1.ReadRequest.until:type_name -> google.protobuf.Timestamp
 	2,  // 12: flipbook.v1.ReadRequest.direction:type_name -> flipbook.v1.Direction
 	6,  // 13: flipbook.v1.ReadResponse.event:type_name -> flipbook.v1.Event
 	6,  // 14: flipbook.v1.ReadAllResponse.event:type_name -> flipbook.v1.Event
 	17, // 15: flipbook.v1.ReadAllResponse.checkpoint:type_name -> flipbook.v1.Checkpoint
 	1,  // 16: flipbook.v1.StreamInfo.kind:type_name -> flipbook.v1.StreamKind
-	51, // 17: flipbook.v1.StreamInfo.first_recorded_at:type_name -> google.protobuf.Timestamp
-	51, // 18: flipbook.v1.StreamInfo.last_recorded_at:type_name -> google.protobuf.Timestamp
+	53, // 17: flipbook.v1.StreamInfo.first_recorded_at:type_name -> google.protobuf.Timestamp
+	53, // 18: flipbook.v1.StreamInfo.last_recorded_at:type_name -> google.protobuf.Timestamp
 	20, // 19: flipbook.v1.ListStreamsResponse.streams:type_name -> flipbook.v1.StreamInfo
-	51, // 20: flipbook.v1.GetStateRequest.at:type_name -> google.protobuf.Timestamp
-	51, // 21: flipbook.v1.GetStateRequest.known_at:type_name -> google.protobuf.Timestamp
+	53, // 20: flipbook.v1.GetStateRequest.at:type_name -> google.protobuf.Timestamp
+	53, // 21: flipbook.v1.GetStateRequest.known_at:type_name -> google.protobuf.Timestamp
 	25, // 22: flipbook.v1.State.snapshot:type_name -> flipbook.v1.Snapshot
-	51, // 23: flipbook.v1.State.timestamp:type_name -> google.protobuf.Timestamp
-	51, // 24: flipbook.v1.State.recorded_at:type_name -> google.protobuf.Timestamp
-	51, // 25: flipbook.v1.State.at:type_name -> google.protobuf.Timestamp
-	51, // 26: flipbook.v1.State.known_at:type_name -> google.protobuf.Timestamp
-	51, // 27: flipbook.v1.Snapshot.timestamp:type_name -> google.protobuf.Timestamp
-	51, // 28: flipbook.v1.Snapshot.recorded_at:type_name -> google.protobuf.Timestamp
-	51, // 29: flipbook.v1.Snapshot.created_at:type_name -> google.protobuf.Timestamp
-	51, // 30: flipbook.v1.Snapshot.expires_at:type_name -> google.protobuf.Timestamp
-	51, // 31: flipbook.v1.SetSnapshotRequest.timestamp:type_name -> google.protobuf.Timestamp
+	53, // 23: flipbook.v1.State.timestamp:type_name -> google.protobuf.Timestamp
+	53, // 24: flipbook.v1.State.recorded_at:type_name -> google.protobuf.Timestamp
+	53, // 25: flipbook.v1.State.at:type_name -> google.protobuf.Timestamp
+	53, // 26: flipbook.v1.State.known_at:type_name -> google.protobuf.Timestamp
+	53, // 27: flipbook.v1.Snapshot.timestamp:type_name -> google.protobuf.Timestamp
+	53, // 28: flipbook.v1.Snapshot.recorded_at:type_name -> google.protobuf.Timestamp
+	53, // 29: flipbook.v1.Snapshot.created_at:type_name -> google.protobuf.Timestamp
+	53, // 30: flipbook.v1.Snapshot.expires_at:type_name -> google.protobuf.Timestamp
+	53, // 31: flipbook.v1.SetSnapshotRequest.timestamp:type_name -> google.protobuf.Timestamp
 	6,  // 32: flipbook.v1.SubscribeResponse.event:type_name -> flipbook.v1.Event
 	17, // 33: flipbook.v1.SubscribeResponse.caught_up:type_name -> flipbook.v1.Checkpoint
 	30, // 34: flipbook.v1.Subscription.filter:type_name -> flipbook.v1.SubscriptionFilter
-	51, // 35: flipbook.v1.Subscription.last_heartbeat:type_name -> google.protobuf.Timestamp
+	53, // 35: flipbook.v1.Subscription.last_heartbeat:type_name -> google.protobuf.Timestamp
 	31, // 36: flipbook.v1.Subscription.push:type_name -> flipbook.v1.PushEndpoint
-	51, // 37: flipbook.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
+	53, // 37: flipbook.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
 	30, // 38: flipbook.v1.CreateSubscriptionRequest.filter:type_name -> flipbook.v1.SubscriptionFilter
 	3,  // 39: flipbook.v1.CreateSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
 	31, // 40: flipbook.v1.CreateSubscriptionRequest.push:type_name -> flipbook.v1.PushEndpoint
 	32, // 41: flipbook.v1.ListSubscriptionsResponse.items:type_name -> flipbook.v1.Subscription
 	6,  // 42: flipbook.v1.NextResponse.events:type_name -> flipbook.v1.Event
 	3,  // 43: flipbook.v1.ResetSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
-	51, // 44: flipbook.v1.ParkedEvent.parked_at:type_name -> google.protobuf.Timestamp
-	45, // 45: flipbook.v1.ListParkedResponse.items:type_name -> flipbook.v1.ParkedEvent
+	53, // 44: flipbook.v1.ParkedEvent.parked_at:type_name -> google.protobuf.Timestamp
+	47, // 45: flipbook.v1.ListParkedResponse.items:type_name -> flipbook.v1.ParkedEvent
 	6,  // 46: flipbook.v1.HandleRequest.events:type_name -> flipbook.v1.Event
 	8,  // 47: flipbook.v1.EventStore.Append:input_type -> flipbook.v1.AppendRequest
 	11, // 48: flipbook.v1.EventStore.Commit:input_type -> flipbook.v1.CommitRequest
@@ -4207,41 +4314,45 @@ var file_flipbook_v1_eventstore_proto_depIdxs = []int32{
 	41, // 63: flipbook.v1.Subscriptions.Ack:input_type -> flipbook.v1.AckRequest
 	42, // 64: flipbook.v1.Subscriptions.Nack:input_type -> flipbook.v1.NackRequest
 	44, // 65: flipbook.v1.Subscriptions.ResetSubscription:input_type -> flipbook.v1.ResetSubscriptionRequest
-	46, // 66: flipbook.v1.Subscriptions.ListParked:input_type -> flipbook.v1.ListParkedRequest
-	48, // 67: flipbook.v1.Subscriptions.RetryParked:input_type -> flipbook.v1.ParkedEventRequest
-	48, // 68: flipbook.v1.Subscriptions.SkipParked:input_type -> flipbook.v1.ParkedEventRequest
-	48, // 69: flipbook.v1.Subscriptions.ReplayParked:input_type -> flipbook.v1.ParkedEventRequest
-	49, // 70: flipbook.v1.EventHandler.Handle:input_type -> flipbook.v1.HandleRequest
-	26, // 71: flipbook.v1.SnapshotStore.Set:input_type -> flipbook.v1.SetSnapshotRequest
-	27, // 72: flipbook.v1.SnapshotStore.Get:input_type -> flipbook.v1.GetSnapshotRequest
-	10, // 73: flipbook.v1.EventStore.Append:output_type -> flipbook.v1.AppendResponse
-	12, // 74: flipbook.v1.EventStore.Commit:output_type -> flipbook.v1.CommitResponse
-	14, // 75: flipbook.v1.EventStore.Read:output_type -> flipbook.v1.ReadResponse
-	6,  // 76: flipbook.v1.EventStore.GetLatest:output_type -> flipbook.v1.Event
-	18, // 77: flipbook.v1.EventStore.ReadAll:output_type -> flipbook.v1.ReadAllResponse
-	20, // 78: flipbook.v1.EventStore.GetStream:output_type -> flipbook.v1.StreamInfo
-	22, // 79: flipbook.v1.EventStore.ListStreams:output_type -> flipbook.v1.ListStreamsResponse
-	24, // 80: flipbook.v1.EventStore.GetState:output_type -> flipbook.v1.State
-	29, // 81: flipbook.v1.EventStore.Subscribe:output_type -> flipbook.v1.SubscribeResponse
-	20, // 82: flipbook.v1.EventStore.Delete:output_type -> flipbook.v1.StreamInfo
-	20, // 83: flipbook.v1.EventStore.Truncate:output_type -> flipbook.v1.StreamInfo
-	32, // 84: flipbook.v1.Subscriptions.CreateSubscription:output_type -> flipbook.v1.Subscription
-	32, // 85: flipbook.v1.Subscriptions.GetSubscription:output_type -> flipbook.v1.Subscription
-	36, // 86: flipbook.v1.Subscriptions.ListSubscriptions:output_type -> flipbook.v1.ListSubscriptionsResponse
-	38, // 87: flipbook.v1.Subscriptions.DeleteSubscription:output_type -> flipbook.v1.DeleteSubscriptionResponse
-	40, // 88: flipbook.v1.Subscriptions.Next:output_type -> flipbook.v1.NextResponse
-	32, // 89: flipbook.v1.Subscriptions.Ack:output_type -> flipbook.v1.Subscription
-	43, // 90: flipbook.v1.Subscriptions.Nack:output_type -> flipbook.v1.NackResponse
-	32, // 91: flipbook.v1.Subscriptions.ResetSubscription:output_type -> flipbook.v1.Subscription
-	47, // 92: flipbook.v1.Subscriptions.ListParked:output_type -> flipbook.v1.ListParkedResponse
-	45, // 93: flipbook.v1.Subscriptions.RetryParked:output_type -> flipbook.v1.ParkedEvent
-	32, // 94: flipbook.v1.Subscriptions.SkipParked:output_type -> flipbook.v1.Subscription
-	32, // 95: flipbook.v1.Subscriptions.ReplayParked:output_type -> flipbook.v1.Subscription
-	50, // 96: flipbook.v1.EventHandler.Handle:output_type -> flipbook.v1.HandleResponse
-	25, // 97: flipbook.v1.SnapshotStore.Set:output_type -> flipbook.v1.Snapshot
-	25, // 98: flipbook.v1.SnapshotStore.Get:output_type -> flipbook.v1.Snapshot
-	73, // [73:99] is the sub-list for method output_type
-	47, // [47:73] is the sub-list for method input_type
+	45, // 66: flipbook.v1.Subscriptions.PauseSubscription:input_type -> flipbook.v1.PauseSubscriptionRequest
+	46, // 67: flipbook.v1.Subscriptions.ResumeSubscription:input_type -> flipbook.v1.ResumeSubscriptionRequest
+	48, // 68: flipbook.v1.Subscriptions.ListParked:input_type -> flipbook.v1.ListParkedRequest
+	50, // 69: flipbook.v1.Subscriptions.RetryParked:input_type -> flipbook.v1.ParkedEventRequest
+	50, // 70: flipbook.v1.Subscriptions.SkipParked:input_type -> flipbook.v1.ParkedEventRequest
+	50, // 71: flipbook.v1.Subscriptions.ReplayParked:input_type -> flipbook.v1.ParkedEventRequest
+	51, // 72: flipbook.v1.EventHandler.Handle:input_type -> flipbook.v1.HandleRequest
+	26, // 73: flipbook.v1.SnapshotStore.Set:input_type -> flipbook.v1.SetSnapshotRequest
+	27, // 74: flipbook.v1.SnapshotStore.Get:input_type -> flipbook.v1.GetSnapshotRequest
+	10, // 75: flipbook.v1.EventStore.Append:output_type -> flipbook.v1.AppendResponse
+	12, // 76: flipbook.v1.EventStore.Commit:output_type -> flipbook.v1.CommitResponse
+	14, // 77: flipbook.v1.EventStore.Read:output_type -> flipbook.v1.ReadResponse
+	6,  // 78: flipbook.v1.EventStore.GetLatest:output_type -> flipbook.v1.Event
+	18, // 79: flipbook.v1.EventStore.ReadAll:output_type -> flipbook.v1.ReadAllResponse
+	20, // 80: flipbook.v1.EventStore.GetStream:output_type -> flipbook.v1.StreamInfo
+	22, // 81: flipbook.v1.EventStore.ListStreams:output_type -> flipbook.v1.ListStreamsResponse
+	24, // 82: flipbook.v1.EventStore.GetState:output_type -> flipbook.v1.State
+	29, // 83: flipbook.v1.EventStore.Subscribe:output_type -> flipbook.v1.SubscribeResponse
+	20, // 84: flipbook.v1.EventStore.Delete:output_type -> flipbook.v1.StreamInfo
+	20, // 85: flipbook.v1.EventStore.Truncate:output_type -> flipbook.v1.StreamInfo
+	32, // 86: flipbook.v1.Subscriptions.CreateSubscription:output_type -> flipbook.v1.Subscription
+	32, // 87: flipbook.v1.Subscriptions.GetSubscription:output_type -> flipbook.v1.Subscription
+	36, // 88: flipbook.v1.Subscriptions.ListSubscriptions:output_type -> flipbook.v1.ListSubscriptionsResponse
+	38, // 89: flipbook.v1.Subscriptions.DeleteSubscription:output_type -> flipbook.v1.DeleteSubscriptionResponse
+	40, // 90: flipbook.v1.Subscriptions.Next:output_type -> flipbook.v1.NextResponse
+	32, // 91: flipbook.v1.Subscriptions.Ack:output_type -> flipbook.v1.Subscription
+	43, // 92: flipbook.v1.Subscriptions.Nack:output_type -> flipbook.v1.NackResponse
+	32, // 93: flipbook.v1.Subscriptions.ResetSubscription:output_type -> flipbook.v1.Subscription
+	32, // 94: flipbook.v1.Subscriptions.PauseSubscription:output_type -> flipbook.v1.Subscription
+	32, // 95: flipbook.v1.Subscriptions.ResumeSubscription:output_type -> flipbook.v1.Subscription
+	49, // 96: flipbook.v1.Subscriptions.ListParked:output_type -> flipbook.v1.ListParkedResponse
+	47, // 97: flipbook.v1.Subscriptions.RetryParked:output_type -> flipbook.v1.ParkedEvent
+	32, // 98: flipbook.v1.Subscriptions.SkipParked:output_type -> flipbook.v1.Subscription
+	32, // 99: flipbook.v1.Subscriptions.ReplayParked:output_type -> flipbook.v1.Subscription
+	52, // 100: flipbook.v1.EventHandler.Handle:output_type -> flipbook.v1.HandleResponse
+	25, // 101: flipbook.v1.SnapshotStore.Set:output_type -> flipbook.v1.Snapshot
+	25, // 102: flipbook.v1.SnapshotStore.Get:output_type -> flipbook.v1.Snapshot
+	75, // [75:103] is the sub-list for method output_type
+	47, // [47:75] is the sub-list for method input_type
 	47, // [47:47] is the sub-list for extension type_name
 	47, // [47:47] is the sub-list for extension extendee
 	0,  // [0:47] is the sub-list for field type_name
@@ -4287,14 +4398,14 @@ func file_flipbook_v1_eventstore_proto_init() {
 		(*ResetSubscriptionRequest_Start)(nil),
 		(*ResetSubscriptionRequest_After)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[41].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[43].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flipbook_v1_eventstore_proto_rawDesc), len(file_flipbook_v1_eventstore_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   47,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -610,6 +610,8 @@ const (
 	Subscriptions_Ack_FullMethodName                = "/flipbook.v1.Subscriptions/Ack"
 	Subscriptions_Nack_FullMethodName               = "/flipbook.v1.Subscriptions/Nack"
 	Subscriptions_ResetSubscription_FullMethodName  = "/flipbook.v1.Subscriptions/ResetSubscription"
+	Subscriptions_PauseSubscription_FullMethodName  = "/flipbook.v1.Subscriptions/PauseSubscription"
+	Subscriptions_ResumeSubscription_FullMethodName = "/flipbook.v1.Subscriptions/ResumeSubscription"
 	Subscriptions_ListParked_FullMethodName         = "/flipbook.v1.Subscriptions/ListParked"
 	Subscriptions_RetryParked_FullMethodName        = "/flipbook.v1.Subscriptions/RetryParked"
 	Subscriptions_SkipParked_FullMethodName         = "/flipbook.v1.Subscriptions/SkipParked"
@@ -623,8 +625,9 @@ const (
 // Durable subscriptions: named consumers of the all-feed (or one category, one stream, some
 // event names) with a stored checkpoint. Delivery is at-least-once, in position order,
 // resumable after a crash of the consumer or the server. Managing subscriptions (create,
-// delete, reset, parked events) needs write scope; reading and acknowledging needs read
-// scope. Keys restricted to a stream prefix are refused (subscriptions read the all-feed).
+// delete, reset, pause, resume, parked events) needs write scope; reading and acknowledging
+// needs read scope. Keys restricted to a stream prefix are refused (subscriptions read the
+// all-feed).
 type SubscriptionsClient interface {
 	// ALREADY_EXISTS when the name is taken.
 	CreateSubscription(ctx context.Context, in *CreateSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
@@ -641,6 +644,11 @@ type SubscriptionsClient interface {
 	// again, and parked after `max_attempts` failures.
 	Nack(ctx context.Context, in *NackRequest, opts ...grpc.CallOption) (*NackResponse, error)
 	ResetSubscription(ctx context.Context, in *ResetSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
+	// Nothing is delivered (Next returns empty batches, push and Subscribe streams send
+	// nothing) until it is resumed; the checkpoint stays. Pausing a paused one changes nothing.
+	PauseSubscription(ctx context.Context, in *PauseSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
+	// Delivery goes on from the checkpoint. Resuming a running one changes nothing.
+	ResumeSubscription(ctx context.Context, in *ResumeSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
 	// Parked events, oldest first.
 	ListParked(ctx context.Context, in *ListParkedRequest, opts ...grpc.CallOption) (*ListParkedResponse, error)
 	// Deliver a parked event once more (the push worker tries now; a pull consumer gets it
@@ -741,6 +749,26 @@ func (c *subscriptionsClient) ResetSubscription(ctx context.Context, in *ResetSu
 	return out, nil
 }
 
+func (c *subscriptionsClient) PauseSubscription(ctx context.Context, in *PauseSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Subscription)
+	err := c.cc.Invoke(ctx, Subscriptions_PauseSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subscriptionsClient) ResumeSubscription(ctx context.Context, in *ResumeSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Subscription)
+	err := c.cc.Invoke(ctx, Subscriptions_ResumeSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *subscriptionsClient) ListParked(ctx context.Context, in *ListParkedRequest, opts ...grpc.CallOption) (*ListParkedResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListParkedResponse)
@@ -788,8 +816,9 @@ func (c *subscriptionsClient) ReplayParked(ctx context.Context, in *ParkedEventR
 // Durable subscriptions: named consumers of the all-feed (or one category, one stream, some
 // event names) with a stored checkpoint. Delivery is at-least-once, in position order,
 // resumable after a crash of the consumer or the server. Managing subscriptions (create,
-// delete, reset, parked events) needs write scope; reading and acknowledging needs read
-// scope. Keys restricted to a stream prefix are refused (subscriptions read the all-feed).
+// delete, reset, pause, resume, parked events) needs write scope; reading and acknowledging
+// needs read scope. Keys restricted to a stream prefix are refused (subscriptions read the
+// all-feed).
 type SubscriptionsServer interface {
 	// ALREADY_EXISTS when the name is taken.
 	CreateSubscription(context.Context, *CreateSubscriptionRequest) (*Subscription, error)
@@ -806,6 +835,11 @@ type SubscriptionsServer interface {
 	// again, and parked after `max_attempts` failures.
 	Nack(context.Context, *NackRequest) (*NackResponse, error)
 	ResetSubscription(context.Context, *ResetSubscriptionRequest) (*Subscription, error)
+	// Nothing is delivered (Next returns empty batches, push and Subscribe streams send
+	// nothing) until it is resumed; the checkpoint stays. Pausing a paused one changes nothing.
+	PauseSubscription(context.Context, *PauseSubscriptionRequest) (*Subscription, error)
+	// Delivery goes on from the checkpoint. Resuming a running one changes nothing.
+	ResumeSubscription(context.Context, *ResumeSubscriptionRequest) (*Subscription, error)
 	// Parked events, oldest first.
 	ListParked(context.Context, *ListParkedRequest) (*ListParkedResponse, error)
 	// Deliver a parked event once more (the push worker tries now; a pull consumer gets it
@@ -849,6 +883,12 @@ func (UnimplementedSubscriptionsServer) Nack(context.Context, *NackRequest) (*Na
 }
 func (UnimplementedSubscriptionsServer) ResetSubscription(context.Context, *ResetSubscriptionRequest) (*Subscription, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResetSubscription not implemented")
+}
+func (UnimplementedSubscriptionsServer) PauseSubscription(context.Context, *PauseSubscriptionRequest) (*Subscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method PauseSubscription not implemented")
+}
+func (UnimplementedSubscriptionsServer) ResumeSubscription(context.Context, *ResumeSubscriptionRequest) (*Subscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeSubscription not implemented")
 }
 func (UnimplementedSubscriptionsServer) ListParked(context.Context, *ListParkedRequest) (*ListParkedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListParked not implemented")
@@ -1027,6 +1067,42 @@ func _Subscriptions_ResetSubscription_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Subscriptions_PauseSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PauseSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubscriptionsServer).PauseSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Subscriptions_PauseSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubscriptionsServer).PauseSubscription(ctx, req.(*PauseSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Subscriptions_ResumeSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubscriptionsServer).ResumeSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Subscriptions_ResumeSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubscriptionsServer).ResumeSubscription(ctx, req.(*ResumeSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Subscriptions_ListParked_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListParkedRequest)
 	if err := dec(in); err != nil {
@@ -1137,6 +1213,14 @@ var Subscriptions_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResetSubscription",
 			Handler:    _Subscriptions_ResetSubscription_Handler,
+		},
+		{
+			MethodName: "PauseSubscription",
+			Handler:    _Subscriptions_PauseSubscription_Handler,
+		},
+		{
+			MethodName: "ResumeSubscription",
+			Handler:    _Subscriptions_ResumeSubscription_Handler,
 		},
 		{
 			MethodName: "ListParked",

@@ -164,6 +164,7 @@ export function subscription(message: pb.Subscription): Subscription {
     retryPosition: message.retryPosition || null,
     retryAttempts: message.retryAttempts,
     lastError: message.lastError,
+    paused: message.paused,
   };
 }
 

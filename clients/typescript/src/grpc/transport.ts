@@ -440,6 +440,16 @@ export class GrpcTransport implements Transport {
     return subscription(await this.unary(s, s.resetSubscription, message, call));
   }
 
+  async pauseSubscription(name: string, call: CallContext): Promise<Subscription> {
+    const s = this.subscriptions;
+    return subscription(await this.unary(s, s.pauseSubscription, pb.PauseSubscriptionRequest.fromPartial({ name }), call));
+  }
+
+  async resumeSubscription(name: string, call: CallContext): Promise<Subscription> {
+    const s = this.subscriptions;
+    return subscription(await this.unary(s, s.resumeSubscription, pb.ResumeSubscriptionRequest.fromPartial({ name }), call));
+  }
+
   async listParked(name: string, request: { limit?: number | undefined; cursor?: string | null | undefined }, call: CallContext): Promise<Page<Parked>> {
     const s = this.subscriptions;
     const message = pb.ListParkedRequest.fromPartial({ name, limit: request.limit ?? 0, cursor: request.cursor ?? "" });

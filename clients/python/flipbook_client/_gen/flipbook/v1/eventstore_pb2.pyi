@@ -394,7 +394,7 @@ class PushEndpoint(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., url: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class Subscription(_message.Message):
-    __slots__ = ("name", "filter", "checkpoint", "head_position", "lag", "lag_capped", "status", "last_heartbeat", "parked", "max_attempts", "push", "created_at", "retry_position", "retry_attempts", "last_error")
+    __slots__ = ("name", "filter", "checkpoint", "head_position", "lag", "lag_capped", "status", "last_heartbeat", "parked", "max_attempts", "push", "created_at", "retry_position", "retry_attempts", "last_error", "paused")
     NAME_FIELD_NUMBER: _ClassVar[int]
     FILTER_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
@@ -410,6 +410,7 @@ class Subscription(_message.Message):
     RETRY_POSITION_FIELD_NUMBER: _ClassVar[int]
     RETRY_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
     name: str
     filter: SubscriptionFilter
     checkpoint: int
@@ -425,7 +426,8 @@ class Subscription(_message.Message):
     retry_position: int
     retry_attempts: int
     last_error: str
-    def __init__(self, name: _Optional[str] = ..., filter: _Optional[_Union[SubscriptionFilter, _Mapping]] = ..., checkpoint: _Optional[int] = ..., head_position: _Optional[int] = ..., lag: _Optional[int] = ..., lag_capped: _Optional[bool] = ..., status: _Optional[str] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parked: _Optional[int] = ..., max_attempts: _Optional[int] = ..., push: _Optional[_Union[PushEndpoint, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_position: _Optional[int] = ..., retry_attempts: _Optional[int] = ..., last_error: _Optional[str] = ...) -> None: ...
+    paused: bool
+    def __init__(self, name: _Optional[str] = ..., filter: _Optional[_Union[SubscriptionFilter, _Mapping]] = ..., checkpoint: _Optional[int] = ..., head_position: _Optional[int] = ..., lag: _Optional[int] = ..., lag_capped: _Optional[bool] = ..., status: _Optional[str] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parked: _Optional[int] = ..., max_attempts: _Optional[int] = ..., push: _Optional[_Union[PushEndpoint, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., retry_position: _Optional[int] = ..., retry_attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., paused: _Optional[bool] = ...) -> None: ...
 
 class CreateSubscriptionRequest(_message.Message):
     __slots__ = ("name", "filter", "start", "start_after", "max_attempts", "push")
@@ -532,6 +534,18 @@ class ResetSubscriptionRequest(_message.Message):
     start: SubscriptionStart
     after: int
     def __init__(self, name: _Optional[str] = ..., start: _Optional[_Union[SubscriptionStart, str]] = ..., after: _Optional[int] = ...) -> None: ...
+
+class PauseSubscriptionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ResumeSubscriptionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ParkedEvent(_message.Message):
     __slots__ = ("position", "stream_id", "version", "name", "event_id", "error", "attempts", "parked_at", "status")

@@ -567,8 +567,9 @@ class SubscriptionsStub:
     """Durable subscriptions: named consumers of the all-feed (or one category, one stream, some
     event names) with a stored checkpoint. Delivery is at-least-once, in position order,
     resumable after a crash of the consumer or the server. Managing subscriptions (create,
-    delete, reset, parked events) needs write scope; reading and acknowledging needs read
-    scope. Keys restricted to a stream prefix are refused (subscriptions read the all-feed).
+    delete, reset, pause, resume, parked events) needs write scope; reading and acknowledging
+    needs read scope. Keys restricted to a stream prefix are refused (subscriptions read the
+    all-feed).
     """
 
     def __init__(self, channel):
@@ -617,6 +618,16 @@ class SubscriptionsStub:
                 request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ResetSubscriptionRequest.SerializeToString,
                 response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
                 _registered_method=True)
+        self.PauseSubscription = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/PauseSubscription',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.PauseSubscriptionRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+                _registered_method=True)
+        self.ResumeSubscription = channel.unary_unary(
+                '/flipbook.v1.Subscriptions/ResumeSubscription',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ResumeSubscriptionRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+                _registered_method=True)
         self.ListParked = channel.unary_unary(
                 '/flipbook.v1.Subscriptions/ListParked',
                 request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ListParkedRequest.SerializeToString,
@@ -643,8 +654,9 @@ class SubscriptionsServicer:
     """Durable subscriptions: named consumers of the all-feed (or one category, one stream, some
     event names) with a stored checkpoint. Delivery is at-least-once, in position order,
     resumable after a crash of the consumer or the server. Managing subscriptions (create,
-    delete, reset, parked events) needs write scope; reading and acknowledging needs read
-    scope. Keys restricted to a stream prefix are refused (subscriptions read the all-feed).
+    delete, reset, pause, resume, parked events) needs write scope; reading and acknowledging
+    needs read scope. Keys restricted to a stream prefix are refused (subscriptions read the
+    all-feed).
     """
 
     def CreateSubscription(self, request, context):
@@ -698,6 +710,21 @@ class SubscriptionsServicer:
 
     def ResetSubscription(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseSubscription(self, request, context):
+        """Nothing is delivered (Next returns empty batches, push and Subscribe streams send
+        nothing) until it is resumed; the checkpoint stays. Pausing a paused one changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeSubscription(self, request, context):
+        """Delivery goes on from the checkpoint. Resuming a running one changes nothing.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -775,6 +802,16 @@ def add_SubscriptionsServicer_to_server(servicer, server):
                     request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ResetSubscriptionRequest.FromString,
                     response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.SerializeToString,
             ),
+            'PauseSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseSubscription,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.PauseSubscriptionRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.SerializeToString,
+            ),
+            'ResumeSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeSubscription,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ResumeSubscriptionRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Subscription.SerializeToString,
+            ),
             'ListParked': grpc.unary_unary_rpc_method_handler(
                     servicer.ListParked,
                     request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ListParkedRequest.FromString,
@@ -807,8 +844,9 @@ class Subscriptions:
     """Durable subscriptions: named consumers of the all-feed (or one category, one stream, some
     event names) with a stored checkpoint. Delivery is at-least-once, in position order,
     resumable after a crash of the consumer or the server. Managing subscriptions (create,
-    delete, reset, parked events) needs write scope; reading and acknowledging needs read
-    scope. Keys restricted to a stream prefix are refused (subscriptions read the all-feed).
+    delete, reset, pause, resume, parked events) needs write scope; reading and acknowledging
+    needs read scope. Keys restricted to a stream prefix are refused (subscriptions read the
+    all-feed).
     """
 
     @staticmethod
@@ -1016,6 +1054,60 @@ class Subscriptions:
             target,
             '/flipbook.v1.Subscriptions/ResetSubscription',
             flipbook_dot_v1_dot_eventstore__pb2.ResetSubscriptionRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/PauseSubscription',
+            flipbook_dot_v1_dot_eventstore__pb2.PauseSubscriptionRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.Subscriptions/ResumeSubscription',
+            flipbook_dot_v1_dot_eventstore__pb2.ResumeSubscriptionRequest.SerializeToString,
             flipbook_dot_v1_dot_eventstore__pb2.Subscription.FromString,
             options,
             channel_credentials,

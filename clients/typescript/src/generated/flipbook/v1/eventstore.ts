@@ -565,7 +565,8 @@ export interface Subscription {
   /**
    * "live" (nothing to deliver, consumer seen recently), "behind" (events to deliver,
    * consumer seen recently), "stalled" (events to deliver and no consumer heartbeat for
-   * the stall threshold), "idle" (nothing to deliver, no consumer seen recently).
+   * the stall threshold), "idle" (nothing to deliver, no consumer seen recently), "paused"
+   * (an operator paused it).
    */
   status: string;
   /** The last next/ack/nack/subscribe of a consumer or answer of a push endpoint; unset: never. */
@@ -584,6 +585,8 @@ export interface Subscription {
   retryPosition: number;
   retryAttempts: number;
   lastError: string;
+  /** An operator paused it: nothing is delivered until it is resumed (status "paused"). */
+  paused: boolean;
 }
 
 export interface CreateSubscriptionRequest {
@@ -663,6 +666,14 @@ export interface ResetSubscriptionRequest {
     | undefined;
   /** Deliver the events after this position. */
   after?: number | undefined;
+}
+
+export interface PauseSubscriptionRequest {
+  name: string;
+}
+
+export interface ResumeSubscriptionRequest {
+  name: string;
 }
 
 export interface ParkedEvent {
@@ -4354,6 +4365,7 @@ function createBaseSubscription(): Subscription {
     retryPosition: 0,
     retryAttempts: 0,
     lastError: "",
+    paused: false,
   };
 }
 
@@ -4403,6 +4415,9 @@ export const Subscription: MessageFns<Subscription> = {
     }
     if (message.lastError !== "") {
       writer.uint32(122).string(message.lastError);
+    }
+    if (message.paused !== false) {
+      writer.uint32(128).bool(message.paused);
     }
     return writer;
   },
@@ -4540,6 +4555,14 @@ export const Subscription: MessageFns<Subscription> = {
             message.lastError = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4601,6 +4624,7 @@ export const Subscription: MessageFns<Subscription> = {
         : isSet(object.last_error)
         ? globalThis.String(object.last_error)
         : "",
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
     };
   },
 
@@ -4651,6 +4675,9 @@ export const Subscription: MessageFns<Subscription> = {
     if (message.lastError !== "") {
       obj.lastError = message.lastError;
     }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
     return obj;
   },
 
@@ -4682,6 +4709,7 @@ export const Subscription: MessageFns<Subscription> = {
     message.retryPosition = object.retryPosition ?? 0;
     message.retryAttempts = object.retryAttempts ?? 0;
     message.lastError = object.lastError ?? "";
+    message.paused = object.paused ?? false;
     return message;
   },
 };
@@ -5801,6 +5829,140 @@ export const ResetSubscriptionRequest: MessageFns<ResetSubscriptionRequest> = {
   },
 };
 
+function createBasePauseSubscriptionRequest(): PauseSubscriptionRequest {
+  return { name: "" };
+}
+
+export const PauseSubscriptionRequest: MessageFns<PauseSubscriptionRequest> = {
+  encode(message: PauseSubscriptionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseSubscriptionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseSubscriptionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseSubscriptionRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: PauseSubscriptionRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PauseSubscriptionRequest>, I>>(base?: I): PauseSubscriptionRequest {
+    return PauseSubscriptionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PauseSubscriptionRequest>, I>>(object: I): PauseSubscriptionRequest {
+    const message = createBasePauseSubscriptionRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseResumeSubscriptionRequest(): ResumeSubscriptionRequest {
+  return { name: "" };
+}
+
+export const ResumeSubscriptionRequest: MessageFns<ResumeSubscriptionRequest> = {
+  encode(message: ResumeSubscriptionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeSubscriptionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeSubscriptionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeSubscriptionRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: ResumeSubscriptionRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResumeSubscriptionRequest>, I>>(base?: I): ResumeSubscriptionRequest {
+    return ResumeSubscriptionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResumeSubscriptionRequest>, I>>(object: I): ResumeSubscriptionRequest {
+    const message = createBaseResumeSubscriptionRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
 function createBaseParkedEvent(): ParkedEvent {
   return {
     position: 0,
@@ -6877,8 +7039,9 @@ export const EventStoreClient = makeGenericClientConstructor(
  * Durable subscriptions: named consumers of the all-feed (or one category, one stream, some
  * event names) with a stored checkpoint. Delivery is at-least-once, in position order,
  * resumable after a crash of the consumer or the server. Managing subscriptions (create,
- * delete, reset, parked events) needs write scope; reading and acknowledging needs read
- * scope. Keys restricted to a stream prefix are refused (subscriptions read the all-feed).
+ * delete, reset, pause, resume, parked events) needs write scope; reading and acknowledging
+ * needs read scope. Keys restricted to a stream prefix are refused (subscriptions read the
+ * all-feed).
  */
 export type SubscriptionsService = typeof SubscriptionsService;
 export const SubscriptionsService = {
@@ -6972,6 +7135,31 @@ export const SubscriptionsService = {
     responseSerialize: (value: Subscription): Buffer => Buffer.from(Subscription.encode(value).finish()),
     responseDeserialize: (value: Buffer): Subscription => Subscription.decode(value),
   },
+  /**
+   * Nothing is delivered (Next returns empty batches, push and Subscribe streams send
+   * nothing) until it is resumed; the checkpoint stays. Pausing a paused one changes nothing.
+   */
+  pauseSubscription: {
+    path: "/flipbook.v1.Subscriptions/PauseSubscription" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseSubscriptionRequest): Buffer =>
+      Buffer.from(PauseSubscriptionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseSubscriptionRequest => PauseSubscriptionRequest.decode(value),
+    responseSerialize: (value: Subscription): Buffer => Buffer.from(Subscription.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Subscription => Subscription.decode(value),
+  },
+  /** Delivery goes on from the checkpoint. Resuming a running one changes nothing. */
+  resumeSubscription: {
+    path: "/flipbook.v1.Subscriptions/ResumeSubscription" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResumeSubscriptionRequest): Buffer =>
+      Buffer.from(ResumeSubscriptionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResumeSubscriptionRequest => ResumeSubscriptionRequest.decode(value),
+    responseSerialize: (value: Subscription): Buffer => Buffer.from(Subscription.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Subscription => Subscription.decode(value),
+  },
   /** Parked events, oldest first. */
   listParked: {
     path: "/flipbook.v1.Subscriptions/ListParked" as const,
@@ -7040,6 +7228,13 @@ export interface SubscriptionsServer extends UntypedServiceImplementation {
    */
   nack: handleUnaryCall<NackRequest, NackResponse>;
   resetSubscription: handleUnaryCall<ResetSubscriptionRequest, Subscription>;
+  /**
+   * Nothing is delivered (Next returns empty batches, push and Subscribe streams send
+   * nothing) until it is resumed; the checkpoint stays. Pausing a paused one changes nothing.
+   */
+  pauseSubscription: handleUnaryCall<PauseSubscriptionRequest, Subscription>;
+  /** Delivery goes on from the checkpoint. Resuming a running one changes nothing. */
+  resumeSubscription: handleUnaryCall<ResumeSubscriptionRequest, Subscription>;
   /** Parked events, oldest first. */
   listParked: handleUnaryCall<ListParkedRequest, ListParkedResponse>;
   /**
@@ -7175,6 +7370,41 @@ export interface SubscriptionsClient extends Client {
   ): ClientUnaryCall;
   resetSubscription(
     request: ResetSubscriptionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Subscription) => void,
+  ): ClientUnaryCall;
+  /**
+   * Nothing is delivered (Next returns empty batches, push and Subscribe streams send
+   * nothing) until it is resumed; the checkpoint stays. Pausing a paused one changes nothing.
+   */
+  pauseSubscription(
+    request: PauseSubscriptionRequest,
+    callback: (error: ServiceError | null, response: Subscription) => void,
+  ): ClientUnaryCall;
+  pauseSubscription(
+    request: PauseSubscriptionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Subscription) => void,
+  ): ClientUnaryCall;
+  pauseSubscription(
+    request: PauseSubscriptionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Subscription) => void,
+  ): ClientUnaryCall;
+  /** Delivery goes on from the checkpoint. Resuming a running one changes nothing. */
+  resumeSubscription(
+    request: ResumeSubscriptionRequest,
+    callback: (error: ServiceError | null, response: Subscription) => void,
+  ): ClientUnaryCall;
+  resumeSubscription(
+    request: ResumeSubscriptionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Subscription) => void,
+  ): ClientUnaryCall;
+  resumeSubscription(
+    request: ResumeSubscriptionRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Subscription) => void,
