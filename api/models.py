@@ -105,6 +105,8 @@ class AuditRecord(models.Model):
                 "parked events",
             ),
             ("rebuild_snapshots", "Can rebuild snapshots"),
+            ("export_events", "Can export events from the console's feed browser"),
+            ("view_personal_data", "Can see personal fields unmasked in the console"),
         ]
 
     def __str__(self) -> str:

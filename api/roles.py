@@ -4,8 +4,18 @@
 - operator: also acts on subscriptions and their parked events, and rebuilds snapshots.
 - admin: also manages API keys, and every model in the admin (staff status opens the admin).
 
-Staff users and superusers keep full access. FLIPBOOK_CONSOLE_READ_ONLY refuses every console
-write action, whoever asks. The REST API keeps its key scopes (write for the same actions)."""
+Exporting from the feed browser needs ``api.export_events`` (operator and admin by default;
+an admin takes it from a group in the admin to switch exports off for that role, and
+FLIPBOOK_CONSOLE_EXPORT switches them off for everyone). Personal fields (streams/
+personal_data) are masked in the console unless the user holds ``api.view_personal_data``:
+the admin group only, by default, because the admin role is the one answerable for personal
+data (it manages keys and erasure); viewers and operators debug by event names, ids, positions
+and the other fields, and need-to-know keeps the rest out of their screens and files. Staff
+status alone does not unmask (superusers hold every permission).
+
+Staff users and superusers keep full access otherwise. FLIPBOOK_CONSOLE_READ_ONLY refuses every
+console write action, whoever asks (an export is a read: it stays). The REST API keeps its key
+scopes (write for the same actions)."""
 
 from __future__ import annotations
 
@@ -18,6 +28,8 @@ VIEWER, OPERATOR, ADMIN = "viewer", "operator", "admin"
 OPERATE = "api.operate_subscriptions"
 REBUILD = "api.rebuild_snapshots"
 VIEW_AUDIT = "api.view_auditrecord"
+EXPORT = "api.export_events"
+VIEW_PERSONAL = "api.view_personal_data"
 WHAT = {
     OPERATE: "change subscriptions or their parked events",
     REBUILD: "rebuild snapshots",
@@ -34,6 +46,21 @@ def may(user: Any, permission: str) -> bool:
     if read_only() or not getattr(user, "is_authenticated", False):
         return False
     return bool(user.is_staff or user.is_superuser or user.has_perm(permission))
+
+
+def may_export(user: Any) -> bool:
+    """Whether ``user`` may export events: FLIPBOOK_CONSOLE_EXPORT on, and staff or
+    ``api.export_events`` (read-only mode keeps exports: they change nothing)."""
+    if not flipbook_settings.CONSOLE_EXPORT or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_staff or user.is_superuser or user.has_perm(EXPORT))
+
+
+def may_see_personal(user: Any) -> bool:
+    """Whether ``user`` sees personal fields unmasked (``api.view_personal_data``)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_superuser or user.has_perm(VIEW_PERSONAL))
 
 
 def may_view_audit(user: Any) -> bool:

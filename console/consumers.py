@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from api import roles
 from api.auth import authenticate_key, bearer_token, key_is_active, revocation_check_seconds
 from console.feed_tail import FeedTail, read_in_pool
 from console.frames import MAX_FRAME_CHARS, MAX_FRAME_DEPTH, frame_depth_exceeds
@@ -39,6 +40,7 @@ from streams.exceptions import (
     Unauthenticated,
     ValidationError,
 )
+from streams.personal_data.masking import mask_event_dict
 from streams.validation import validate_category, validate_stream_id
 
 logger = logging.getLogger("flipbook.bus")
@@ -72,6 +74,7 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
 
     what = "the all-feed"
     tail: FeedTail | None = None
+    mask_personal = False
 
     async def connect(self) -> None:
         bus.attach_consumer_loop(asyncio.get_running_loop())
@@ -120,6 +123,9 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
         """Raise Unauthenticated or PermissionDenied unless the socket may read the target."""
         user = self.scope.get("user")
         if user is not None and user.is_authenticated and user.is_active:
+            # A console user without the permission sees personal fields masked; API keys
+            # read events as the API gives them.
+            self.mask_personal = not roles.may_see_personal(user)
             return
         principal = self.principal()
         self.require(principal)
@@ -159,6 +165,11 @@ class EventFeedConsumer(AsyncJsonWebsocketConsumer):
             header = headers.get(b"authorization")
             raw = bearer_token(header.decode("latin-1") if header else None)
         return authenticate_key(raw)
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        if self.mask_personal and content.get("type") == "event":
+            content = {**content, "event": mask_event_dict(content["event"])}
+        await super().send_json(content, close=close)
 
     async def refuse(self, code: int, error: str, message: str) -> None:
         await self.send_json({"type": "error", "code": error, "message": message})

@@ -10,8 +10,11 @@ from typing import Any, overload
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from api import roles
 from api.errors import error_body, status_for
 from streams.exceptions import FlipbookError, ValidationError
+from streams.personal_data.masking import mask_event
+from streams.records import RecordedEvent
 from streams.validation import validate_int, validate_stream_id
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,14 @@ def console_data(view: Callable[..., Any]) -> View:
             return JsonResponse(error_body(exc), status=status)
 
     return wrapper
+
+
+def event_json(request: HttpRequest) -> Callable[[RecordedEvent], dict[str, Any]]:
+    """How this request's user sees an event: its JSON form, personal fields masked unless
+    the user may see them (api/roles.py)."""
+    if roles.may_see_personal(request.user):
+        return RecordedEvent.as_dict
+    return lambda event: mask_event(event).as_dict()
 
 
 def logged_out() -> JsonResponse:

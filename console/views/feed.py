@@ -17,13 +17,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
+from api import roles
 from api.errors import error_body, status_for
-from console.views.common import console_data, console_page, int_param, logged_out
+from console.views.common import console_data, console_page, event_json, int_param, logged_out
 from snapshots.models import Category
 from streams import search, services
 from streams.conf import flipbook_settings
 from streams.exceptions import FlipbookError, NotFound, PermissionDenied, ValidationError
+from streams.personal_data.masking import mask_event
 from streams.records import RecordedEvent
+from subscriptions.feed import feed_head
 
 PAGE_SIZE = 50
 FILTERS = ("category", "name", "id", "since", "until", "metadata")
@@ -42,7 +45,8 @@ EXPORT_CHUNK = 500  # rows per chunk written to the socket
 
 
 def export_enabled() -> bool:
-    """Whether the console may export (FLIPBOOK_CONSOLE_EXPORT, an operator's choice)."""
+    """Whether the console may export at all (FLIPBOOK_CONSOLE_EXPORT, an operator's choice);
+    each user also needs the export permission (api/roles.py)."""
     return bool(flipbook_settings.CONSOLE_EXPORT)
 
 
@@ -57,7 +61,8 @@ def feed(request: HttpRequest) -> HttpResponse:
             "nav": "feed",
             "categories": sorted({*services.stream_categories(), *configured}),
             "values": {key: request.GET.get(key, "") for key in (*FILTERS, "after")},
-            "export": export_enabled(),
+            "export": roles.may_export(request.user),
+            "masked": not roles.may_see_personal(request.user),
         },
     )
 
@@ -77,16 +82,19 @@ def query_from(request: HttpRequest) -> search.FeedFilter:
 
 @console_data
 def feed_data(request: HttpRequest) -> dict[str, Any]:
-    """A page of the filtered feed after position ``after`` (``limit`` 1–200): its events and
-    ``next_after`` (where the next page starts; equal to ``after`` at the feed's end)."""
+    """A page of the filtered feed after position ``after`` (``limit`` 1–200): its events,
+    ``next_after`` (where the next page starts; equal to ``after`` at the feed's end) and
+    ``head`` (the feed's settled head: live updates start after it)."""
     query = query_from(request)
     after = int_param(request, "after", 0, minimum=0)
     limit = int_param(request, "limit", PAGE_SIZE, minimum=1, maximum=200)
     page = search.search_feed(query, after=after, limit=limit)
+    as_json = event_json(request)
     return {
         "after": after,
-        "events": [e.as_dict() for e in page.events],
+        "events": [as_json(e) for e in page.events],
         "next_after": page.next_after,
+        "head": feed_head(page.next_after),
         "more": page.next_after > after and (len(page.events) == limit or query.checks_events),
     }
 
@@ -98,18 +106,23 @@ def event_data(request: HttpRequest) -> dict[str, Any]:
     page = services.read_all(after=position - 1, limit=1)
     if not page.events or page.events[0].position != position:
         raise NotFound(f"no event at position {position}")
-    return page.events[0].as_dict()
+    return event_json(request)(page.events[0])
 
 
 def export(request: HttpRequest) -> HttpResponseBase:
     """The filtered feed as JSON Lines (``format=jsonl``) or CSV (``format=csv``), streamed a
     chunk at a time: constant memory whatever its size. Session login required; refused
-    (403) when FLIPBOOK_CONSOLE_EXPORT is off."""
+    (403) when FLIPBOOK_CONSOLE_EXPORT is off or the user's role may not export. Personal
+    fields are masked unless the user may see them."""
     if not request.user.is_authenticated:
         return logged_out()
     try:
         if not export_enabled():
             raise PermissionDenied("exports are switched off on this server")
+        if not roles.may_export(request.user):
+            raise PermissionDenied(
+                "your role may not export events: ask an admin for the export permission"
+            )
         fmt = request.GET.get("format", "jsonl")
         if fmt not in ("jsonl", "csv"):
             raise ValidationError("format", "must be jsonl or csv")
@@ -118,6 +131,8 @@ def export(request: HttpRequest) -> HttpResponseBase:
     except FlipbookError as exc:
         return JsonResponse(error_body(exc), status=status_for(exc)[0])
     rows = search.iter_feed(query, after=after)
+    if not roles.may_see_personal(request.user):
+        rows = map(mask_event, rows)
     chunks = _csv_chunks(rows) if fmt == "csv" else _jsonl_chunks(rows)
     response = StreamingHttpResponse(
         _async_chunks(chunks),

@@ -10,6 +10,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from api import roles
 from api.errors import status_for
 from console.views.common import console_data, console_page, int_param, stream_id_param
 from snapshots import services as snapshot_services
@@ -26,6 +27,7 @@ from snapshots.state import (
 )
 from streams import services
 from streams.exceptions import FlipbookError, NotFound, ReducerError, Unavailable, ValidationError
+from streams.personal_data.masking import mask_event_dict
 from streams.records import NEUTRAL, RecordedEvent, StreamInfo
 from streams.validation import validate_timestamp
 
@@ -121,6 +123,9 @@ def replay_data(request: HttpRequest) -> dict[str, Any]:
         )
     low, high = max(1, version - window), min(head.version, version + window)
     steps, folded = replay_window(head, reducer, low, high)
+    if not roles.may_see_personal(request.user):
+        for step in steps:
+            step["event"] = mask_event_dict(step["event"])
     answer.update(
         {
             "stream": {

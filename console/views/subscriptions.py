@@ -25,6 +25,7 @@ from console.views.replay import diff
 from snapshots.state import state_at_version
 from streams import services as store
 from streams.exceptions import FlipbookError, NotFound, PermissionDenied, ValidationError
+from streams.personal_data.masking import mask_event
 from subscriptions import services as subscriptions
 
 SHOWN = 100  # subscriptions on the page
@@ -227,6 +228,8 @@ def parked_triage(request: HttpRequest) -> HttpResponse:
         event = found[0] if found and found[0].position == position else None
         context.update(info=info, parked=parked, event=event)
         if event is not None:
+            if not roles.may_see_personal(request.user):
+                event = mask_event(event)
             context.update(payload=_json(event.payload), metadata=_json(event.metadata))
         context["stuck"] = subscriptions.stuck_behind(position)
         context.update(_states(parked))

@@ -8,7 +8,13 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from console.views.common import console_data, console_page, int_param, stream_id_param
+from console.views.common import (
+    console_data,
+    console_page,
+    event_json,
+    int_param,
+    stream_id_param,
+)
 from streams import services
 from streams.exceptions import ValidationError
 from streams.records import RecordedEvent
@@ -79,6 +85,7 @@ def events_data(request: HttpRequest) -> dict[str, Any]:
             return False
         return known_until is None or event.recorded_at <= known_until
 
+    as_json = event_json(request)
     events: list[dict] = []
     scanned = 0
     while True:
@@ -92,7 +99,7 @@ def events_data(request: HttpRequest) -> dict[str, Any]:
             cursor=cursor,
         )
         scanned += len(page.items)
-        events += [e.as_dict() for e in page.items if wanted(e)]
+        events += [as_json(e) for e in page.items if wanted(e)]
         cursor = page.next_cursor
         if cursor is None or len(events) >= limit or scanned >= SCAN_MAX:
             break

@@ -1,7 +1,9 @@
 // The feed browser: the global feed filtered, paged by position both ways (the pages come
 // from "after" positions; the ones passed through are kept, so Previous goes back), any event
-// opened below the table, the filters and the page in the URL.
+// opened below the table, the filters and the page in the URL. Live: events committed after
+// the search ran wait behind an "N new events" button, so the table never moves under a reader.
 import { jsonViewer } from "./jsonview.js";
+import { subscribeFeed } from "./live.js";
 import { timeElement } from "./time.js";
 
 const form = document.getElementById("feed-form");
@@ -11,6 +13,7 @@ const prev = document.getElementById("feed-prev");
 const next = document.getElementById("feed-next");
 const first = document.getElementById("feed-first");
 const detail = document.getElementById("feed-event");
+const newButton = document.getElementById("feed-new");
 const FILTERS = ["category", "name", "id", "since", "until", "metadata"];
 
 const params = new URLSearchParams(location.search);
@@ -19,6 +22,9 @@ let after = Number(params.get("after")) || 0;
 if (params.get("position")) after = Math.max(0, Number(params.get("position")) - 1);
 const history_ = params.get("back") ? params.get("back").split(".").map(Number) : []; // earlier pages' "after"
 let nextAfter = null;
+let live = null; // the feed socket of the current filters
+let highest = 0; // the highest position the table has shown
+const waiting = []; // live events that match, not shown yet (position order)
 
 function filterQuery() {
   const query = new URLSearchParams();
@@ -144,6 +150,9 @@ async function load() {
     return;
   }
   body.replaceChildren(...data.events.map(row));
+  if (data.events.length) highest = Math.max(highest, data.events[data.events.length - 1].position);
+  showWaiting();
+  if (!live) goLive(data.head);
   if (!data.events.length) {
     const tr = document.createElement("tr");
     tr.append(cell(data.more ? "No match in this stretch of the feed: try the next page." : "No event matches these filters.", "empty"));
@@ -160,6 +169,69 @@ async function load() {
   status.textContent = `${data.events.length} event${data.events.length === 1 ? "" : "s"}, ${span}${data.more ? "; more follow" : "; the end of the feed"}.`;
 }
 
+// The filters of the query, as the server checks them (streams/search.py), for live events.
+function matches(event) {
+  if (filters.name && event.name !== filters.name) return false;
+  if (filters.id && !event.id.startsWith(filters.id.toLowerCase())) return false;
+  if (filters.since || filters.until) {
+    const moment = Date.parse(event.timestamp || event.recorded_at);
+    if (filters.since && moment < Date.parse(filters.since)) return false;
+    if (filters.until && moment > Date.parse(filters.until)) return false;
+  }
+  if (filters.metadata) {
+    const at = filters.metadata.indexOf("=");
+    const key = (at < 0 ? filters.metadata : filters.metadata.slice(0, at)).trim();
+    const metadata = event.metadata || {};
+    if (!Object.hasOwn(metadata, key)) return false;
+    if (at >= 0) {
+      const value = metadata[key];
+      const wanted = filters.metadata.slice(at + 1);
+      if ((typeof value === "string" ? value : JSON.stringify(value)) !== wanted) return false;
+    }
+  }
+  return true;
+}
+
+function showWaiting() {
+  while (waiting.length && waiting[0].position <= highest) waiting.shift();
+  newButton.hidden = !waiting.length;
+  const n = waiting.length;
+  newButton.textContent = `${n} new event${n === 1 ? "" : "s"} — ${nextAfter === null ? "show" : "go to them"}`;
+}
+
+function goLive(head) {
+  const path = filters.category ? `/ws/categories/${encodeURIComponent(filters.category)}` : "/ws/events";
+  live = subscribeFeed(path, {
+    after: head ?? highest,
+    onEvent(event) {
+      if (event.position <= highest || !matches(event)) return;
+      waiting.push(event);
+      showWaiting();
+    },
+    onError(message) {
+      status.textContent = message;
+    },
+  });
+}
+
+newButton.addEventListener("click", () => {
+  if (!waiting.length) return;
+  if (nextAfter === null && !body.querySelector("td.loading")) {
+    // The last page is showing: the new events go below it, the page stays where it is.
+    body.querySelector("td.empty")?.parentElement.remove();
+    for (const event of waiting.splice(0)) {
+      body.append(row(event));
+      highest = event.position;
+    }
+    showWaiting();
+    status.textContent = "New events added below.";
+    return;
+  }
+  history_.push(after);
+  after = waiting[0].position - 1;
+  load();
+});
+
 form.addEventListener("submit", (submit) => {
   submit.preventDefault();
   const data = new FormData(form);
@@ -170,6 +242,10 @@ form.addEventListener("submit", (submit) => {
   opened = null;
   detail.hidden = true;
   form.elements.position.value = "";
+  live?.close();
+  live = null;
+  waiting.length = 0;
+  highest = 0;
   load();
 });
 next.addEventListener("click", () => {

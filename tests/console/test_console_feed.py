@@ -10,15 +10,16 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from streams import search, services
+from tests.console.roles import user_with_role
 
 
 @pytest.fixture
 def client(db_backend) -> Client:
-    user = get_user_model().objects.create_user("viewer", password="pw")
+    # An operator: exports need the export permission (tests/console/test_console_personal.py).
+    user = user_with_role("operator", "operator")
     client = Client()
     client.force_login(user)
     return client
