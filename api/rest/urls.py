@@ -2,6 +2,7 @@
 
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authentication import SessionAuthentication
 
 from api.rest import erasure, state_views, stream_route, subscriptions, views
 from api.rest.routing import StreamIdConverter
@@ -104,16 +105,23 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",
-        # Its own template: under the console's bar, in its theme, with its favicon.
+        # Its own template: under the console's bar, in its theme, with its favicon; the
+        # console's session (not an API key) says who reads it, for the health strip.
         SpectacularSwaggerView.as_view(
-            url_name="api:v1:schema", template_name="rest/swagger_ui.html"
+            url_name="api:v1:schema",
+            template_name="rest/swagger_ui.html",
+            authentication_classes=[SessionAuthentication],
         ),
         name="docs",
     ),
     path(
         "redoc/",
         # Its own template: drf-spectacular's links Google Fonts, and the docs work offline.
-        SpectacularRedocView.as_view(url_name="api:v1:schema", template_name="rest/redoc.html"),
+        SpectacularRedocView.as_view(
+            url_name="api:v1:schema",
+            template_name="rest/redoc.html",
+            authentication_classes=[SessionAuthentication],
+        ),
         name="redoc",
     ),
 ]

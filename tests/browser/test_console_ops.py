@@ -6,6 +6,7 @@ the new pages and no horizontal scrolling at 390x844."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -382,3 +383,62 @@ def test_axe_finds_nothing_and_nothing_is_wider_than_a_phone(browser, ops_server
                 page.context.close()
     finally:
         delete_subscription(ops_server, name)
+
+
+def test_export_by_role_and_personal_fields_masked(
+    browser, viewer, ops_server, tmp_path, screenshot
+):
+    category = f"pd{uuid.uuid4().hex[:8]}"
+    stream = f"{category}/member-1"
+    status, body = ops_server.api(
+        "POST",
+        f"/api/v1/streams/{quote(stream, safe='')}/events",
+        {
+            "category": category,
+            "events": [
+                {
+                    "name": "Joined",
+                    "payload": {"email": "ada@example.com", "plan": "gold"},
+                    # The event's own marker: $.email is personal (streams/personal_data).
+                    "metadata": {"personal_data": {"fields": ["$.email"]}},
+                }
+            ],
+        },
+    )
+    assert status == 201, body
+
+    # A viewer: no export button, and the URL answers 403.
+    viewer.goto(f"/feed/?category={category}")
+    viewer.wait_for_selector("#feed-body tr[data-position]")
+    assert viewer.locator("#export-jsonl, #export-csv").count() == 0
+    refused = viewer.request.get(f"/feed/export?format=jsonl&category={category}")
+    assert refused.status == 403
+    assert "export" in refused.json()["error"]["message"]
+    # The viewer's event view masks the personal field.
+    viewer.locator("#feed-body button.linkish").first.click()
+    viewer.wait_for_selector("#feed-event:not([hidden])")
+    body_text = viewer.locator("#feed-event-body").inner_text()
+    assert "ada@example.com" not in body_text and "masked" in body_text
+    assert "gold" in body_text
+
+    # An operator exports; the file masks the personal field and keeps the rest.
+    page = login_as(browser, ops_server, "ops-operator", accept_downloads=True)
+    try:
+        page.goto(f"/feed/?category={category}")
+        page.wait_for_selector("#feed-body tr[data-position]")
+        assert page.locator("#masked-note").is_visible()
+        screenshot(page, "feed-export-masked", full_page=False)
+        with page.expect_download() as info:
+            page.click("#export-jsonl")
+        path = tmp_path / "export.jsonl"
+        info.value.save_as(path)
+        exported = [json.loads(line) for line in path.read_text().splitlines()]
+        assert [e["payload"] for e in exported] == [{"email": {"masked": True}, "plan": "gold"}]
+        with page.expect_download() as info:
+            page.click("#export-csv")
+        path = tmp_path / "export.csv"
+        info.value.save_as(path)
+        assert "ada@example.com" not in path.read_text()
+        assert "masked" in path.read_text()
+    finally:
+        page.context.close()

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -251,6 +252,51 @@ def test_new_events_wait_behind_a_badge_while_reading(page, console_server):
     assert page.locator("li.event").first.locator(".event-name").inner_text() == "Later"
 
 
+def test_feed_browser_new_events_wait_behind_a_badge(page, console_server, screenshot):
+    category = f"badge{uuid.uuid4().hex[:8]}"
+
+    def append(names: list[str]) -> None:
+        status, body = console_server.api(
+            "POST",
+            f"/api/v1/streams/{quote(category + '/1', safe='')}/events",
+            {"category": category, "events": [{"name": n, "payload": {}} for n in names]},
+        )
+        assert status == 201, body
+
+    append(["Opened", "Opened"])
+    page.goto(f"/feed/?category={category}&name=Opened")
+    page.wait_for_selector("#feed-body tr[data-position]")
+    page.wait_for_selector("#live-status[data-state='live']")
+    rows = page.locator("#feed-body tr[data-position]")
+    assert rows.count() == 2
+    append(["Opened", "Closed", "Opened"])  # Closed does not match the name filter
+    page.wait_for_selector("#feed-new:not([hidden])")
+    page.wait_for_function(
+        "() => document.querySelector('#feed-new').textContent.startsWith('2 new events')"
+    )
+    assert rows.count() == 2  # nothing moved under the reader
+    screenshot(page, "feed-new-events", full_page=False)
+    page.click("#feed-new")
+    assert rows.count() == 4
+    assert page.locator("#feed-new").is_hidden()
+    positions = rows.evaluate_all("rows => rows.map(r => Number(r.dataset.position))")
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("url", ["/admin/", "/api/v1/docs/", "/api/v1/redoc/"])
+def test_the_health_strip_is_on_the_admin_and_the_api_docs(page, url, screenshot):
+    page.goto(url)
+    strip = page.locator("#health-strip")
+    strip.wait_for()
+    page.wait_for_selector("#health-strip:not([data-state='unknown'])")
+    assert strip.get_attribute("data-state") in ("ok", "warn", "bad")
+    assert page.locator("#health-text").inner_text() != "Checking health…"
+    # Its own colours: the same look under the admin's and the docs' stylesheets.
+    assert strip.evaluate("e => getComputedStyle(e).borderBottomStyle") == "solid"
+    if url == "/admin/":
+        screenshot(page, "admin-health-strip", full_page=False)
+
+
 # -- replay -----------------------------------------------------------------------------------
 
 
@@ -443,9 +489,16 @@ def phone(browser, console_server):
     page.context.close()
 
 
-@pytest.mark.parametrize("url", PAGES)
+@pytest.mark.parametrize("url", [*PAGES, *OTHER_PAGES])
 def test_phone_layout_nothing_wider_than_the_viewport(phone, url):
-    settle(phone, url)
+    if url.startswith("/api/v1/"):
+        phone.goto(url)
+        phone.wait_for_selector(
+            ".swagger-ui .information-container" if "docs" in url else ".api-content"
+        )
+        phone.wait_for_selector("#health-strip:not([data-state='unknown'])")
+    else:
+        settle(phone, url)
     found = wide_elements(phone)
     assert found["width"] == 390
     assert found["wide"] == [], found
