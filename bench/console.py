@@ -302,6 +302,7 @@ def run_pages(url: ServerUrl, options: argparse.Namespace, events: int, fill_s: 
         ("  data, last update", "/data/streams?sort=updated"),
         ("event search", "/feed/"),
         ("  data, first page", "/data/feed"),
+        ("  data, first page and feed head", "/data/feed?head=1"),
         ("  data, category bench-big", "/data/feed?category=bench-big"),
         ("  data, metadata tenant=acme", "/data/feed?metadata=tenant%3Dacme"),
         ("  data, id prefix (scan)", "/data/feed?id=ffff"),

@@ -83,8 +83,9 @@ def query_from(request: HttpRequest) -> search.FeedFilter:
 @console_data
 def feed_data(request: HttpRequest) -> dict[str, Any]:
     """A page of the filtered feed after position ``after`` (``limit`` 1–200): its events,
-    ``next_after`` (where the next page starts; equal to ``after`` at the feed's end) and
-    ``head`` (the feed's settled head: live updates start after it)."""
+    ``next_after`` (where the next page starts; equal to ``after`` at the feed's end) and,
+    with ``head=1``, ``head`` (the feed's settled head, where the page's live updates start:
+    a few one-event reads, so asked for once per search, not per page)."""
     query = query_from(request)
     after = int_param(request, "after", 0, minimum=0)
     limit = int_param(request, "limit", PAGE_SIZE, minimum=1, maximum=200)
@@ -94,7 +95,7 @@ def feed_data(request: HttpRequest) -> dict[str, Any]:
         "after": after,
         "events": [as_json(e) for e in page.events],
         "next_after": page.next_after,
-        "head": feed_head(page.next_after),
+        "head": feed_head(page.next_after) if request.GET.get("head") == "1" else None,
         "more": page.next_after > after and (len(page.events) == limit or query.checks_events),
     }
 

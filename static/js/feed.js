@@ -134,6 +134,7 @@ async function openFromUrl() {
 async function load() {
   const query = filterQuery();
   query.set("after", String(after));
+  if (!live) query.set("head", "1"); // where live updates start: asked once per search
   body.innerHTML = '<tr><td colspan="6" class="loading">Loading events…</td></tr>';
   prev.disabled = next.disabled = first.disabled = true;
   syncUrl();

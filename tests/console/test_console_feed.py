@@ -201,3 +201,10 @@ def test_feed_page_keeps_filters(client, feed):
     assert page.status_code == 200
     assert b'value="Paid"' in page.content
     assert b'value="tenant=acme"' in page.content
+
+
+def test_feed_head_only_when_asked(client, feed):
+    assert data(client)["head"] is None
+    answer = data(client, head="1", limit=2)
+    assert answer["head"] == feed[-1].position  # live updates start after the last event
+    assert [e["position"] for e in answer["events"]] == [e.position for e in feed[:2]]
