@@ -138,3 +138,17 @@ async def test_live_socket_masks_for_a_session_without_the_permission(transactio
         for event in caught:
             assert event["payload"]["email"] == email
         await comm.disconnect()
+
+
+def test_the_permissions_are_shown_on_the_admins_group_page(members):
+    from django.contrib.auth import get_user_model
+
+    login("seed", "viewer")  # makes the groups again after a flush
+    admin = get_user_model().objects.create_superuser("root", password="pw")
+    client = Client()
+    client.force_login(admin)
+    group = Group.objects.get(name="operator")
+    page = client.get(f"/admin/auth/group/{group.pk}/change/")
+    assert page.status_code == 200
+    assert b"Can export events from the console" in page.content
+    assert b"Can see personal fields unmasked in the console" in page.content
