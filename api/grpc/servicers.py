@@ -150,7 +150,9 @@ class EventStoreServicer(eventstore_pb2_grpc.EventStoreServicer):
         principal = principal_of(context)
         principal.require_unrestricted("admin", "the whole store to scavenge it")
         if not 0 <= request.limit <= lifecycle.MAX_SCAVENGE_REQUEST:
-            raise ValidationError("limit", f"must be between 1 and {lifecycle.MAX_SCAVENGE_REQUEST}")
+            raise ValidationError(
+                "limit", f"must be between 1 and {lifecycle.MAX_SCAVENGE_REQUEST}"
+            )
         if request.batch < 0:
             raise ValidationError("batch", "must be a positive integer")
         report = lifecycle.scavenge(

@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from api.rest.routing import resolve_stream_route
 from api.rest.retention import StreamRetentionView
+from api.rest.routing import resolve_stream_route
 from api.rest.state_views import LatestSnapshotView, SnapshotsView, StreamStateView
 from api.rest.views import LatestEventView, StreamEventsView, StreamView
 

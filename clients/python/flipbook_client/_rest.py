@@ -243,9 +243,7 @@ class RestTransport:
     def scavenge(self, *, batch: int | None, limit: int | None) -> ScavengeReport:
         body = _query(batch=batch, limit=limit)
         # A scavenge removes only what is already unreadable: safe to repeat.
-        return ScavengeReport.from_json(
-            self._call("POST", "scavenges", body=body, idempotent=True)
-        )
+        return ScavengeReport.from_json(self._call("POST", "scavenges", body=body, idempotent=True))
 
     def erase(self, subject: str) -> Erasure:
         # Not repeated after a lost answer: a second erasure answers not_found.

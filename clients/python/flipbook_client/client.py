@@ -183,9 +183,7 @@ class Client:
         """Give a stream its own retention policy, replacing its category's: keep events at
         most ``max_age`` seconds and/or only the newest ``max_count`` (at least one, each a
         positive integer, else ValidationError). A scavenge applies it."""
-        return self._transport.set_stream_retention(
-            stream_id, max_age=max_age, max_count=max_count
-        )
+        return self._transport.set_stream_retention(stream_id, max_age=max_age, max_count=max_count)
 
     def clear_stream_retention(self, stream_id: str) -> Retention:
         """Remove a stream's own retention policy (its category's applies again) and return
