@@ -214,6 +214,22 @@ def set_stream_retention(
     replaces the policy of the stream's category in FLIPBOOK_RETENTION; the next scavenge
     applies it. The stream need not exist yet. Returns the policy. Raises ValidationError
     (no key given, or one not a positive integer) or StreamDeleted (a tombstone)."""
+    stream_id, max_age, max_count, head = _checked_policy(stream_id, max_age, max_count)
+    row, _ = StreamRetention.objects.update_or_create(
+        stream_id=stream_id, defaults={"max_age": max_age, "max_count": max_count}
+    )
+    return _own_policy(row, head)
+
+
+def check_stream_retention(stream_id: str, max_age: Any, max_count: Any) -> None:
+    """Raise what :func:`set_stream_retention` would refuse these arguments with
+    (ValidationError, StreamDeleted), storing nothing: for forms that validate first."""
+    _checked_policy(stream_id, max_age, max_count)
+
+
+def _checked_policy(
+    stream_id: str, max_age: Any, max_count: Any
+) -> tuple[str, int | None, int | None, StreamInfo | None]:
     stream_id = validate_stream_id(stream_id)
     if max_age is None and max_count is None:
         raise ValidationError("retention", "give max_age, max_count or both")
@@ -225,10 +241,7 @@ def set_stream_retention(
     if head is not None and head.deleted == "hard":
         # A soft-deleted stream may start again and keep its policy; a tombstone cannot.
         check_readable(stream_id, head.deleted)
-    row, _ = StreamRetention.objects.update_or_create(
-        stream_id=stream_id, defaults={"max_age": max_age, "max_count": max_count}
-    )
-    return _own_policy(row, head)
+    return stream_id, max_age, max_count, head
 
 
 def clear_stream_retention(stream_id: str) -> RetentionPolicy:
