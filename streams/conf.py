@@ -152,7 +152,8 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
     "FLIPBOOK_RETENTION": (
         {},
         'Retention per category, applied by `scavenge`: {category: {"max_age": seconds, '
-        '"max_count": events}}; either key may be left out.',
+        '"max_count": events}}; either key may be left out. A stream\'s own policy (set through '
+        "the API, the CLI or the admin) replaces its category's.",
     ),
     "FLIPBOOK_SCAVENGE_INTERVAL": (
         0,
