@@ -110,7 +110,7 @@ class StreamRetentionForm(forms.ModelForm):
         fields = ["stream_id", "max_age", "max_count"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         stream_id = self.instance.stream_id if self.instance.pk else data.get("stream_id")
         try:
             lifecycle.check_stream_retention(

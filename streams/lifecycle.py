@@ -114,9 +114,9 @@ def scavenge(
             if head.stream_id not in own_policies:  # a stream's own policy replaces this one
                 _apply_retention(store, head, policy, now, report)
     for stream_id, policy in own_policies.items():
-        head = store.head(stream_id)
-        if head is not None and head.deleted is None:
-            _apply_retention(store, head, policy, now, report)
+        own_head = store.head(stream_id)
+        if own_head is not None and own_head.deleted is None:
+            _apply_retention(store, own_head, policy, now, report)
     after: str | None = None
     while True:
         candidates = store.scavenge_candidates(after=after, limit=200)

@@ -40,7 +40,8 @@ class RetentionRequestSerializer(serializers.Serializer):
 
 class RetentionSerializer(serializers.Serializer):
     stream_id = serializers.CharField()
-    source = serializers.ChoiceField(
+    # DRF takes declared fields out of the class; mypy sees Field.source.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=["stream", "category", "none"],
         help_text="Where the policy comes from: the stream's own, its category's "
         "(FLIPBOOK_RETENTION), or none.",

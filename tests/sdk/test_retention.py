@@ -56,12 +56,12 @@ def test_erase_a_subject_the_client_marked(client: Client):
     client.append(
         sid, [{"name": "Joined", "payload": {"email": "p@example.com", "n": 1}, "metadata": marked}]
     )
-    assert list(client.read(sid))[0].payload["email"] == "p@example.com"
+    assert next(iter(client.read(sid))).payload["email"] == "p@example.com"
     erasure = client.erase(subject)
     assert (erasure.subject, erasure.keys_destroyed, erasure.streams) == (subject, 1, 1)
     assert erasure.erased_by.startswith("key:") and erasure.audit_id > 0
     assert erasure.erased_at is not None
-    payload = list(client.read(sid))[0].payload
+    payload = next(iter(client.read(sid))).payload
     assert payload == {"email": {"erased": True}, "n": 1}
     with pytest.raises(NotFound):
         client.erase(subject)
