@@ -103,9 +103,9 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
         "once; fewer: less handing the GIL around).",
     ),
     "FLIPBOOK_ASYNC_CONNECTIONS": (
-        16,
-        "PostgreSQL connections per `serve` worker for appends answered on its event loop "
-        "(one-stream appends over REST and gRPC), beside the pool of the threads.",
+        8,
+        "PostgreSQL connections per event loop of a `serve` worker (one for HTTP, one for "
+        "gRPC) for the one-stream appends answered there, beside the threads' pool.",
     ),
     "FLIPBOOK_GRPC_TLS_CERT": (None, "PEM certificate file: gRPC serves TLS when set."),
     "FLIPBOOK_GRPC_TLS_KEY": (None, "PEM private key file of that certificate."),
