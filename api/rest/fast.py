@@ -88,7 +88,9 @@ async def fast_append_async(
     """:func:`fast_append` on the event loop, for the appends the store can answer there
     (services.append_to_stream_async) by a key verified recently; None for the rest, which
     then take :func:`fast_append` on a thread (nothing was stored)."""
-    taken = _take(environ, body)
+    # A copy: WSGIRequest writes the decoded path into its environ, which the thread's path
+    # must then read as the server passed it.
+    taken = _take(dict(environ), body)
     if taken is None:
         return None
     request, stream_id = taken

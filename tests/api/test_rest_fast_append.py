@@ -229,3 +229,21 @@ def test_requests_it_does_not_take_go_to_django(path, headers, body):
         "query_string": path.partition("?")[2].encode(),
     }
     assert not fast.is_fast_append(scope) or fast.fast_append(environ, body) is None
+
+
+@pytest.mark.asyncio
+async def test_an_id_of_any_printable_characters(keys, fast_path):
+    stream_id = "ids-ün ï/c✓ ?#%"
+    quoted = "ids-%C3%BCn%20%C3%AF%2Fc%E2%9C%93%20%3F%23%25"
+    path = f"/api/v1/streams/{quoted}/events"
+    # A key not verified yet: the loop's path leaves it to the thread's, which must see the
+    # request as the server passed it.
+    fresh = await sync_to_async(ApiKey.issue)("fast-fresh", "write")
+    first = await post(path, append_body("any", [str(uuid.uuid4())]), fresh[1])
+    assert first["status"] == 201, first["body"]
+    answer = await post(path, append_body("any", [str(uuid.uuid4())]), fresh[1])
+    assert answer["status"] == 201, answer["body"]
+    assert [json.loads(a["body"])["stream_id"] for a in (first, answer)] == [stream_id] * 2
+    assert [json.loads(a["body"])["version"] for a in (first, answer)] == [1, 2]
+    # The thread's path took the first (it verifies keys), the loop's the second.
+    assert fast_path.answered == ([True, True] if fast_path.path == "thread" else [False, True])
