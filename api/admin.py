@@ -3,11 +3,19 @@ issued (never stored, never put in a message cookie), then only its id and hash 
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from api.audit import record_user_action
 from api.models import ApiKey, AuditRecord
+from streams import lifecycle
+from streams.exceptions import FlipbookError
+from streams.models import StreamRetention
 
 ISSUED = "_flipbook_issued_key"  # request attribute carrying the secret to response_add
 
@@ -92,3 +100,58 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class StreamRetentionForm(forms.ModelForm):
+    """A stream's own retention policy, checked by the store service before it is saved."""
+
+    class Meta:
+        model = StreamRetention
+        fields = ["stream_id", "max_age", "max_count"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        stream_id = self.instance.stream_id if self.instance.pk else data.get("stream_id")
+        try:
+            lifecycle.check_stream_retention(
+                stream_id or "", data.get("max_age"), data.get("max_count")
+            )
+        except FlipbookError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return data
+
+
+@admin.register(StreamRetention)
+class StreamRetentionAdmin(admin.ModelAdmin):
+    """Streams' own retention policies (docs/concepts/lifecycle.md): saved and removed through
+    the store service, each change in the audit trail."""
+
+    form = StreamRetentionForm
+    list_display = ("stream_id", "max_age", "max_count", "updated_at")
+    search_fields = ("stream_id",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # A policy belongs to its stream: change its numbers, not whose it is.
+        return ("stream_id", "updated_at") if obj is not None else ("updated_at",)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        policy = lifecycle.set_stream_retention(
+            obj.stream_id, max_age=obj.max_age, max_count=obj.max_count
+        )
+        obj.pk = StreamRetention.objects.values_list("pk", flat=True).get(stream_id=obj.stream_id)
+        record_user_action(
+            request,
+            "admin",
+            "stream.retention_set",
+            policy.stream_id,
+            max_age=policy.max_age,
+            max_count=policy.max_count,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        lifecycle.clear_stream_retention(obj.stream_id)
+        record_user_action(request, "admin", "stream.retention_clear", obj.stream_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)

@@ -69,7 +69,12 @@ class ApiKey(models.Model):
         return hmac.compare_digest(self.secret_hash, _digest(secret))
 
     def allows_scope(self, scope: str) -> bool:
-        return SCOPES.index(self.scope) >= SCOPES.index(scope)
+        return scope_allows(self.scope, scope)
+
+
+def scope_allows(held: str, needed: str) -> bool:
+    """Whether a key of scope ``held`` may do what needs ``needed`` (scopes are ordered)."""
+    return SCOPES.index(held) >= SCOPES.index(needed)
 
 
 class AuditRecord(models.Model):

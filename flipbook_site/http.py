@@ -67,11 +67,23 @@ class ThreadedHTTP:
     """An ASGI application for HTTP: sync views on ``threads`` worker threads through
     Django's WSGI handler, async views through ``asgi_app`` (Django's ASGI handler)."""
 
-    def __init__(self, asgi_app: Callable, *, threads: int, fast_routes: tuple = ()) -> None:
+    def __init__(
+        self,
+        asgi_app: Callable,
+        *,
+        threads: int,
+        fast_routes: tuple = (),
+        loop_routes: tuple = (),
+    ) -> None:
         self.asgi_app = asgi_app
         # (matches(scope), answer(environ, body) -> HttpResponse | None): requests a route
         # answers skip Django's request cycle; None leaves the request to Django.
         self.fast_routes = fast_routes
+        # (matches(scope), async answer(environ, body, offload) -> HttpResponse | None):
+        # tried first, on the event loop; None leaves the request to the above. Off until
+        # ``serve`` turns them on (``use_loop_routes``): their connections belong to its loop.
+        self.loop_routes = loop_routes
+        self.loop_routes_on = False
         self.wsgi_app = WSGIHandler()
         self.threads = threads
         self._executor: ThreadPoolExecutor | None = None
@@ -95,6 +107,8 @@ class ThreadedHTTP:
             environ = _environ(scope, body)
             fast = None
             if isinstance(body, BytesIO):
+                if self.loop_routes_on and await self._on_loop(scope, environ, body, send):
+                    return
                 fast = next((answer for match, answer in self.fast_routes if match(scope)), None)
             loop = asyncio.get_running_loop()
             answer = await loop.run_in_executor(
@@ -106,6 +120,22 @@ class ThreadedHTTP:
                 await send({"type": "http.response.body", "body": b"".join(chunks)})
         finally:
             self.in_flight -= 1
+
+    async def _on_loop(self, scope: Scope, environ: dict, body: BytesIO, send: Send) -> bool:
+        """Answer by a loop route, if one takes the request (True)."""
+        for match, answer in self.loop_routes:
+            if match(scope):
+                response = await answer(environ, body.getvalue(), self._offload)
+                if response is None:
+                    return False
+                await send(_start(response.status_code, response.items()))
+                await send({"type": "http.response.body", "body": response.content})
+                return True
+        return False
+
+    def _offload(self, work: Callable[[], None]) -> None:
+        """Run ``work`` on one of the threads, not waited for (errors are logged)."""
+        self.executor.submit(_logged, work)
 
     def _respond(self, environ: dict, send: Send, loop: asyncio.AbstractEventLoop, fast=None):
         """Run the view on this worker thread. A whole response is returned to the loop; a
@@ -160,6 +190,13 @@ class ThreadedHTTP:
             barrier.wait(5)
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._executor = None
+
+
+def _logged(work: Callable[[], None]) -> None:
+    try:
+        work()
+    except Exception:
+        logger.exception("work handed to an HTTP thread failed")
 
 
 def _start(status: int, headers: Iterable[tuple[str, str]]) -> dict[str, Any]:

@@ -196,7 +196,17 @@ def run_worker(
     logger.info("HTTP listening", extra={"address": f"{options.host}:{options.http_port}"})
     import uvloop
 
-    uvloop.run(server.serve(sockets=[http_socket]))
+    async def serve_until_stopped() -> None:
+        try:
+            await server.serve(sockets=[http_socket])
+        finally:
+            # The store's async connections belong to this loop: closed before it ends.
+            from streams.backends import get_event_store
+
+            await get_event_store().close_async()
+
+    http.loop_routes_on = True  # one-stream appends answered on this loop (its pool)
+    uvloop.run(serve_until_stopped())
     unfinished = http.in_flight
     http.close()
     close_database_pools()

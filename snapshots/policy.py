@@ -9,6 +9,7 @@ highest such multiple and stores the state there."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -58,6 +59,20 @@ def policies_exist() -> bool:
     with _gate_lock:
         _gate = (time.monotonic(), exists)
     return exists
+
+
+def policies_known_absent() -> bool:
+    """Whether the gate of :func:`policies_exist` is fresh and says no policy exists."""
+    checked, exists = _gate
+    return not exists and time.monotonic() - checked < GATE_SECONDS
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def forget_policies(**kwargs) -> None:
@@ -220,12 +235,22 @@ def wait_idle(timeout: float = 10.0) -> bool:
 
 def on_events_committed(sender, result: CommitResult, **kwargs) -> None:
     """Receiver of ``events_committed``: queue the committed versioned streams."""
-    if not _setting("ENABLED") or not policies_exist():
+    if not _setting("ENABLED"):
+        return
+    if _on_event_loop():
+        # No query on a loop: skip only when a fresh gate says no policy exists; otherwise
+        # queue, and the worker's thread asks the database (make_due_snapshot).
+        if policies_known_absent():
+            return
+    elif not policies_exist():
         return  # no category has a policy: appends pay nothing for this
     worker = get_worker()
     for stream in result.streams:
         if stream.version is not None:
             worker.submit(stream.stream_id)
+
+
+on_events_committed.loop_safe = True  # type: ignore[attr-defined]  # a queue put at most
 
 
 def _setting(name: str) -> Any:

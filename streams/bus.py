@@ -147,12 +147,32 @@ def _publish(result: CommitResult) -> None:
             # In-process delivery; not awaited, so a commit never waits on the consumers.
             asyncio.run_coroutine_threadsafe(_send_all(layer, pairs), loop)
         return
+    running = _running_loop()
+    if running is not None:
+        # Called on an event loop (an append answered there): the layer serves this loop
+        # too (consumers use it here), and the loop must never wait on another thread.
+        task = running.create_task(_send_all(layer, pairs))
+        _sending.add(task)
+        task.add_done_callback(_sent)
+        return
     future = asyncio.run_coroutine_threadsafe(_send_all(layer, pairs), _publisher())
     # Waited for (bounded): a short-lived process (a management command) must not exit
     # before its commit is on the bus, and commits of one thread stay in order.
     future.result(timeout=bus_settings()["PUBLISH_TIMEOUT"])
 
 
+_sending: set[asyncio.Task] = set()  # publications under way on a loop: kept from the GC
+
+
+def _sent(task: asyncio.Task) -> None:
+    _sending.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("publishing a commit on the event bus failed", exc_info=task.exception())
+
+
 def on_events_committed(sender, result: CommitResult, **kwargs) -> None:
     """Receiver of ``streams.signals.events_committed``."""
     publish(result)
+
+
+on_events_committed.loop_safe = True  # type: ignore[attr-defined]  # never blocks on a loop

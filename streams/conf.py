@@ -102,6 +102,11 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
         "Threads per `serve` worker that run sync HTTP views (more: more slow requests at "
         "once; fewer: less handing the GIL around).",
     ),
+    "FLIPBOOK_ASYNC_CONNECTIONS": (
+        8,
+        "PostgreSQL connections per event loop of a `serve` worker (one for HTTP, one for "
+        "gRPC) for the one-stream appends answered there, beside the threads' pool.",
+    ),
     "FLIPBOOK_GRPC_TLS_CERT": (None, "PEM certificate file: gRPC serves TLS when set."),
     "FLIPBOOK_GRPC_TLS_KEY": (None, "PEM private key file of that certificate."),
     "FLIPBOOK_PUSH_IN_SERVE": ("auto", "Run the push worker inside `serve`: auto/true/false."),
@@ -152,7 +157,8 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
     "FLIPBOOK_RETENTION": (
         {},
         'Retention per category, applied by `scavenge`: {category: {"max_age": seconds, '
-        '"max_count": events}}; either key may be left out.',
+        '"max_count": events}}; either key may be left out. A stream\'s own policy (set through '
+        "the API, the CLI or the admin) replaces its category's.",
     ),
     "FLIPBOOK_SCAVENGE_INTERVAL": (
         0,
@@ -182,6 +188,7 @@ class FlipbookSettings:
     GRPC_PORT: int
     WORKERS: int
     HTTP_THREADS: int
+    ASYNC_CONNECTIONS: int
     GRPC_TLS_CERT: str | None
     GRPC_TLS_KEY: str | None
     PUSH_IN_SERVE: str

@@ -95,3 +95,40 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream_id}@{self.version}: {self.name}"
+
+
+class StreamRetention(models.Model):
+    """A stream's own retention policy (like KurrentDB's $maxAge/$maxCount stream metadata):
+    it replaces the policy FLIPBOOK_RETENTION gives the stream's category. Kept in Django's
+    database whatever the event store is, beside the personal-data keys."""
+
+    stream_id = models.CharField(max_length=256, unique=True)
+    max_age = models.BigIntegerField(
+        null=True, blank=True, help_text="Seconds an event is kept after it was recorded."
+    )
+    max_count = models.BigIntegerField(
+        null=True, blank=True, help_text="How many of the newest events are kept."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "flipbook_stream_retention"
+        verbose_name = "stream retention policy"
+        verbose_name_plural = "stream retention policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_age__isnull=False) | models.Q(max_count__isnull=False),
+                name="flipbook_stream_retention_some",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_age__isnull=True) | models.Q(max_age__gte=1),
+                name="flipbook_stream_retention_age",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_count__isnull=True) | models.Q(max_count__gte=1),
+                name="flipbook_stream_retention_count",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stream_id

@@ -9,7 +9,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ from streams.exceptions import FlipbookError, NotFound, ValidationError
 from streams.personal_data.protection import (
     ErasureResult,
     erase_subject,
+    needs_protection,
     protect,
     reveal,
     reveal_commit,
@@ -73,6 +74,34 @@ def append_to_stream(
     ValidationError, TooLarge, VersionConflict, IdConflict or Unavailable."""
     prepared = prepare_stream_append(stream_id, events, expected_version, category, kind)
     return _commit((prepared,)).streams[0]
+
+
+async def append_to_stream_async(
+    stream_id: str,
+    events: Sequence[NewEvent | dict[str, Any]],
+    *,
+    expected_version: ExpectedVersion = "any",
+    category: str | None = None,
+    kind: StreamKind | None = None,
+    offload: Callable[[Callable[[], None]], object],
+) -> AppendResult | None:
+    """:func:`append_to_stream` from an event loop, for a server that keeps appends in flight
+    without a thread each. Returns None, having stored nothing, when this append needs the
+    synchronous path (a backend without an async path, personal fields to encrypt, an id
+    that may be stored already): call :func:`append_to_stream` then, on a thread.
+
+    ``offload`` runs a callable on a thread, not waited for: the receivers of
+    ``events_committed`` that may block (snapshot policies) run there. Raises as
+    :func:`append_to_stream`."""
+    prepared = (prepare_stream_append(stream_id, events, expected_version, category, kind),)
+    if needs_protection(prepared):
+        return None
+    result = await get_event_store().append_async(prepared)
+    if result is None:
+        return None
+    if events_committed.receivers:
+        events_committed.announce_from_loop(commit, result, offload)
+    return result.streams[0]
 
 
 def commit(appends: Sequence[StreamAppend | dict[str, Any]]) -> CommitResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.dispatch import Signal
@@ -58,6 +58,35 @@ class CommitSignal(Signal):
             super().send_robust(sender, result=result)
             return
         for receiver in _live(plan):
+            try:
+                receiver(signal=self, sender=sender, result=result)
+            except Exception as err:
+                self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
+
+    def announce_from_loop(
+        self, sender, result, offload: Callable[[Callable[[], None]], object]
+    ) -> None:
+        """:meth:`announce` from an event loop: receivers marked ``loop_safe = True`` (they
+        neither block nor touch the database) run here; the others run in one call handed to
+        ``offload`` (which runs it on a thread, not waited for)."""
+        plan = self._current_plan()
+        if plan is None:
+            offload(lambda: self.announce(sender, result))
+            return
+        later = []
+        for receiver in _live(plan):
+            if not getattr(receiver, "loop_safe", False):
+                later.append(receiver)
+                continue
+            try:
+                receiver(signal=self, sender=sender, result=result)
+            except Exception as err:
+                self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
+        if later:
+            offload(lambda: self._call_each(later, sender, result))
+
+    def _call_each(self, receivers: list[Any], sender, result) -> None:
+        for receiver in receivers:
             try:
                 receiver(signal=self, sender=sender, result=result)
             except Exception as err:

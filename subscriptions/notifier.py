@@ -108,6 +108,9 @@ def _on_commit(**kwargs) -> None:
     notifier.notify()
 
 
+_on_commit.loop_safe = True  # type: ignore[attr-defined]  # a lock and wake-ups only
+
+
 def release_connections() -> None:
     """Give back this thread's database connections before a wait (unless a transaction is
     open), so a waiting consumer holds no connection (PostgreSQL: back to the pool)."""

@@ -169,15 +169,20 @@ class RequestLoggingInterceptor(CallInterceptor):
         )
 
 
-def abort_with_error(context: grpc.ServicerContext, error: BaseException) -> None:
-    """End the call with the status of ``error`` (api/errors.py), its message, and the
-    ``flipbook-error-bin`` trailing metadata: UTF-8 JSON {"code", "message", "details"}."""
+def error_status(error: BaseException) -> tuple[grpc.StatusCode, str, tuple]:
+    """The status of ``error`` (api/errors.py), its message, and the ``flipbook-error-bin``
+    trailing metadata: UTF-8 JSON {"code", "message", "details"}."""
     body = error_body(error)["error"]
     _, code_name = status_for(error)
-    context.set_trailing_metadata(
-        ((ERROR_METADATA_KEY, json.dumps(body, ensure_ascii=False, default=str).encode()),)
-    )
-    context.abort(grpc.StatusCode[code_name], body["message"])
+    trailing = ((ERROR_METADATA_KEY, json.dumps(body, ensure_ascii=False, default=str).encode()),)
+    return grpc.StatusCode[code_name], body["message"], trailing
+
+
+def abort_with_error(context: grpc.ServicerContext, error: BaseException) -> None:
+    """End the call with the status of ``error``, its message and trailing metadata."""
+    code, message, trailing = error_status(error)
+    context.set_trailing_metadata(trailing)
+    context.abort(code, message)
 
 
 def client_went_away(context: grpc.ServicerContext, error: BaseException) -> bool:
@@ -370,23 +375,30 @@ class InterceptorChain(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:  # unknown method (never kept): grpc answers UNIMPLEMENTED
             return None
+        handler = self._handlers[method] = self.wrap_all(method, handler)
+        return handler
+
+    def wrap_all(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """``handler`` inside every interceptor, outermost first."""
         for interceptor in reversed(self.interceptors):
             handler = interceptor.wrap(method, handler)
-        self._handlers[method] = handler
         return handler
 
 
-def default_interceptors() -> list[grpc.ServerInterceptor]:
+def default_chain() -> InterceptorChain:
     """Flipbook's interceptors, outermost first, as one chain built once per method."""
-    return [
-        InterceptorChain(
-            [
-                RequestLoggingInterceptor(),
-                ErrorMappingInterceptor(),
-                MetricsInterceptor(),
-                DatabaseConnectionInterceptor(),
-                AuthenticationInterceptor(),
-                MalformedRequestInterceptor(),
-            ]
-        )
-    ]
+    return InterceptorChain(
+        [
+            RequestLoggingInterceptor(),
+            ErrorMappingInterceptor(),
+            MetricsInterceptor(),
+            DatabaseConnectionInterceptor(),
+            AuthenticationInterceptor(),
+            MalformedRequestInterceptor(),
+        ]
+    )
+
+
+def default_interceptors() -> list[grpc.ServerInterceptor]:
+    """Flipbook's interceptors for grpcio's threaded server (``default_chain``)."""
+    return [default_chain()]

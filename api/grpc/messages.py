@@ -35,6 +35,8 @@ from streams.speedups import json_scanner
 from streams.validation import compact_json
 
 if TYPE_CHECKING:
+    from streams.lifecycle import RetentionPolicy
+    from streams.personal_data.protection import ErasureResult
     from streams.services import Direction
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -290,4 +292,31 @@ def state_message(state: State) -> pb.State:
         fill_snapshot(message.snapshot, state.snapshot, payload=False)
     for name in ("timestamp", "recorded_at", "at", "known_at"):
         _set_optional_timestamp(message, name, getattr(state, name))
+    return message
+
+
+def retention_message(policy: RetentionPolicy) -> pb.Retention:
+    """Return the Retention message of a stream's retention policy."""
+    message = pb.Retention(
+        stream_id=policy.stream_id, source=policy.source, category=policy.category or ""
+    )
+    if policy.max_age is not None:
+        message.max_age = policy.max_age
+    if policy.max_count is not None:
+        message.max_count = policy.max_count
+    _set_optional_timestamp(message, "updated_at", policy.updated_at)
+    return message
+
+
+def erasure_message(result: ErasureResult) -> pb.Erasure:
+    """Return the Erasure message of an erasure's result."""
+    message = pb.Erasure(
+        subject=result.subject,
+        keys_destroyed=result.keys_destroyed,
+        streams=result.streams,
+        snapshots_dropped=result.snapshots_dropped,
+        erased_by=result.erased_by,
+        audit_id=result.audit_id,
+    )
+    set_timestamp(message.erased_at, datetime.fromisoformat(result.erased_at))
     return message

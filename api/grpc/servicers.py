@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from api.audit import actor_of_principal, record_grpc_action
 from api.grpc import messages
 from api.grpc.interceptors import TRANSPORT, check_key_still_active, principal_of
 from api.metrics import observe_commit
@@ -115,6 +116,71 @@ class EventStoreServicer(eventstore_pb2_grpc.EventStoreServicer):
         principal_of(context).require("write", [request.stream_id])
         head = lifecycle.truncate_stream(request.stream_id, request.before)
         return messages.stream_info_message(head)
+
+    def GetRetention(self, request: pb.GetRetentionRequest, context) -> pb.Retention:
+        principal_of(context).require("read", [request.stream_id])
+        return messages.retention_message(lifecycle.stream_retention(request.stream_id))
+
+    def SetRetention(self, request: pb.SetRetentionRequest, context) -> pb.Retention:
+        principal = principal_of(context)
+        principal.require("write", [request.stream_id])
+        policy = lifecycle.set_stream_retention(
+            request.stream_id,
+            max_age=request.max_age if request.HasField("max_age") else None,
+            max_count=request.max_count if request.HasField("max_count") else None,
+        )
+        record_grpc_action(
+            context.peer(),
+            principal,
+            "stream.retention_set",
+            policy.stream_id,
+            max_age=policy.max_age,
+            max_count=policy.max_count,
+        )
+        return messages.retention_message(policy)
+
+    def ClearRetention(self, request: pb.GetRetentionRequest, context) -> pb.Retention:
+        principal = principal_of(context)
+        principal.require("write", [request.stream_id])
+        policy = lifecycle.clear_stream_retention(request.stream_id)
+        record_grpc_action(context.peer(), principal, "stream.retention_clear", policy.stream_id)
+        return messages.retention_message(policy)
+
+    def Scavenge(self, request: pb.ScavengeRequest, context) -> pb.ScavengeResponse:
+        principal = principal_of(context)
+        principal.require_unrestricted("admin", "the whole store to scavenge it")
+        if not 0 <= request.limit <= lifecycle.MAX_SCAVENGE_REQUEST:
+            raise ValidationError(
+                "limit", f"must be between 1 and {lifecycle.MAX_SCAVENGE_REQUEST}"
+            )
+        if request.batch < 0:
+            raise ValidationError("batch", "must be a positive integer")
+        report = lifecycle.scavenge(
+            batch=request.batch or None, limit=request.limit or lifecycle.MAX_SCAVENGE_REQUEST
+        )
+        record_grpc_action(context.peer(), principal, "store.scavenge", "", **report.as_dict())
+        return pb.ScavengeResponse(
+            truncated_streams=report.truncated_streams,
+            scavenged_streams=report.scavenged_streams,
+            removed_events=report.removed_events,
+            complete=report.complete,
+        )
+
+    def Erase(self, request: pb.EraseRequest, context) -> pb.Erasure:
+        principal = principal_of(context)
+        principal.require_unrestricted("admin", "personal data of a subject")
+        result = services.erase_personal_data(
+            request.subject, erased_by=actor_of_principal(principal), via="api"
+        )
+        record_grpc_action(
+            context.peer(),
+            principal,
+            "subject.erase",
+            result.subject,
+            keys_destroyed=result.keys_destroyed,
+            snapshots_dropped=result.snapshots_dropped,
+        )
+        return messages.erasure_message(result)
 
     def ListStreams(self, request: pb.ListStreamsRequest, context) -> pb.ListStreamsResponse:
         principal = principal_of(context)

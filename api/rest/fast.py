@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
@@ -32,7 +33,7 @@ from django.middleware.security import SecurityMiddleware
 from django.utils.cache import patch_vary_headers
 from rest_framework.renderers import JSONRenderer
 
-from api.auth import authenticate_key, bearer_token
+from api.auth import authenticate_key, bearer_token, cached_principal
 from api.logs import new_request_id
 from api.metrics import observe_commit, observe_latency
 from api.rest.exceptions import error_response
@@ -40,8 +41,8 @@ from api.rest.middleware import REQUEST_ID_HEADER
 from api.rest.parsers import reject_constant
 from api.rest.views import APPEND_FIELDS, StreamEventsView, append_dict, created_or_ok
 from streams import services
-from streams.exceptions import ValidationError
-from streams.records import CommitResult
+from streams.exceptions import Unauthenticated, ValidationError
+from streams.records import AppendResult, CommitResult
 from streams.validation import limit
 
 PREFIX = b"/api/v1/streams/"
@@ -67,6 +68,61 @@ def is_fast_append(scope: dict[str, Any]) -> bool:
 def fast_append(environ: dict[str, Any], body: bytes) -> HttpResponse | None:
     """Answer the append in ``environ`` as StreamEventsView.post would, or None to leave the
     request to Django (before anything was done)."""
+    taken = _take(environ, body)
+    if taken is None:
+        return None
+    request, stream_id = taken
+    started = time.perf_counter()
+    request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
+    close_old_connections()  # as Django's request_started and request_finished do
+    try:
+        response = _append(request, stream_id, body)
+    finally:
+        close_old_connections()
+    return _finish(request, response, request_id, started)
+
+
+async def fast_append_async(
+    environ: dict[str, Any], body: bytes, offload: Callable[[Callable[[], None]], object]
+) -> HttpResponse | None:
+    """:func:`fast_append` on the event loop, for the appends the store can answer there
+    (services.append_to_stream_async) by a key verified recently; None for the rest, which
+    then take :func:`fast_append` on a thread (nothing was stored)."""
+    # A copy: WSGIRequest writes the decoded path into its environ, which the thread's path
+    # must then read as the server passed it.
+    taken = _take(dict(environ), body)
+    if taken is None:
+        return None
+    request, stream_id = taken
+    try:
+        principal = cached_principal(bearer_token(environ["HTTP_AUTHORIZATION"]))
+    except Unauthenticated:
+        return None
+    if principal is None:
+        return None  # verifying a key reads the database: the thread's path does it
+    started = time.perf_counter()
+    try:
+        principal.require("write", [stream_id])
+        fields = _json_object(body)
+        result = await services.append_to_stream_async(
+            stream_id,
+            fields.get("events"),  # JSON as sent: the service validates it
+            expected_version=fields.get("expected_version", "any"),
+            category=fields.get("category"),
+            kind=fields.get("kind"),
+            offload=offload,
+        )
+        if result is None:
+            return None
+        response = _created(result)
+    except Exception as exc:  # every error, as the DRF view's: one mapping, nothing leaks
+        response = error_response(exc, request)
+    request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
+    return _finish(request, response, request_id, started)
+
+
+def _take(environ: dict[str, Any], body: bytes) -> tuple[WSGIRequest, str] | None:
+    """The request and stream id of an append the fast path takes, else None."""
     stream_id = _plain_request(environ, len(body))
     if stream_id is None:
         return None
@@ -77,13 +133,13 @@ def fast_append(environ: dict[str, Any], body: bytes) -> HttpResponse | None:
         return None
     if settings.SECURE_SSL_REDIRECT and not request.is_secure():
         return None
-    started = time.perf_counter()
-    request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
-    close_old_connections()  # as Django's request_started and request_finished do
-    try:
-        response = _append(request, stream_id, body)
-    finally:
-        close_old_connections()
+    return request, stream_id
+
+
+def _finish(
+    request: WSGIRequest, response: HttpResponse, request_id: str, started: float
+) -> HttpResponse:
+    """The headers StreamEventsView's answer gets from DRF and the middlewares."""
     response["Allow"] = _allow()
     patch_vary_headers(response, ("Accept",))
     response["Content-Length"] = str(len(response.content))
@@ -136,6 +192,10 @@ def _append(request: WSGIRequest, stream_id: str, raw: bytes) -> HttpResponse:
         )
     except Exception as exc:  # every error, as the DRF view's: one mapping, nothing leaks
         return error_response(exc, request)
+    return _created(result)
+
+
+def _created(result: AppendResult) -> HttpResponse:
     observe_commit("rest", CommitResult((result,), duplicate=result.duplicate))
     return HttpResponse(
         _renderer.render(append_dict(result)),

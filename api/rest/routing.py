@@ -8,11 +8,11 @@ So the route is read, in this order of preference:
 1. from the raw, undecoded path when the server passes it (ASGI ``raw_path``: uvicorn,
    daphne; WSGI ``RAW_URI``/``REQUEST_URI``: gunicorn, uWSGI, werkzeug): there an encoded
    ``%2F`` is part of the id and only literal operation segments at the end (``/events``,
-   ``/events/latest``, ``/state``, ``/snapshots``, ``/snapshots/latest``) name an
-   operation, so every id is unambiguous;
+   ``/events/latest``, ``/state``, ``/snapshots``, ``/snapshots/latest``, ``/retention``)
+   name an operation, so every id is unambiguous;
 2. else from the decoded path, where a trailing ``/events``, ``/events/latest``, ``/state``,
-   ``/snapshots`` or ``/snapshots/latest`` always names the operation (ids ending in those
-   need form 3 on such servers, e.g. runserver);
+   ``/snapshots``, ``/snapshots/latest`` or ``/retention`` always names the operation (ids
+   ending in those need form 3 on such servers, e.g. runserver);
 3. ``?stream_id=<id>`` with ``-`` in the path's id place (``streams/-/events?stream_id=a%2Fevents``)
    works everywhere.
 """
@@ -29,7 +29,9 @@ from django.urls import get_script_prefix, reverse
 
 from streams.exceptions import ValidationError
 
-Operation = Literal["stream", "events", "latest", "state", "snapshots", "snapshot_latest"]
+Operation = Literal[
+    "stream", "events", "latest", "state", "snapshots", "snapshot_latest", "retention"
+]
 # Path suffixes naming an operation, longest first: (segments, operation).
 SUFFIXES: tuple[tuple[tuple[str, ...], Operation], ...] = (
     (("events", "latest"), "latest"),
@@ -37,6 +39,7 @@ SUFFIXES: tuple[tuple[tuple[str, ...], Operation], ...] = (
     (("events",), "events"),
     (("state",), "state"),
     (("snapshots",), "snapshots"),
+    (("retention",), "retention"),
 )
 ID_PARAMETER = "stream_id"
 ID_PLACEHOLDER = "-"

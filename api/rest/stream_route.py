@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
+from api.rest.retention import StreamRetentionView
 from api.rest.routing import resolve_stream_route
 from api.rest.state_views import LatestSnapshotView, SnapshotsView, StreamStateView
 from api.rest.views import LatestEventView, StreamEventsView, StreamView
@@ -25,6 +26,7 @@ def stream_views() -> dict[str, Any]:
             "state": StreamStateView.as_view(),
             "snapshots": SnapshotsView.as_view(),
             "snapshot_latest": LatestSnapshotView.as_view(),
+            "retention": StreamRetentionView.as_view(),
         }
     return _STREAM_VIEWS
 

@@ -4,7 +4,7 @@ from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.authentication import SessionAuthentication
 
-from api.rest import erasure, state_views, stream_route, subscriptions, views
+from api.rest import erasure, retention, state_views, stream_route, subscriptions, views
 from api.rest.routing import StreamIdConverter
 
 app_name = "v1"
@@ -42,10 +42,16 @@ urlpatterns = [
         state_views.SnapshotsView.as_view(),
         name="stream-snapshots",
     ),
+    path(
+        "streams/<stream_id:stream_id>/retention",
+        retention.StreamRetentionView.as_view(),
+        name="stream-retention",
+    ),
     path("streams/<stream_id:stream_id>", views.StreamView.as_view(), name="stream-detail"),
     path("commits", views.CommitView.as_view(), name="commit"),
     path("events", views.AllEventsView.as_view(), name="all-events"),
     path("erasures", erasure.ErasureView.as_view(), name="erasures"),
+    path("scavenges", retention.ScavengeView.as_view(), name="scavenges"),
     path(
         "subscriptions/",
         subscriptions.SubscriptionListView.as_view(),

@@ -25,6 +25,7 @@ COMMANDS = (
     "import",
     "migrate",
     "delete",
+    "retention",
     "scavenge",
     "erase",
     "flipbook_welcome",

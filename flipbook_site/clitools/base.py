@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -104,6 +105,14 @@ def target_store(
             location.close()
         return
     yield None
+
+
+def cli_actor() -> str:
+    """Who runs a command, as the audit trail and erasure records name them."""
+    try:
+        return f"command:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "command:unknown"
 
 
 def table(rows: list[dict[str, Any]], columns: list[str], width: int = 60) -> str:

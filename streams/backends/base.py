@@ -276,6 +276,17 @@ class BaseEventStore:
     def close(self) -> None:
         """Release connections and clients held by the backend."""
 
+    # -- from an event loop (optional) ----------------------------------------------------------
+
+    async def append_async(self, appends: Sequence[PreparedAppend]) -> CommitResult | None:
+        """:meth:`append` without a thread, for the cases a backend can answer from the
+        running event loop. Returns None, having stored nothing, for the rest: the caller
+        then calls :meth:`append` (on a thread). Raises as :meth:`append`."""
+        return None
+
+    async def close_async(self) -> None:
+        """Release what :meth:`append_async` holds in the running event loop."""
+
     # -- shared checks ------------------------------------------------------------------------
 
     def resolve_resend(self, appends: Sequence[PreparedAppend]) -> CommitResult | None:

@@ -79,6 +79,20 @@ def protect(prepared: tuple[PreparedAppend, ...], store: Any) -> tuple[PreparedA
     return _protect(prepared, store)
 
 
+def needs_protection(prepared: tuple[PreparedAppend, ...]) -> bool:
+    """Whether :func:`protect` may change ``prepared`` (and so use the database): a category
+    declares personal fields, or an event carries the marker. False costs no query."""
+    declarations = current()
+    if declarations.categories:
+        return True
+    marker_key = declarations.metadata_key
+    return any(
+        event.metadata and marker_key in event.metadata
+        for append in prepared
+        for event in append.events
+    )
+
+
 def _protect(prepared: tuple[PreparedAppend, ...], store: Any) -> tuple[PreparedAppend, ...]:
     declarations = current()
     marker_key = declarations.metadata_key

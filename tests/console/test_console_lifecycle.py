@@ -117,4 +117,5 @@ def test_scavenge_and_delete_commands():
         "truncated_streams": 0,
         "scavenged_streams": 0,
         "removed_events": 0,
+        "complete": True,
     }

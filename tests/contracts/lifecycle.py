@@ -306,6 +306,72 @@ class LifecycleContract:
         with pytest.raises(ValidationError):
             lifecycle.scavenge()
 
+    @snapshots_db
+    def test_a_stream_policy_beats_its_category_and_clearing_it_falls_back(self, settings):
+        services.append_to_stream("own-1", _events(6), category="kept")
+        services.append_to_stream("own-2", _events(6), category="kept")
+        services.append_to_stream("own-log", _events(5), category="kept", kind="neutral")
+        services.append_to_stream("own-free", _events(4))
+        settings.FLIPBOOK_RETENTION = {"kept": {"max_count": 4}}
+        # Tighter than the category on own-1, looser on own-2: the stream's policy wins both.
+        mine = lifecycle.set_stream_retention("own-1", max_count=1)
+        assert (mine.source, mine.max_count, mine.max_age, mine.category) == (
+            "stream",
+            1,
+            None,
+            "kept",
+        )
+        lifecycle.set_stream_retention("own-2", max_count=5)
+        lifecycle.set_stream_retention("own-log", max_count=2)
+        lifecycle.set_stream_retention("own-free", max_age=3600)
+        assert lifecycle.stream_retention("own-2").max_count == 5
+        report = lifecycle.scavenge()
+        assert [e.version for e in services.read_stream("own-1").items] == [6]
+        assert [e.version for e in services.read_stream("own-2").items] == [2, 3, 4, 5, 6]
+        assert len(services.read_stream("own-log").items) == 2
+        assert len(services.read_stream("own-free").items) == 4  # young enough
+        assert report.truncated_streams == 3 and report.removed_events == 5 + 1 + 3
+        # A policy for a stream without a category applies too, by age.
+        later = datetime.now(UTC) + timedelta(hours=2)
+        lifecycle.scavenge(now=later)
+        assert services.read_stream("own-free").items == []
+        # Cleared: the category's policy applies again.
+        fallback = lifecycle.clear_stream_retention("own-2")
+        assert (fallback.source, fallback.max_count) == ("category", 4)
+        with pytest.raises(NotFound):
+            lifecycle.clear_stream_retention("own-2")
+        report = lifecycle.scavenge()
+        assert [e.version for e in services.read_stream("own-2").items] == [3, 4, 5, 6]
+        assert [e.version for e in services.read_stream("own-1").items] == [6]
+        assert report.removed_events == 1
+        assert lifecycle.stream_retention("own-free").source == "stream"
+        assert lifecycle.stream_retention("nowhere").source == "none"
+
+    @snapshots_db
+    def test_stream_policy_validation_and_tombstones(self):
+        for bad in ({}, {"max_age": 0}, {"max_count": -1}, {"max_count": True}, {"max_age": "9"}):
+            with pytest.raises(ValidationError):
+                lifecycle.set_stream_retention("val-1", **bad)
+        assert lifecycle.stream_retention("val-1").source == "none"
+        services.append_to_stream("val-2", _events(2))
+        lifecycle.set_stream_retention("val-2", max_count=1)
+        lifecycle.delete_stream("val-2", hard=True)
+        # The tombstone's policy went with it, and a new one is refused.
+        assert lifecycle.stream_retention("val-2").source == "none"
+        with pytest.raises(StreamDeleted):
+            lifecycle.set_stream_retention("val-2", max_count=1)
+
+    @snapshots_db
+    def test_a_limited_scavenge_stops_and_the_next_run_finishes(self):
+        for n in range(3):
+            services.append_to_stream(f"lim-{n}", _events(4))
+            lifecycle.delete_stream(f"lim-{n}", hard=True)
+        first = lifecycle.scavenge(batch=3, limit=5)
+        assert first.removed_events == 5 and not first.complete
+        second = lifecycle.scavenge(batch=3, limit=100)
+        assert second.removed_events == 7 and second.complete
+        assert not [e for e in _feed() if e.stream_id.startswith("lim-")]
+
 
 def _all_of(stream_id: str) -> list[RecordedEvent]:
     return list(services.iter_stream(stream_id))

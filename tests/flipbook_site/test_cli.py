@@ -375,3 +375,99 @@ def test_import_through_a_server_renumbers_positions_and_keeps_the_checksum(
     again = run(env, "export", "--output", "json", "--quiet")
     assert json.loads(again.stderr.splitlines()[-1])["checksum"] == checksum
     assert run(env, "import", "-f", str(export)).returncode == 2  # not empty any more
+
+
+# -- retention, scavenge and erase --------------------------------------------------------------
+
+
+def test_retention_and_scavenge_on_the_local_store(local_env):
+    sid = f"keep/{uuid.uuid4().hex[:8]}"
+    for name in "ABCD":
+        run(local_env, "append", sid, "--name", name)
+    shown = run(local_env, "retention", sid, "--output", "json")
+    assert shown.returncode == 0, shown.stderr
+    assert json_lines(shown.stdout)[0]["source"] == "none"
+    done = run(local_env, "retention", sid, "--max-count", "1", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    assert json_lines(done.stdout) == [
+        {"stream_id": sid, "source": "stream", "max_age": None, "max_count": 1, "category": None}
+    ]
+    table = run(local_env, "retention", sid)
+    assert "SOURCE" in table.stdout and "stream" in table.stdout
+    scavenged = run(local_env, "scavenge", "--output", "json")
+    assert scavenged.returncode == 0, scavenged.stderr
+    report = json.loads(scavenged.stdout)
+    assert report["removed_events"] >= 3 and report["complete"] is True
+    read = run(local_env, "read", sid, "--output", "json")
+    assert [e["name"] for e in json_lines(read.stdout)] == ["D"]
+    cleared = run(local_env, "retention", sid, "--clear", "--output", "json")
+    assert json_lines(cleared.stdout)[0]["source"] == "none"
+    for args, message in (
+        (("--clear",), "not_found"),
+        (("--max-count", "0"), "validation_error"),
+        (("--clear", "--max-age", "5"), "not both"),
+    ):
+        refused = run(local_env, "retention", sid, *args)
+        assert refused.returncode == 2 and message in refused.stderr, (args, refused.stderr)
+
+
+def test_retention_scavenge_and_erase_against_a_server(local_env, flipbook_server):  # noqa: F811
+    env = server_env(local_env, flipbook_server)
+    sid = f"srv-keep/{uuid.uuid4().hex[:8]}"
+    for name in "ABCDE":
+        run(env, "append", sid, "--name", name)
+    done = run(env, "retention", sid, "--max-count", "2", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    assert json_lines(done.stdout)[0]["source"] == "stream"
+    # The local store knows nothing of it.
+    assert (
+        json_lines(run(local_env, "retention", sid, "--output", "json").stdout)[0]["source"]
+        == "none"
+    )
+    # One event per request: the command repeats requests until the server says complete.
+    scavenged = run(env, "scavenge", "--limit", "1")
+    assert scavenged.returncode == 0, scavenged.stderr
+    assert "removed 1 events" in scavenged.stdout and "events removed from" in scavenged.stdout
+    read = run(env, "read", sid, "--output", "json")
+    assert [e["name"] for e in json_lines(read.stdout)] == ["D", "E"]
+    assert (
+        json_lines(run(env, "retention", sid, "--clear", "--output", "json").stdout)[0]["source"]
+        == "none"
+    )
+
+    subject = f"cli-{uuid.uuid4().hex[:8]}"
+    marked = json.dumps({"personal_data": {"subject": subject, "fields": ["$.email"]}})
+    run(
+        env,
+        "append",
+        sid,
+        "--name",
+        "Mailed",
+        "--payload",
+        '{"email": "c@example.com"}',
+        "--metadata",
+        marked,
+    )
+    erased = run(env, "erase", subject, "--output", "json")
+    assert erased.returncode == 0, erased.stderr
+    row = json_lines(erased.stdout)[0]
+    assert (row["subject"], row["keys_destroyed"]) == (subject, 1)
+    assert row["erased_by"].startswith("key:")
+    last = json_lines(run(env, "read", sid, "--output", "json").stdout)[-1]
+    assert last["payload"] == {"email": {"erased": True}}
+    again = run(env, "erase", subject)
+    assert again.returncode == 2 and "not_found" in again.stderr
+    by = run(env, "erase", subject, "--by", "someone")
+    assert by.returncode == 2 and "--by" in by.stderr
+    # Scavenging and erasing need an admin key: a write key is refused.
+    write_key = subprocess.run(
+        [sys.executable, "manage.py", "flipbook_key", "create", "cli-writer", "--scope", "write"],
+        cwd=ROOT,
+        env=flipbook_server.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    for args in (("scavenge",), ("erase", subject)):
+        refused = run({**env, "FLIPBOOK_API_KEY": write_key}, *args)
+        assert refused.returncode == 2 and "permission_denied" in refused.stderr, args

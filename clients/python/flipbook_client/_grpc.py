@@ -26,11 +26,13 @@ from flipbook_client._grpc_messages import (
     filter_message,
     json_bytes,
     parked_of,
+    retention_of,
     set_time,
     snapshot_of,
     state_of,
     stream_info_of,
     subscription_of,
+    time_of,
 )
 from flipbook_client.errors import (
     ERRORS_BY_GRPC_STATUS,
@@ -46,6 +48,7 @@ from flipbook_client.types import (
     Batch,
     CaughtUp,
     CommitResult,
+    Erasure,
     Event,
     ExpectedVersion,
     FeedPage,
@@ -53,6 +56,8 @@ from flipbook_client.types import (
     NewEvent,
     Page,
     Parked,
+    Retention,
+    ScavengeReport,
     Snapshot,
     State,
     StreamInfo,
@@ -288,6 +293,49 @@ class GrpcTransport:
     def truncate_stream(self, stream_id: str, before: int) -> StreamInfo:
         request = pb.TruncateRequest(stream_id=stream_id, before=before)
         return stream_info_of(self._unary(self._events.Truncate, request, idempotent=True))
+
+    def stream_retention(self, stream_id: str) -> Retention:
+        request = pb.GetRetentionRequest(stream_id=stream_id)
+        return retention_of(self._unary(self._events.GetRetention, request))
+
+    def set_stream_retention(
+        self, stream_id: str, *, max_age: int | None, max_count: int | None
+    ) -> Retention:
+        request = pb.SetRetentionRequest(stream_id=stream_id)
+        if max_age is not None:
+            request.max_age = max_age
+        if max_count is not None:
+            request.max_count = max_count
+        return retention_of(self._unary(self._events.SetRetention, request, idempotent=True))
+
+    def clear_stream_retention(self, stream_id: str) -> Retention:
+        request = pb.GetRetentionRequest(stream_id=stream_id)
+        # Not repeated after a lost answer: a second clear answers not_found.
+        return retention_of(self._unary(self._events.ClearRetention, request, idempotent=False))
+
+    def scavenge(self, *, batch: int | None, limit: int | None) -> ScavengeReport:
+        request = pb.ScavengeRequest(batch=batch or 0, limit=limit or 0)
+        response = self._unary(self._events.Scavenge, request, idempotent=True)
+        return ScavengeReport(
+            truncated_streams=response.truncated_streams,
+            scavenged_streams=response.scavenged_streams,
+            removed_events=response.removed_events,
+            complete=response.complete,
+        )
+
+    def erase(self, subject: str) -> Erasure:
+        request = pb.EraseRequest(subject=subject)
+        # Not repeated after a lost answer: a second erasure answers not_found.
+        response = self._unary(self._events.Erase, request, idempotent=False)
+        return Erasure(
+            subject=response.subject,
+            keys_destroyed=response.keys_destroyed,
+            streams=response.streams,
+            snapshots_dropped=response.snapshots_dropped,
+            erased_at=time_of(response, "erased_at"),
+            erased_by=response.erased_by,
+            audit_id=response.audit_id,
+        )
 
     def list_streams(
         self, *, prefix: str | None, category: str | None, limit: int, cursor: str | None

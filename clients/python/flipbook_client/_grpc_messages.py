@@ -14,6 +14,7 @@ from flipbook_client.types import (
     ExpectedVersion,
     NewEvent,
     Parked,
+    Retention,
     Snapshot,
     State,
     StreamInfo,
@@ -140,6 +141,17 @@ def stream_info_of(message: pb.StreamInfo) -> StreamInfo:
         last_recorded_at=time_of(message, "last_recorded_at"),
         last_position=message.last_position,
         metadata=json_value(message.metadata, {}),
+    )
+
+
+def retention_of(message: pb.Retention) -> Retention:
+    return Retention(
+        stream_id=message.stream_id,
+        source=message.source,
+        max_age=message.max_age if message.HasField("max_age") else None,
+        max_count=message.max_count if message.HasField("max_count") else None,
+        category=message.category or None,
+        updated_at=time_of(message, "updated_at"),
     )
 
 

@@ -21,6 +21,7 @@ from flipbook_client.types import (
     AppendResult,
     Batch,
     CommitResult,
+    Erasure,
     Event,
     ExpectedVersion,
     FeedPage,
@@ -28,6 +29,8 @@ from flipbook_client.types import (
     NewEvent,
     Page,
     Parked,
+    Retention,
+    ScavengeReport,
     Snapshot,
     State,
     StreamInfo,
@@ -220,6 +223,32 @@ class RestTransport:
         return StreamInfo.from_json(
             self._call("DELETE", path, params={"before": before}, idempotent=True)
         )
+
+    def stream_retention(self, stream_id: str) -> Retention:
+        return Retention.from_json(self._call("GET", stream_path(stream_id, "/retention")))
+
+    def set_stream_retention(
+        self, stream_id: str, *, max_age: int | None, max_count: int | None
+    ) -> Retention:
+        body = _query(max_age=max_age, max_count=max_count)
+        path = stream_path(stream_id, "/retention")
+        # Setting the same policy twice leaves the same policy: safe to repeat.
+        return Retention.from_json(self._call("PUT", path, body=body, idempotent=True))
+
+    def clear_stream_retention(self, stream_id: str) -> Retention:
+        path = stream_path(stream_id, "/retention")
+        # Not repeated after a lost answer: a second clear answers not_found.
+        return Retention.from_json(self._call("DELETE", path, idempotent=False))
+
+    def scavenge(self, *, batch: int | None, limit: int | None) -> ScavengeReport:
+        body = _query(batch=batch, limit=limit)
+        # A scavenge removes only what is already unreadable: safe to repeat.
+        return ScavengeReport.from_json(self._call("POST", "scavenges", body=body, idempotent=True))
+
+    def erase(self, subject: str) -> Erasure:
+        # Not repeated after a lost answer: a second erasure answers not_found.
+        data = self._call("POST", "erasures", body={"subject": subject}, idempotent=False)
+        return Erasure.from_json(data)
 
     def list_streams(
         self, *, prefix: str | None, category: str | None, limit: int, cursor: str | None

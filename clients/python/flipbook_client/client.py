@@ -13,6 +13,7 @@ from flipbook_client.types import (
     Batch,
     CaughtUp,
     CommitResult,
+    Erasure,
     Event,
     ExpectedVersion,
     FeedPage,
@@ -20,6 +21,8 @@ from flipbook_client.types import (
     NewEvent,
     Page,
     Parked,
+    Retention,
+    ScavengeReport,
     Snapshot,
     State,
     StreamInfo,
@@ -168,6 +171,35 @@ class Client:
         """Hide a stream's events below version ``before`` (a position on version-neutral
         streams); reads then start there. Returns the new head."""
         return self._transport.truncate_stream(stream_id, before)
+
+    def stream_retention(self, stream_id: str) -> Retention:
+        """The retention policy a scavenge applies to a stream: its own (``source``
+        "stream"), else its category's ("category"), else none ("none")."""
+        return self._transport.stream_retention(stream_id)
+
+    def set_stream_retention(
+        self, stream_id: str, *, max_age: int | None = None, max_count: int | None = None
+    ) -> Retention:
+        """Give a stream its own retention policy, replacing its category's: keep events at
+        most ``max_age`` seconds and/or only the newest ``max_count`` (at least one, each a
+        positive integer, else ValidationError). A scavenge applies it."""
+        return self._transport.set_stream_retention(stream_id, max_age=max_age, max_count=max_count)
+
+    def clear_stream_retention(self, stream_id: str) -> Retention:
+        """Remove a stream's own retention policy (its category's applies again) and return
+        the policy that applies now. NotFound when it had none of its own."""
+        return self._transport.clear_stream_retention(stream_id)
+
+    def scavenge(self, *, batch: int | None = None, limit: int | None = None) -> ScavengeReport:
+        """Ask the server to scavenge (apply retention, remove what deletes and truncations
+        hid): one request removes at most ``limit`` events (the server caps it); repeat
+        while the report is not ``complete``. Needs an admin key valid for every stream."""
+        return self._transport.scavenge(batch=batch, limit=limit)
+
+    def erase(self, subject: str) -> Erasure:
+        """Erase a subject's personal data by destroying its data keys (cannot be undone).
+        NotFound when nothing is stored for it. Needs an admin key valid for every stream."""
+        return self._transport.erase(subject)
 
     def list_streams(
         self,

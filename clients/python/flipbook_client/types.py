@@ -432,3 +432,71 @@ def new_events(events: Iterable[NewEvent | Mapping[str, Any]]) -> list[NewEvent]
     if isinstance(events, (Mapping, NewEvent)):
         raise TypeError("events must be a list of events")
     return [NewEvent.of(e) for e in events]
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """The retention policy a scavenge applies to a stream: its own (``source`` "stream"),
+    else its category's ("category"), else none ("none")."""
+
+    stream_id: str
+    source: str
+    max_age: int | None = None
+    max_count: int | None = None
+    category: str | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Retention:
+        return cls(
+            stream_id=data["stream_id"],
+            source=data["source"],
+            max_age=data.get("max_age"),
+            max_count=data.get("max_count"),
+            category=data.get("category"),
+            updated_at=parse_time(data.get("updated_at")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScavengeReport:
+    """What one scavenge request did; ``complete`` False: it stopped at its limit."""
+
+    truncated_streams: int
+    scavenged_streams: int
+    removed_events: int
+    complete: bool
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ScavengeReport:
+        return cls(
+            truncated_streams=data["truncated_streams"],
+            scavenged_streams=data["scavenged_streams"],
+            removed_events=data["removed_events"],
+            complete=bool(data["complete"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What an erasure of a subject's personal data did; ``audit_id``: its audit record."""
+
+    subject: str
+    keys_destroyed: int
+    streams: int
+    snapshots_dropped: int
+    erased_at: datetime | None
+    erased_by: str
+    audit_id: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Erasure:
+        return cls(
+            subject=data["subject"],
+            keys_destroyed=data["keys_destroyed"],
+            streams=data["streams"],
+            snapshots_dropped=data["snapshots_dropped"],
+            erased_at=parse_time(data.get("erased_at")),
+            erased_by=data["erased_by"],
+            audit_id=data["audit_id"],
+        )

@@ -12,6 +12,7 @@ import type {
   CallOptions,
   CommitResult,
   CreateSubscriptionOptions,
+  Erasure,
   Event,
   FeedPage,
   GetSnapshotOptions,
@@ -22,6 +23,10 @@ import type {
   Parked,
   ReadAllOptions,
   ReadOptions,
+  Retention,
+  RetentionPolicy,
+  ScavengeOptions,
+  ScavengeReport,
   SetSnapshotOptions,
   Snapshot,
   SnapshotInfo,
@@ -166,6 +171,46 @@ export class Client {
   /** Hide a stream's events below version `before` (a position on version-neutral streams). */
   truncateStream(streamId: string, before: number, options: CallOptions = {}): Promise<StreamInfo> {
     return this.call(true, options.signal, (call) => this.transport.truncateStream(streamId, before, call));
+  }
+
+  /**
+   * The retention policy a scavenge applies to a stream: its own (`source` "stream"), else its
+   * category's ("category"), else none ("none").
+   */
+  streamRetention(streamId: string, options: CallOptions = {}): Promise<Retention> {
+    return this.call(true, options.signal, (call) => this.transport.streamRetention(streamId, call));
+  }
+
+  /**
+   * Give a stream its own retention policy, replacing its category's: keep events at most
+   * `maxAge` seconds and/or only the newest `maxCount` (at least one, each a positive integer,
+   * else ValidationError). A scavenge applies it.
+   */
+  setStreamRetention(streamId: string, policy: RetentionPolicy, options: CallOptions = {}): Promise<Retention> {
+    return this.call(true, options.signal, (call) => this.transport.setStreamRetention(streamId, policy, call));
+  }
+
+  /** Remove a stream's own retention policy; returns the one that applies now. NotFound if it had none. */
+  clearStreamRetention(streamId: string, options: CallOptions = {}): Promise<Retention> {
+    return this.call(false, options.signal, (call) => this.transport.clearStreamRetention(streamId, call));
+  }
+
+  /**
+   * Ask the server to scavenge (apply retention, remove what deletes and truncations hid). One
+   * request removes at most `limit` events (the server caps it): repeat while not `complete`.
+   * Needs an admin key valid for every stream.
+   */
+  scavenge(options: ScavengeOptions = {}): Promise<ScavengeReport> {
+    const request = { batch: options.batch, limit: options.limit };
+    return this.call(true, options.signal, (call) => this.transport.scavenge(request, call));
+  }
+
+  /**
+   * Erase a subject's personal data by destroying its data keys (cannot be undone). NotFound
+   * when nothing is stored for it. Needs an admin key valid for every stream. Not retried.
+   */
+  erase(subject: string, options: CallOptions = {}): Promise<Erasure> {
+    return this.call(false, options.signal, (call) => this.transport.erase(subject, call));
   }
 
   /** Stream heads by id, filtered by id prefix and category. */

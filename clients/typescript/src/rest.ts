@@ -19,6 +19,7 @@ import type {
   Batch,
   CommitResult,
   CreateSubscriptionOptions,
+  Erasure,
   Event,
   ExpectedVersion,
   FeedPage,
@@ -26,6 +27,9 @@ import type {
   NewEvent,
   Page,
   Parked,
+  Retention,
+  RetentionPolicy,
+  ScavengeReport,
   Snapshot,
   SnapshotInfo,
   State,
@@ -229,6 +233,50 @@ export class RestTransport implements Transport {
       call,
     );
     return streamInfo(data);
+  }
+
+  async streamRetention(streamId: string, call: CallContext): Promise<Retention> {
+    const data = await this.request("get", "/api/v1/streams/{stream_id}/retention", { path: { stream_id: streamId } }, call);
+    return retention(data);
+  }
+
+  async setStreamRetention(streamId: string, policy: RetentionPolicy, call: CallContext): Promise<Retention> {
+    const body: Schemas["RetentionRequest"] = {};
+    if (policy.maxAge !== undefined) body.max_age = policy.maxAge;
+    if (policy.maxCount !== undefined) body.max_count = policy.maxCount;
+    const data = await this.request("put", "/api/v1/streams/{stream_id}/retention", { path: { stream_id: streamId }, body }, call);
+    return retention(data);
+  }
+
+  async clearStreamRetention(streamId: string, call: CallContext): Promise<Retention> {
+    const data = await this.request("delete", "/api/v1/streams/{stream_id}/retention", { path: { stream_id: streamId } }, call);
+    return retention(data);
+  }
+
+  async scavenge(request: { batch?: number | undefined; limit?: number | undefined }, call: CallContext): Promise<ScavengeReport> {
+    const body: Schemas["ScavengeRequest"] = {};
+    if (request.batch !== undefined) body.batch = request.batch;
+    if (request.limit !== undefined) body.limit = request.limit;
+    const data = await this.request("post", "/api/v1/scavenges", { body }, call);
+    return {
+      truncatedStreams: data.truncated_streams,
+      scavengedStreams: data.scavenged_streams,
+      removedEvents: data.removed_events,
+      complete: data.complete,
+    };
+  }
+
+  async erase(subject: string, call: CallContext): Promise<Erasure> {
+    const data = await this.request("post", "/api/v1/erasures", { body: { subject } }, call);
+    return {
+      subject: data.subject,
+      keysDestroyed: data.keys_destroyed,
+      streams: data.streams,
+      snapshotsDropped: data.snapshots_dropped,
+      erasedAt: normalizeTime(data.erased_at),
+      erasedBy: data.erased_by,
+      auditId: data.audit_id,
+    };
   }
 
   async listStreams(
@@ -449,6 +497,17 @@ function streamInfo(json: Schemas["Stream"]): StreamInfo {
     lastRecordedAt: normalizeTime(json.last_recorded_at) ?? json.last_recorded_at,
     lastPosition: json.last_position,
     metadata: json.metadata,
+  };
+}
+
+function retention(json: Schemas["Retention"]): Retention {
+  return {
+    streamId: json.stream_id,
+    source: json.source,
+    maxAge: json.max_age,
+    maxCount: json.max_count,
+    category: json.category,
+    updatedAt: normalizeTime(json.updated_at),
   };
 }
 

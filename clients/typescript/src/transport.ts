@@ -7,6 +7,7 @@ import type {
   Batch,
   CommitResult,
   CreateSubscriptionOptions,
+  Erasure,
   Event,
   ExpectedVersion,
   FeedPage,
@@ -14,6 +15,9 @@ import type {
   NewEvent,
   Page,
   Parked,
+  Retention,
+  RetentionPolicy,
+  ScavengeReport,
   Snapshot,
   SnapshotInfo,
   State,
@@ -71,6 +75,11 @@ export interface Transport {
   stream(streamId: string, call: CallContext): Promise<StreamInfo>;
   deleteStream(streamId: string, hard: boolean, call: CallContext): Promise<StreamInfo>;
   truncateStream(streamId: string, before: number, call: CallContext): Promise<StreamInfo>;
+  streamRetention(streamId: string, call: CallContext): Promise<Retention>;
+  setStreamRetention(streamId: string, policy: RetentionPolicy, call: CallContext): Promise<Retention>;
+  clearStreamRetention(streamId: string, call: CallContext): Promise<Retention>;
+  scavenge(request: { batch?: number | undefined; limit?: number | undefined }, call: CallContext): Promise<ScavengeReport>;
+  erase(subject: string, call: CallContext): Promise<Erasure>;
   listStreams(
     request: { prefix?: string | undefined; category?: string | undefined; limit: number; cursor?: string | null | undefined },
     call: CallContext,

@@ -143,6 +143,51 @@ export interface StreamInfo {
   metadata: JsonObject;
 }
 
+/** The retention policy a scavenge applies to a stream: its own, its category's, or none. */
+export interface Retention {
+  streamId: string;
+  source: "stream" | "category" | "none";
+  /** Seconds an event is kept after it was recorded. */
+  maxAge: number | null;
+  /** How many of the newest events are kept. */
+  maxCount: number | null;
+  category: string | null;
+  /** When the stream's own policy was set. */
+  updatedAt: string | null;
+}
+
+export interface RetentionPolicy {
+  maxAge?: number;
+  maxCount?: number;
+}
+
+/** What one scavenge request did; `complete` false: it stopped at its limit. */
+export interface ScavengeReport {
+  truncatedStreams: number;
+  scavengedStreams: number;
+  removedEvents: number;
+  complete: boolean;
+}
+
+export interface ScavengeOptions {
+  /** Events per write (the server's FLIPBOOK_SCAVENGE_BATCH by default). */
+  batch?: number;
+  /** Stop after removing this many events (the server caps it). */
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+/** What an erasure of a subject's personal data did; `auditId`: its audit record. */
+export interface Erasure {
+  subject: string;
+  keysDestroyed: number;
+  streams: number;
+  snapshotsDropped: number;
+  erasedAt: string | null;
+  erasedBy: string;
+  auditId: number;
+}
+
 export interface ListStreamsOptions {
   prefix?: string;
   category?: string;

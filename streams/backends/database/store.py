@@ -11,8 +11,11 @@ therefore only returns positions up to a *settled* horizon (see
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -49,6 +52,7 @@ from streams.backends.database.sql import (
     load_json,
 )
 from streams.backends.database.sqlite import SQLiteOperations
+from streams.conf import flipbook_settings
 from streams.exceptions import Unavailable, VersionConflict
 from streams.records import (
     NEUTRAL,
@@ -67,6 +71,8 @@ from streams.records import (
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
+    from streams.backends.database.aio import AsyncAppender
+
     class _PerThread(Protocol):
         """What a store keeps per thread (on a threading.local)."""
 
@@ -78,6 +84,7 @@ DIALECTS: dict[str, Callable[[DatabaseEventStore], DatabaseOperations]] = {
     "postgresql": PostgreSQLOperations,
 }
 MAX_ATTEMPTS = 3
+logger = logging.getLogger("flipbook.store")
 IMPORT_ROWS = 200  # stream rows per statement of an import (well under SQLite's parameter limit)
 T = TypeVar("T")
 Args = TypeVarTuple("Args")
@@ -111,6 +118,9 @@ class DatabaseEventStore(DatabaseLifecycle, ConsoleReads, BaseEventStore):
         self.ops = DIALECTS[vendor](self)
         self.features = self.ops.features
         self._db_time = self.ops.db_time
+        # Per event loop, made on first use (weak: a loop that ends takes its entry along).
+        self._appenders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncAppender]
+        self._appenders = weakref.WeakKeyDictionary()
 
     @property
     def connection(self) -> BaseDatabaseWrapper:
@@ -165,6 +175,40 @@ class DatabaseEventStore(DatabaseLifecycle, ConsoleReads, BaseEventStore):
         a = appends[last_refused]
         head = self.head(a.stream_id)
         raise VersionConflict(a.stream_id, a.expected_version, (head.version or 0) if head else 0)
+
+    async def append_async(self, appends: Sequence[PreparedAppend]) -> CommitResult | None:
+        """PostgreSQL: a one-stream append as one statement on an async connection of this
+        event loop's pool (streams/backends/database/aio.py). Anything else: None."""
+        if len(appends) != 1 or self.features.vendor != "postgresql":
+            return None
+        loop = asyncio.get_running_loop()
+        appender = self._appenders.get(loop)
+        if appender is None:
+            from streams.backends.database.aio import AsyncAppender
+
+            # A pool belongs to one loop (`serve` runs two: HTTP's and gRPC's).
+            appender = AsyncAppender(self, flipbook_settings.ASYNC_CONNECTIONS)
+            self._appenders[loop] = appender
+        return await appender.append(appends[0])
+
+    async def close_async(self) -> None:
+        appender = self._appenders.pop(asyncio.get_running_loop(), None)
+        if appender is not None:
+            await appender.close()
+
+    def close(self) -> None:
+        """Close the pools of ``append_async`` whose loops still run in other threads (the
+        store is being replaced); a pool of a closed loop went with it."""
+        for loop, appender in list(self._appenders.items()):
+            self._appenders.pop(loop, None)
+            if loop.is_closed() or not loop.is_running() or _running_loop() is loop:
+                continue
+            future = asyncio.run_coroutine_threadsafe(appender.close(), loop)
+            try:
+                future.result(timeout=5)
+            except Exception:  # a stuck loop: its connections end with the process
+                logger.warning("the async connections of a replaced store were not closed")
+        super().close()
 
     def _append_once(self, appends: Sequence[PreparedAppend]) -> CommitResult | Refused:
         now = datetime.now(UTC)
@@ -564,3 +608,10 @@ class DatabaseEventStore(DatabaseLifecycle, ConsoleReads, BaseEventStore):
             raise Unavailable(
                 f"the {self.connection.vendor} database refused the operation; retry later"
             ) from exc
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

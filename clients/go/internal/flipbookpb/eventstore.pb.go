@@ -359,6 +359,460 @@ func (x *TruncateRequest) GetBefore() int64 {
 	return 0
 }
 
+// Retention (docs/concepts/lifecycle.md): GetRetention, SetRetention, ClearRetention.
+type GetRetentionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StreamId      string                 `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRetentionRequest) Reset() {
+	*x = GetRetentionRequest{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRetentionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRetentionRequest) ProtoMessage() {}
+
+func (x *GetRetentionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRetentionRequest.ProtoReflect.Descriptor instead.
+func (*GetRetentionRequest) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetRetentionRequest) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+type SetRetentionRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	StreamId string                 `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	// Seconds an event is kept after it was recorded.
+	MaxAge *int64 `protobuf:"varint,2,opt,name=max_age,json=maxAge,proto3,oneof" json:"max_age,omitempty"`
+	// How many of the newest events are kept.
+	MaxCount      *int64 `protobuf:"varint,3,opt,name=max_count,json=maxCount,proto3,oneof" json:"max_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetRetentionRequest) Reset() {
+	*x = SetRetentionRequest{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetRetentionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetRetentionRequest) ProtoMessage() {}
+
+func (x *SetRetentionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetRetentionRequest.ProtoReflect.Descriptor instead.
+func (*SetRetentionRequest) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SetRetentionRequest) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *SetRetentionRequest) GetMaxAge() int64 {
+	if x != nil && x.MaxAge != nil {
+		return *x.MaxAge
+	}
+	return 0
+}
+
+func (x *SetRetentionRequest) GetMaxCount() int64 {
+	if x != nil && x.MaxCount != nil {
+		return *x.MaxCount
+	}
+	return 0
+}
+
+type Retention struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	StreamId string                 `protobuf:"bytes,1,opt,name=stream_id,json=streamId,proto3" json:"stream_id,omitempty"`
+	// "stream", "category" or "none".
+	Source   string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	MaxAge   *int64 `protobuf:"varint,3,opt,name=max_age,json=maxAge,proto3,oneof" json:"max_age,omitempty"`
+	MaxCount *int64 `protobuf:"varint,4,opt,name=max_count,json=maxCount,proto3,oneof" json:"max_count,omitempty"`
+	// The stream's category, when it has events and one.
+	Category string `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
+	// When the stream's own policy was set.
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Retention) Reset() {
+	*x = Retention{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Retention) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Retention) ProtoMessage() {}
+
+func (x *Retention) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Retention.ProtoReflect.Descriptor instead.
+func (*Retention) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Retention) GetStreamId() string {
+	if x != nil {
+		return x.StreamId
+	}
+	return ""
+}
+
+func (x *Retention) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Retention) GetMaxAge() int64 {
+	if x != nil && x.MaxAge != nil {
+		return *x.MaxAge
+	}
+	return 0
+}
+
+func (x *Retention) GetMaxCount() int64 {
+	if x != nil && x.MaxCount != nil {
+		return *x.MaxCount
+	}
+	return 0
+}
+
+func (x *Retention) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *Retention) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+type ScavengeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events per write (0: FLIPBOOK_SCAVENGE_BATCH).
+	Batch int64 `protobuf:"varint,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	// Stop after removing this many events (0: the server's most, 100000).
+	Limit         int64 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScavengeRequest) Reset() {
+	*x = ScavengeRequest{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScavengeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScavengeRequest) ProtoMessage() {}
+
+func (x *ScavengeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScavengeRequest.ProtoReflect.Descriptor instead.
+func (*ScavengeRequest) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ScavengeRequest) GetBatch() int64 {
+	if x != nil {
+		return x.Batch
+	}
+	return 0
+}
+
+func (x *ScavengeRequest) GetLimit() int64 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ScavengeResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	TruncatedStreams int64                  `protobuf:"varint,1,opt,name=truncated_streams,json=truncatedStreams,proto3" json:"truncated_streams,omitempty"`
+	ScavengedStreams int64                  `protobuf:"varint,2,opt,name=scavenged_streams,json=scavengedStreams,proto3" json:"scavenged_streams,omitempty"`
+	RemovedEvents    int64                  `protobuf:"varint,3,opt,name=removed_events,json=removedEvents,proto3" json:"removed_events,omitempty"`
+	// False when the run stopped at its limit: more may be left.
+	Complete      bool `protobuf:"varint,4,opt,name=complete,proto3" json:"complete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScavengeResponse) Reset() {
+	*x = ScavengeResponse{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScavengeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScavengeResponse) ProtoMessage() {}
+
+func (x *ScavengeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScavengeResponse.ProtoReflect.Descriptor instead.
+func (*ScavengeResponse) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ScavengeResponse) GetTruncatedStreams() int64 {
+	if x != nil {
+		return x.TruncatedStreams
+	}
+	return 0
+}
+
+func (x *ScavengeResponse) GetScavengedStreams() int64 {
+	if x != nil {
+		return x.ScavengedStreams
+	}
+	return 0
+}
+
+func (x *ScavengeResponse) GetRemovedEvents() int64 {
+	if x != nil {
+		return x.RemovedEvents
+	}
+	return 0
+}
+
+func (x *ScavengeResponse) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
+type EraseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subject       string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseRequest) Reset() {
+	*x = EraseRequest{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseRequest) ProtoMessage() {}
+
+func (x *EraseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseRequest.ProtoReflect.Descriptor instead.
+func (*EraseRequest) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *EraseRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+type Erasure struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subject       string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	KeysDestroyed int64                  `protobuf:"varint,2,opt,name=keys_destroyed,json=keysDestroyed,proto3" json:"keys_destroyed,omitempty"`
+	// Streams that held the subject's fields.
+	Streams          int64                  `protobuf:"varint,3,opt,name=streams,proto3" json:"streams,omitempty"`
+	SnapshotsDropped int64                  `protobuf:"varint,4,opt,name=snapshots_dropped,json=snapshotsDropped,proto3" json:"snapshots_dropped,omitempty"`
+	ErasedAt         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
+	ErasedBy         string                 `protobuf:"bytes,6,opt,name=erased_by,json=erasedBy,proto3" json:"erased_by,omitempty"`
+	AuditId          int64                  `protobuf:"varint,7,opt,name=audit_id,json=auditId,proto3" json:"audit_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *Erasure) Reset() {
+	*x = Erasure{}
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Erasure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Erasure) ProtoMessage() {}
+
+func (x *Erasure) ProtoReflect() protoreflect.Message {
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Erasure.ProtoReflect.Descriptor instead.
+func (*Erasure) Descriptor() ([]byte, []int) {
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Erasure) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Erasure) GetKeysDestroyed() int64 {
+	if x != nil {
+		return x.KeysDestroyed
+	}
+	return 0
+}
+
+func (x *Erasure) GetStreams() int64 {
+	if x != nil {
+		return x.Streams
+	}
+	return 0
+}
+
+func (x *Erasure) GetSnapshotsDropped() int64 {
+	if x != nil {
+		return x.SnapshotsDropped
+	}
+	return 0
+}
+
+func (x *Erasure) GetErasedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ErasedAt
+	}
+	return nil
+}
+
+func (x *Erasure) GetErasedBy() string {
+	if x != nil {
+		return x.ErasedBy
+	}
+	return ""
+}
+
+func (x *Erasure) GetAuditId() int64 {
+	if x != nil {
+		return x.AuditId
+	}
+	return 0
+}
+
 // An event as stored. Immutable.
 type Event struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
@@ -384,7 +838,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[2]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +850,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[2]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +863,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{2}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Event) GetStreamId() string {
@@ -497,7 +951,7 @@ type NewEvent struct {
 
 func (x *NewEvent) Reset() {
 	*x = NewEvent{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[3]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +963,7 @@ func (x *NewEvent) String() string {
 func (*NewEvent) ProtoMessage() {}
 
 func (x *NewEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[3]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +976,7 @@ func (x *NewEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewEvent.ProtoReflect.Descriptor instead.
 func (*NewEvent) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{3}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *NewEvent) GetName() string {
@@ -588,7 +1042,7 @@ type AppendRequest struct {
 
 func (x *AppendRequest) Reset() {
 	*x = AppendRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[4]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +1054,7 @@ func (x *AppendRequest) String() string {
 func (*AppendRequest) ProtoMessage() {}
 
 func (x *AppendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[4]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +1067,7 @@ func (x *AppendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendRequest.ProtoReflect.Descriptor instead.
 func (*AppendRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{4}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AppendRequest) GetStreamId() string {
@@ -704,7 +1158,7 @@ type AppendedEvent struct {
 
 func (x *AppendedEvent) Reset() {
 	*x = AppendedEvent{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +1170,7 @@ func (x *AppendedEvent) String() string {
 func (*AppendedEvent) ProtoMessage() {}
 
 func (x *AppendedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[5]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +1183,7 @@ func (x *AppendedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendedEvent.ProtoReflect.Descriptor instead.
 func (*AppendedEvent) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{5}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AppendedEvent) GetId() string {
@@ -775,7 +1229,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +1241,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[6]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +1254,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{6}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AppendResponse) GetStreamId() string {
@@ -841,7 +1295,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +1307,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[7]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -866,7 +1320,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{7}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CommitRequest) GetStreams() []*AppendRequest {
@@ -889,7 +1343,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +1355,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[8]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +1368,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{8}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CommitResponse) GetStreams() []*AppendResponse {
@@ -959,7 +1413,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1425,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[9]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1438,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{9}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReadRequest) GetStreamId() string {
@@ -1056,7 +1510,7 @@ type ReadResponse struct {
 
 func (x *ReadResponse) Reset() {
 	*x = ReadResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1522,7 @@ func (x *ReadResponse) String() string {
 func (*ReadResponse) ProtoMessage() {}
 
 func (x *ReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[10]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1535,7 @@ func (x *ReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResponse.ProtoReflect.Descriptor instead.
 func (*ReadResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{10}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReadResponse) GetItem() isReadResponse_Item {
@@ -1135,7 +1589,7 @@ type GetLatestRequest struct {
 
 func (x *GetLatestRequest) Reset() {
 	*x = GetLatestRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1601,7 @@ func (x *GetLatestRequest) String() string {
 func (*GetLatestRequest) ProtoMessage() {}
 
 func (x *GetLatestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[11]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1614,7 @@ func (x *GetLatestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLatestRequest.ProtoReflect.Descriptor instead.
 func (*GetLatestRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{11}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetLatestRequest) GetStreamId() string {
@@ -1186,7 +1640,7 @@ type ReadAllRequest struct {
 
 func (x *ReadAllRequest) Reset() {
 	*x = ReadAllRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1652,7 @@ func (x *ReadAllRequest) String() string {
 func (*ReadAllRequest) ProtoMessage() {}
 
 func (x *ReadAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[12]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1665,7 @@ func (x *ReadAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadAllRequest.ProtoReflect.Descriptor instead.
 func (*ReadAllRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{12}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReadAllRequest) GetAfter() int64 {
@@ -1253,7 +1707,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1719,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[13]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1732,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{13}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Checkpoint) GetPosition() int64 {
@@ -1301,7 +1755,7 @@ type ReadAllResponse struct {
 
 func (x *ReadAllResponse) Reset() {
 	*x = ReadAllResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1767,7 @@ func (x *ReadAllResponse) String() string {
 func (*ReadAllResponse) ProtoMessage() {}
 
 func (x *ReadAllResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[14]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1326,7 +1780,7 @@ func (x *ReadAllResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadAllResponse.ProtoReflect.Descriptor instead.
 func (*ReadAllResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{14}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReadAllResponse) GetItem() isReadAllResponse_Item {
@@ -1380,7 +1834,7 @@ type GetStreamRequest struct {
 
 func (x *GetStreamRequest) Reset() {
 	*x = GetStreamRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1846,7 @@ func (x *GetStreamRequest) String() string {
 func (*GetStreamRequest) ProtoMessage() {}
 
 func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[15]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1859,7 @@ func (x *GetStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStreamRequest.ProtoReflect.Descriptor instead.
 func (*GetStreamRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{15}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetStreamRequest) GetStreamId() string {
@@ -1436,7 +1890,7 @@ type StreamInfo struct {
 
 func (x *StreamInfo) Reset() {
 	*x = StreamInfo{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1448,7 +1902,7 @@ func (x *StreamInfo) String() string {
 func (*StreamInfo) ProtoMessage() {}
 
 func (x *StreamInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[16]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1461,7 +1915,7 @@ func (x *StreamInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamInfo.ProtoReflect.Descriptor instead.
 func (*StreamInfo) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{16}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StreamInfo) GetStreamId() string {
@@ -1544,7 +1998,7 @@ type ListStreamsRequest struct {
 
 func (x *ListStreamsRequest) Reset() {
 	*x = ListStreamsRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1556,7 +2010,7 @@ func (x *ListStreamsRequest) String() string {
 func (*ListStreamsRequest) ProtoMessage() {}
 
 func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[17]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1569,7 +2023,7 @@ func (x *ListStreamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsRequest.ProtoReflect.Descriptor instead.
 func (*ListStreamsRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{17}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListStreamsRequest) GetPrefix() string {
@@ -1611,7 +2065,7 @@ type ListStreamsResponse struct {
 
 func (x *ListStreamsResponse) Reset() {
 	*x = ListStreamsResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +2077,7 @@ func (x *ListStreamsResponse) String() string {
 func (*ListStreamsResponse) ProtoMessage() {}
 
 func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[18]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +2090,7 @@ func (x *ListStreamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStreamsResponse.ProtoReflect.Descriptor instead.
 func (*ListStreamsResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{18}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListStreamsResponse) GetStreams() []*StreamInfo {
@@ -1671,7 +2125,7 @@ type GetStateRequest struct {
 
 func (x *GetStateRequest) Reset() {
 	*x = GetStateRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1683,7 +2137,7 @@ func (x *GetStateRequest) String() string {
 func (*GetStateRequest) ProtoMessage() {}
 
 func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[19]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1696,7 +2150,7 @@ func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStateRequest.ProtoReflect.Descriptor instead.
 func (*GetStateRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{19}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetStateRequest) GetStreamId() string {
@@ -1790,7 +2244,7 @@ type State struct {
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1802,7 +2256,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[20]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1815,7 +2269,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{20}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *State) GetStreamId() string {
@@ -1932,7 +2386,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +2398,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[21]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +2411,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{21}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Snapshot) GetStreamId() string {
@@ -2045,7 +2499,7 @@ type SetSnapshotRequest struct {
 
 func (x *SetSnapshotRequest) Reset() {
 	*x = SetSnapshotRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2057,7 +2511,7 @@ func (x *SetSnapshotRequest) String() string {
 func (*SetSnapshotRequest) ProtoMessage() {}
 
 func (x *SetSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[22]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2070,7 +2524,7 @@ func (x *SetSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*SetSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{22}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SetSnapshotRequest) GetStreamId() string {
@@ -2135,7 +2589,7 @@ type GetSnapshotRequest struct {
 
 func (x *GetSnapshotRequest) Reset() {
 	*x = GetSnapshotRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2147,7 +2601,7 @@ func (x *GetSnapshotRequest) String() string {
 func (*GetSnapshotRequest) ProtoMessage() {}
 
 func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[23]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2160,7 +2614,7 @@ func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*GetSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{23}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetSnapshotRequest) GetStreamId() string {
@@ -2196,7 +2650,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2208,7 +2662,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[24]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2221,7 +2675,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{24}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SubscribeRequest) GetName() string {
@@ -2251,7 +2705,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2263,7 +2717,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[25]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2276,7 +2730,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{25}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SubscribeResponse) GetItem() isSubscribeResponse_Item {
@@ -2338,7 +2792,7 @@ type SubscriptionFilter struct {
 
 func (x *SubscriptionFilter) Reset() {
 	*x = SubscriptionFilter{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2350,7 +2804,7 @@ func (x *SubscriptionFilter) String() string {
 func (*SubscriptionFilter) ProtoMessage() {}
 
 func (x *SubscriptionFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[26]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2363,7 +2817,7 @@ func (x *SubscriptionFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscriptionFilter.ProtoReflect.Descriptor instead.
 func (*SubscriptionFilter) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{26}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SubscriptionFilter) GetCategory() string {
@@ -2400,7 +2854,7 @@ type PushEndpoint struct {
 
 func (x *PushEndpoint) Reset() {
 	*x = PushEndpoint{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2412,7 +2866,7 @@ func (x *PushEndpoint) String() string {
 func (*PushEndpoint) ProtoMessage() {}
 
 func (x *PushEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[27]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2425,7 +2879,7 @@ func (x *PushEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushEndpoint.ProtoReflect.Descriptor instead.
 func (*PushEndpoint) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{27}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PushEndpoint) GetKind() string {
@@ -2486,7 +2940,7 @@ type Subscription struct {
 
 func (x *Subscription) Reset() {
 	*x = Subscription{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2498,7 +2952,7 @@ func (x *Subscription) String() string {
 func (*Subscription) ProtoMessage() {}
 
 func (x *Subscription) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[28]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2511,7 +2965,7 @@ func (x *Subscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscription.ProtoReflect.Descriptor instead.
 func (*Subscription) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{28}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Subscription) GetName() string {
@@ -2645,7 +3099,7 @@ type CreateSubscriptionRequest struct {
 
 func (x *CreateSubscriptionRequest) Reset() {
 	*x = CreateSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2657,7 +3111,7 @@ func (x *CreateSubscriptionRequest) String() string {
 func (*CreateSubscriptionRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[29]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2670,7 +3124,7 @@ func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{29}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateSubscriptionRequest) GetName() string {
@@ -2752,7 +3206,7 @@ type GetSubscriptionRequest struct {
 
 func (x *GetSubscriptionRequest) Reset() {
 	*x = GetSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2764,7 +3218,7 @@ func (x *GetSubscriptionRequest) String() string {
 func (*GetSubscriptionRequest) ProtoMessage() {}
 
 func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[30]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2777,7 +3231,7 @@ func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*GetSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{30}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetSubscriptionRequest) GetName() string {
@@ -2798,7 +3252,7 @@ type ListSubscriptionsRequest struct {
 
 func (x *ListSubscriptionsRequest) Reset() {
 	*x = ListSubscriptionsRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2810,7 +3264,7 @@ func (x *ListSubscriptionsRequest) String() string {
 func (*ListSubscriptionsRequest) ProtoMessage() {}
 
 func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[31]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2823,7 +3277,7 @@ func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{31}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListSubscriptionsRequest) GetLimit() int32 {
@@ -2851,7 +3305,7 @@ type ListSubscriptionsResponse struct {
 
 func (x *ListSubscriptionsResponse) Reset() {
 	*x = ListSubscriptionsResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2863,7 +3317,7 @@ func (x *ListSubscriptionsResponse) String() string {
 func (*ListSubscriptionsResponse) ProtoMessage() {}
 
 func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[32]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2876,7 +3330,7 @@ func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{32}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListSubscriptionsResponse) GetItems() []*Subscription {
@@ -2902,7 +3356,7 @@ type DeleteSubscriptionRequest struct {
 
 func (x *DeleteSubscriptionRequest) Reset() {
 	*x = DeleteSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +3368,7 @@ func (x *DeleteSubscriptionRequest) String() string {
 func (*DeleteSubscriptionRequest) ProtoMessage() {}
 
 func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[33]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3381,7 @@ func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{33}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteSubscriptionRequest) GetName() string {
@@ -2945,7 +3399,7 @@ type DeleteSubscriptionResponse struct {
 
 func (x *DeleteSubscriptionResponse) Reset() {
 	*x = DeleteSubscriptionResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2957,7 +3411,7 @@ func (x *DeleteSubscriptionResponse) String() string {
 func (*DeleteSubscriptionResponse) ProtoMessage() {}
 
 func (x *DeleteSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[34]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2970,7 +3424,7 @@ func (x *DeleteSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*DeleteSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{34}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{41}
 }
 
 type NextRequest struct {
@@ -2986,7 +3440,7 @@ type NextRequest struct {
 
 func (x *NextRequest) Reset() {
 	*x = NextRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2998,7 +3452,7 @@ func (x *NextRequest) String() string {
 func (*NextRequest) ProtoMessage() {}
 
 func (x *NextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[35]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3011,7 +3465,7 @@ func (x *NextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NextRequest.ProtoReflect.Descriptor instead.
 func (*NextRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{35}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *NextRequest) GetName() string {
@@ -3045,7 +3499,7 @@ type NextResponse struct {
 
 func (x *NextResponse) Reset() {
 	*x = NextResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3057,7 +3511,7 @@ func (x *NextResponse) String() string {
 func (*NextResponse) ProtoMessage() {}
 
 func (x *NextResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[36]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3070,7 +3524,7 @@ func (x *NextResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NextResponse.ProtoReflect.Descriptor instead.
 func (*NextResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{36}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *NextResponse) GetEvents() []*Event {
@@ -3097,7 +3551,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3109,7 +3563,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[37]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3122,7 +3576,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{37}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *AckRequest) GetName() string {
@@ -3150,7 +3604,7 @@ type NackRequest struct {
 
 func (x *NackRequest) Reset() {
 	*x = NackRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3162,7 +3616,7 @@ func (x *NackRequest) String() string {
 func (*NackRequest) ProtoMessage() {}
 
 func (x *NackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[38]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3175,7 +3629,7 @@ func (x *NackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NackRequest.ProtoReflect.Descriptor instead.
 func (*NackRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{38}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *NackRequest) GetName() string {
@@ -3211,7 +3665,7 @@ type NackResponse struct {
 
 func (x *NackResponse) Reset() {
 	*x = NackResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3223,7 +3677,7 @@ func (x *NackResponse) String() string {
 func (*NackResponse) ProtoMessage() {}
 
 func (x *NackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[39]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3236,7 +3690,7 @@ func (x *NackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NackResponse.ProtoReflect.Descriptor instead.
 func (*NackResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{39}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *NackResponse) GetPosition() int64 {
@@ -3281,7 +3735,7 @@ type ResetSubscriptionRequest struct {
 
 func (x *ResetSubscriptionRequest) Reset() {
 	*x = ResetSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3293,7 +3747,7 @@ func (x *ResetSubscriptionRequest) String() string {
 func (*ResetSubscriptionRequest) ProtoMessage() {}
 
 func (x *ResetSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[40]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3306,7 +3760,7 @@ func (x *ResetSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*ResetSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{40}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ResetSubscriptionRequest) GetName() string {
@@ -3367,7 +3821,7 @@ type PauseSubscriptionRequest struct {
 
 func (x *PauseSubscriptionRequest) Reset() {
 	*x = PauseSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3379,7 +3833,7 @@ func (x *PauseSubscriptionRequest) String() string {
 func (*PauseSubscriptionRequest) ProtoMessage() {}
 
 func (x *PauseSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[41]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3392,7 +3846,7 @@ func (x *PauseSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*PauseSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{41}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PauseSubscriptionRequest) GetName() string {
@@ -3411,7 +3865,7 @@ type ResumeSubscriptionRequest struct {
 
 func (x *ResumeSubscriptionRequest) Reset() {
 	*x = ResumeSubscriptionRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3423,7 +3877,7 @@ func (x *ResumeSubscriptionRequest) String() string {
 func (*ResumeSubscriptionRequest) ProtoMessage() {}
 
 func (x *ResumeSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[42]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3436,7 +3890,7 @@ func (x *ResumeSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*ResumeSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{42}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ResumeSubscriptionRequest) GetName() string {
@@ -3466,7 +3920,7 @@ type ParkedEvent struct {
 
 func (x *ParkedEvent) Reset() {
 	*x = ParkedEvent{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3478,7 +3932,7 @@ func (x *ParkedEvent) String() string {
 func (*ParkedEvent) ProtoMessage() {}
 
 func (x *ParkedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[43]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3491,7 +3945,7 @@ func (x *ParkedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedEvent.ProtoReflect.Descriptor instead.
 func (*ParkedEvent) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{43}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ParkedEvent) GetPosition() int64 {
@@ -3568,7 +4022,7 @@ type ListParkedRequest struct {
 
 func (x *ListParkedRequest) Reset() {
 	*x = ListParkedRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3580,7 +4034,7 @@ func (x *ListParkedRequest) String() string {
 func (*ListParkedRequest) ProtoMessage() {}
 
 func (x *ListParkedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[44]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3593,7 +4047,7 @@ func (x *ListParkedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListParkedRequest.ProtoReflect.Descriptor instead.
 func (*ListParkedRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{44}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListParkedRequest) GetName() string {
@@ -3627,7 +4081,7 @@ type ListParkedResponse struct {
 
 func (x *ListParkedResponse) Reset() {
 	*x = ListParkedResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3639,7 +4093,7 @@ func (x *ListParkedResponse) String() string {
 func (*ListParkedResponse) ProtoMessage() {}
 
 func (x *ListParkedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[45]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3652,7 +4106,7 @@ func (x *ListParkedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListParkedResponse.ProtoReflect.Descriptor instead.
 func (*ListParkedResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{45}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListParkedResponse) GetItems() []*ParkedEvent {
@@ -3679,7 +4133,7 @@ type ParkedEventRequest struct {
 
 func (x *ParkedEventRequest) Reset() {
 	*x = ParkedEventRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[46]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3691,7 +4145,7 @@ func (x *ParkedEventRequest) String() string {
 func (*ParkedEventRequest) ProtoMessage() {}
 
 func (x *ParkedEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[46]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3704,7 +4158,7 @@ func (x *ParkedEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParkedEventRequest.ProtoReflect.Descriptor instead.
 func (*ParkedEventRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{46}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ParkedEventRequest) GetName() string {
@@ -3732,7 +4186,7 @@ type HandleRequest struct {
 
 func (x *HandleRequest) Reset() {
 	*x = HandleRequest{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[47]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3744,7 +4198,7 @@ func (x *HandleRequest) String() string {
 func (*HandleRequest) ProtoMessage() {}
 
 func (x *HandleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[47]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3757,7 +4211,7 @@ func (x *HandleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleRequest.ProtoReflect.Descriptor instead.
 func (*HandleRequest) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{47}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *HandleRequest) GetSubscription() string {
@@ -3788,7 +4242,7 @@ type HandleResponse struct {
 
 func (x *HandleResponse) Reset() {
 	*x = HandleResponse{}
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[48]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3800,7 +4254,7 @@ func (x *HandleResponse) String() string {
 func (*HandleResponse) ProtoMessage() {}
 
 func (x *HandleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_flipbook_v1_eventstore_proto_msgTypes[48]
+	mi := &file_flipbook_v1_eventstore_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3813,7 +4267,7 @@ func (x *HandleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleResponse.ProtoReflect.Descriptor instead.
 func (*HandleResponse) Descriptor() ([]byte, []int) {
-	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{48}
+	return file_flipbook_v1_eventstore_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *HandleResponse) GetAcknowledgedPosition() int64 {
@@ -3840,7 +4294,47 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\x04hard\x18\x02 \x01(\bR\x04hard\"F\n" +
 	"\x0fTruncateRequest\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x16\n" +
-	"\x06before\x18\x02 \x01(\x03R\x06before\"\xbc\x02\n" +
+	"\x06before\x18\x02 \x01(\x03R\x06before\"2\n" +
+	"\x13GetRetentionRequest\x12\x1b\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\"\x8c\x01\n" +
+	"\x13SetRetentionRequest\x12\x1b\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x1c\n" +
+	"\amax_age\x18\x02 \x01(\x03H\x00R\x06maxAge\x88\x01\x01\x12 \n" +
+	"\tmax_count\x18\x03 \x01(\x03H\x01R\bmaxCount\x88\x01\x01B\n" +
+	"\n" +
+	"\b_max_ageB\f\n" +
+	"\n" +
+	"_max_count\"\xf1\x01\n" +
+	"\tRetention\x12\x1b\n" +
+	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x1c\n" +
+	"\amax_age\x18\x03 \x01(\x03H\x00R\x06maxAge\x88\x01\x01\x12 \n" +
+	"\tmax_count\x18\x04 \x01(\x03H\x01R\bmaxCount\x88\x01\x01\x12\x1a\n" +
+	"\bcategory\x18\x05 \x01(\tR\bcategory\x129\n" +
+	"\n" +
+	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAtB\n" +
+	"\n" +
+	"\b_max_ageB\f\n" +
+	"\n" +
+	"_max_count\"=\n" +
+	"\x0fScavengeRequest\x12\x14\n" +
+	"\x05batch\x18\x01 \x01(\x03R\x05batch\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x03R\x05limit\"\xaf\x01\n" +
+	"\x10ScavengeResponse\x12+\n" +
+	"\x11truncated_streams\x18\x01 \x01(\x03R\x10truncatedStreams\x12+\n" +
+	"\x11scavenged_streams\x18\x02 \x01(\x03R\x10scavengedStreams\x12%\n" +
+	"\x0eremoved_events\x18\x03 \x01(\x03R\rremovedEvents\x12\x1a\n" +
+	"\bcomplete\x18\x04 \x01(\bR\bcomplete\"(\n" +
+	"\fEraseRequest\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\"\x82\x02\n" +
+	"\aErasure\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12%\n" +
+	"\x0ekeys_destroyed\x18\x02 \x01(\x03R\rkeysDestroyed\x12\x18\n" +
+	"\astreams\x18\x03 \x01(\x03R\astreams\x12+\n" +
+	"\x11snapshots_dropped\x18\x04 \x01(\x03R\x10snapshotsDropped\x127\n" +
+	"\terased_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\x12\x1b\n" +
+	"\terased_by\x18\x06 \x01(\tR\berasedBy\x12\x19\n" +
+	"\baudit_id\x18\a \x01(\x03R\aauditId\"\xbc\x02\n" +
 	"\x05Event\x12\x1b\n" +
 	"\tstream_id\x18\x01 \x01(\tR\bstreamId\x12\x1d\n" +
 	"\aversion\x18\x02 \x01(\x03H\x00R\aversion\x88\x01\x01\x128\n" +
@@ -4140,7 +4634,7 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\x11SubscriptionStart\x12\"\n" +
 	"\x1eSUBSCRIPTION_START_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cSUBSCRIPTION_START_BEGINNING\x10\x01\x12\x1a\n" +
-	"\x16SUBSCRIPTION_START_END\x10\x022\xfe\x05\n" +
+	"\x16SUBSCRIPTION_START_END\x10\x022\xe1\b\n" +
 	"\n" +
 	"EventStore\x12A\n" +
 	"\x06Append\x12\x1a.flipbook.v1.AppendRequest\x1a\x1b.flipbook.v1.AppendResponse\x12A\n" +
@@ -4153,7 +4647,12 @@ const file_flipbook_v1_eventstore_proto_rawDesc = "" +
 	"\bGetState\x12\x1c.flipbook.v1.GetStateRequest\x1a\x12.flipbook.v1.State\x12L\n" +
 	"\tSubscribe\x12\x1d.flipbook.v1.SubscribeRequest\x1a\x1e.flipbook.v1.SubscribeResponse0\x01\x12=\n" +
 	"\x06Delete\x12\x1a.flipbook.v1.DeleteRequest\x1a\x17.flipbook.v1.StreamInfo\x12A\n" +
-	"\bTruncate\x12\x1c.flipbook.v1.TruncateRequest\x1a\x17.flipbook.v1.StreamInfo2\xf1\b\n" +
+	"\bTruncate\x12\x1c.flipbook.v1.TruncateRequest\x1a\x17.flipbook.v1.StreamInfo\x12H\n" +
+	"\fGetRetention\x12 .flipbook.v1.GetRetentionRequest\x1a\x16.flipbook.v1.Retention\x12H\n" +
+	"\fSetRetention\x12 .flipbook.v1.SetRetentionRequest\x1a\x16.flipbook.v1.Retention\x12J\n" +
+	"\x0eClearRetention\x12 .flipbook.v1.GetRetentionRequest\x1a\x16.flipbook.v1.Retention\x12G\n" +
+	"\bScavenge\x12\x1c.flipbook.v1.ScavengeRequest\x1a\x1d.flipbook.v1.ScavengeResponse\x128\n" +
+	"\x05Erase\x12\x19.flipbook.v1.EraseRequest\x1a\x14.flipbook.v1.Erasure2\xf1\b\n" +
 	"\rSubscriptions\x12W\n" +
 	"\x12CreateSubscription\x12&.flipbook.v1.CreateSubscriptionRequest\x1a\x19.flipbook.v1.Subscription\x12Q\n" +
 	"\x0fGetSubscription\x12#.flipbook.v1.GetSubscriptionRequest\x1a\x19.flipbook.v1.Subscription\x12b\n" +
@@ -4190,7 +4689,7 @@ func file_flipbook_v1_eventstore_proto_rawDescGZIP() []byte {
 }
 
 var file_flipbook_v1_eventstore_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_flipbook_v1_eventstore_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_flipbook_v1_eventstore_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_flipbook_v1_eventstore_proto_goTypes = []any{
 	(ExpectedState)(0),                 // 0: flipbook.v1.ExpectedState
 	(StreamKind)(0),                    // 1: flipbook.v1.StreamKind
@@ -4198,164 +4697,183 @@ var file_flipbook_v1_eventstore_proto_goTypes = []any{
 	(SubscriptionStart)(0),             // 3: flipbook.v1.SubscriptionStart
 	(*DeleteRequest)(nil),              // 4: flipbook.v1.DeleteRequest
 	(*TruncateRequest)(nil),            // 5: flipbook.v1.TruncateRequest
-	(*Event)(nil),                      // 6: flipbook.v1.Event
-	(*NewEvent)(nil),                   // 7: flipbook.v1.NewEvent
-	(*AppendRequest)(nil),              // 8: flipbook.v1.AppendRequest
-	(*AppendedEvent)(nil),              // 9: flipbook.v1.AppendedEvent
-	(*AppendResponse)(nil),             // 10: flipbook.v1.AppendResponse
-	(*CommitRequest)(nil),              // 11: flipbook.v1.CommitRequest
-	(*CommitResponse)(nil),             // 12: flipbook.v1.CommitResponse
-	(*ReadRequest)(nil),                // 13: flipbook.v1.ReadRequest
-	(*ReadResponse)(nil),               // 14: flipbook.v1.ReadResponse
-	(*GetLatestRequest)(nil),           // 15: flipbook.v1.GetLatestRequest
-	(*ReadAllRequest)(nil),             // 16: flipbook.v1.ReadAllRequest
-	(*Checkpoint)(nil),                 // 17: flipbook.v1.Checkpoint
-	(*ReadAllResponse)(nil),            // 18: flipbook.v1.ReadAllResponse
-	(*GetStreamRequest)(nil),           // 19: flipbook.v1.GetStreamRequest
-	(*StreamInfo)(nil),                 // 20: flipbook.v1.StreamInfo
-	(*ListStreamsRequest)(nil),         // 21: flipbook.v1.ListStreamsRequest
-	(*ListStreamsResponse)(nil),        // 22: flipbook.v1.ListStreamsResponse
-	(*GetStateRequest)(nil),            // 23: flipbook.v1.GetStateRequest
-	(*State)(nil),                      // 24: flipbook.v1.State
-	(*Snapshot)(nil),                   // 25: flipbook.v1.Snapshot
-	(*SetSnapshotRequest)(nil),         // 26: flipbook.v1.SetSnapshotRequest
-	(*GetSnapshotRequest)(nil),         // 27: flipbook.v1.GetSnapshotRequest
-	(*SubscribeRequest)(nil),           // 28: flipbook.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),          // 29: flipbook.v1.SubscribeResponse
-	(*SubscriptionFilter)(nil),         // 30: flipbook.v1.SubscriptionFilter
-	(*PushEndpoint)(nil),               // 31: flipbook.v1.PushEndpoint
-	(*Subscription)(nil),               // 32: flipbook.v1.Subscription
-	(*CreateSubscriptionRequest)(nil),  // 33: flipbook.v1.CreateSubscriptionRequest
-	(*GetSubscriptionRequest)(nil),     // 34: flipbook.v1.GetSubscriptionRequest
-	(*ListSubscriptionsRequest)(nil),   // 35: flipbook.v1.ListSubscriptionsRequest
-	(*ListSubscriptionsResponse)(nil),  // 36: flipbook.v1.ListSubscriptionsResponse
-	(*DeleteSubscriptionRequest)(nil),  // 37: flipbook.v1.DeleteSubscriptionRequest
-	(*DeleteSubscriptionResponse)(nil), // 38: flipbook.v1.DeleteSubscriptionResponse
-	(*NextRequest)(nil),                // 39: flipbook.v1.NextRequest
-	(*NextResponse)(nil),               // 40: flipbook.v1.NextResponse
-	(*AckRequest)(nil),                 // 41: flipbook.v1.AckRequest
-	(*NackRequest)(nil),                // 42: flipbook.v1.NackRequest
-	(*NackResponse)(nil),               // 43: flipbook.v1.NackResponse
-	(*ResetSubscriptionRequest)(nil),   // 44: flipbook.v1.ResetSubscriptionRequest
-	(*PauseSubscriptionRequest)(nil),   // 45: flipbook.v1.PauseSubscriptionRequest
-	(*ResumeSubscriptionRequest)(nil),  // 46: flipbook.v1.ResumeSubscriptionRequest
-	(*ParkedEvent)(nil),                // 47: flipbook.v1.ParkedEvent
-	(*ListParkedRequest)(nil),          // 48: flipbook.v1.ListParkedRequest
-	(*ListParkedResponse)(nil),         // 49: flipbook.v1.ListParkedResponse
-	(*ParkedEventRequest)(nil),         // 50: flipbook.v1.ParkedEventRequest
-	(*HandleRequest)(nil),              // 51: flipbook.v1.HandleRequest
-	(*HandleResponse)(nil),             // 52: flipbook.v1.HandleResponse
-	(*timestamppb.Timestamp)(nil),      // 53: google.protobuf.Timestamp
+	(*GetRetentionRequest)(nil),        // 6: flipbook.v1.GetRetentionRequest
+	(*SetRetentionRequest)(nil),        // 7: flipbook.v1.SetRetentionRequest
+	(*Retention)(nil),                  // 8: flipbook.v1.Retention
+	(*ScavengeRequest)(nil),            // 9: flipbook.v1.ScavengeRequest
+	(*ScavengeResponse)(nil),           // 10: flipbook.v1.ScavengeResponse
+	(*EraseRequest)(nil),               // 11: flipbook.v1.EraseRequest
+	(*Erasure)(nil),                    // 12: flipbook.v1.Erasure
+	(*Event)(nil),                      // 13: flipbook.v1.Event
+	(*NewEvent)(nil),                   // 14: flipbook.v1.NewEvent
+	(*AppendRequest)(nil),              // 15: flipbook.v1.AppendRequest
+	(*AppendedEvent)(nil),              // 16: flipbook.v1.AppendedEvent
+	(*AppendResponse)(nil),             // 17: flipbook.v1.AppendResponse
+	(*CommitRequest)(nil),              // 18: flipbook.v1.CommitRequest
+	(*CommitResponse)(nil),             // 19: flipbook.v1.CommitResponse
+	(*ReadRequest)(nil),                // 20: flipbook.v1.ReadRequest
+	(*ReadResponse)(nil),               // 21: flipbook.v1.ReadResponse
+	(*GetLatestRequest)(nil),           // 22: flipbook.v1.GetLatestRequest
+	(*ReadAllRequest)(nil),             // 23: flipbook.v1.ReadAllRequest
+	(*Checkpoint)(nil),                 // 24: flipbook.v1.Checkpoint
+	(*ReadAllResponse)(nil),            // 25: flipbook.v1.ReadAllResponse
+	(*GetStreamRequest)(nil),           // 26: flipbook.v1.GetStreamRequest
+	(*StreamInfo)(nil),                 // 27: flipbook.v1.StreamInfo
+	(*ListStreamsRequest)(nil),         // 28: flipbook.v1.ListStreamsRequest
+	(*ListStreamsResponse)(nil),        // 29: flipbook.v1.ListStreamsResponse
+	(*GetStateRequest)(nil),            // 30: flipbook.v1.GetStateRequest
+	(*State)(nil),                      // 31: flipbook.v1.State
+	(*Snapshot)(nil),                   // 32: flipbook.v1.Snapshot
+	(*SetSnapshotRequest)(nil),         // 33: flipbook.v1.SetSnapshotRequest
+	(*GetSnapshotRequest)(nil),         // 34: flipbook.v1.GetSnapshotRequest
+	(*SubscribeRequest)(nil),           // 35: flipbook.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),          // 36: flipbook.v1.SubscribeResponse
+	(*SubscriptionFilter)(nil),         // 37: flipbook.v1.SubscriptionFilter
+	(*PushEndpoint)(nil),               // 38: flipbook.v1.PushEndpoint
+	(*Subscription)(nil),               // 39: flipbook.v1.Subscription
+	(*CreateSubscriptionRequest)(nil),  // 40: flipbook.v1.CreateSubscriptionRequest
+	(*GetSubscriptionRequest)(nil),     // 41: flipbook.v1.GetSubscriptionRequest
+	(*ListSubscriptionsRequest)(nil),   // 42: flipbook.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),  // 43: flipbook.v1.ListSubscriptionsResponse
+	(*DeleteSubscriptionRequest)(nil),  // 44: flipbook.v1.DeleteSubscriptionRequest
+	(*DeleteSubscriptionResponse)(nil), // 45: flipbook.v1.DeleteSubscriptionResponse
+	(*NextRequest)(nil),                // 46: flipbook.v1.NextRequest
+	(*NextResponse)(nil),               // 47: flipbook.v1.NextResponse
+	(*AckRequest)(nil),                 // 48: flipbook.v1.AckRequest
+	(*NackRequest)(nil),                // 49: flipbook.v1.NackRequest
+	(*NackResponse)(nil),               // 50: flipbook.v1.NackResponse
+	(*ResetSubscriptionRequest)(nil),   // 51: flipbook.v1.ResetSubscriptionRequest
+	(*PauseSubscriptionRequest)(nil),   // 52: flipbook.v1.PauseSubscriptionRequest
+	(*ResumeSubscriptionRequest)(nil),  // 53: flipbook.v1.ResumeSubscriptionRequest
+	(*ParkedEvent)(nil),                // 54: flipbook.v1.ParkedEvent
+	(*ListParkedRequest)(nil),          // 55: flipbook.v1.ListParkedRequest
+	(*ListParkedResponse)(nil),         // 56: flipbook.v1.ListParkedResponse
+	(*ParkedEventRequest)(nil),         // 57: flipbook.v1.ParkedEventRequest
+	(*HandleRequest)(nil),              // 58: flipbook.v1.HandleRequest
+	(*HandleResponse)(nil),             // 59: flipbook.v1.HandleResponse
+	(*timestamppb.Timestamp)(nil),      // 60: google.protobuf.Timestamp
 }
 var file_flipbook_v1_eventstore_proto_depIdxs = []int32{
-	53, // 0: flipbook.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
-	53, // 1: flipbook.v1.Event.recorded_at:type_name -> google.protobuf.Timestamp
-	53, // 2: flipbook.v1.NewEvent.timestamp:type_name -> google.protobuf.Timestamp
-	7,  // 3: flipbook.v1.AppendRequest.events:type_name -> flipbook.v1.NewEvent
-	0,  // 4: flipbook.v1.AppendRequest.expected_state:type_name -> flipbook.v1.ExpectedState
-	1,  // 5: flipbook.v1.AppendRequest.kind:type_name -> flipbook.v1.StreamKind
-	53, // 6: flipbook.v1.AppendedEvent.recorded_at:type_name -> google.protobuf.Timestamp
-	9,  // 7: flipbook.v1.AppendResponse.events:type_name -> flipbook.v1.AppendedEvent
-	8,  // 8: flipbook.v1.CommitRequest.streams:type_name -> flipbook.v1.AppendRequest
-	10, // 9: flipbook.v1.CommitResponse.streams:type_name -> flipbook.v1.AppendResponse
-	53, // 10: flipbook.v1.ReadRequest.since:type_name -> google.protobuf.Timestamp
-	53, // 11: flipbook.v1.ReadRequest.until:type_name -> google.protobuf.Timestamp
-	2,  // 12: flipbook.v1.ReadRequest.direction:type_name -> flipbook.v1.Direction
-	6,  // 13: flipbook.v1.ReadResponse.event:type_name -> flipbook.v1.Event
-	6,  // 14: flipbook.v1.ReadAllResponse.event:type_name -> flipbook.v1.Event
-	17, // 15: flipbook.v1.ReadAllResponse.checkpoint:type_name -> flipbook.v1.Checkpoint
-	1,  // 16: flipbook.v1.StreamInfo.kind:type_name -> flipbook.v1.StreamKind
-	53, // 17: flipbook.v1.StreamInfo.first_recorded_at:type_name -> google.protobuf.Timestamp
-	53, // 18: flipbook.v1.StreamInfo.last_recorded_at:type_name -> google.protobuf.Timestamp
-	20, // 19: flipbook.v1.ListStreamsResponse.streams:type_name -> flipbook.v1.StreamInfo
-	53, // 20: flipbook.v1.GetStateRequest.at:type_name -> google.protobuf.Timestamp
-	53, // 21: flipbook.v1.GetStateRequest.known_at:type_name -> google.protobuf.Timestamp
-	25, // 22: flipbook.v1.State.snapshot:type_name -> flipbook.v1.Snapshot
-	53, // 23: flipbook.v1.State.timestamp:type_name -> google.protobuf.Timestamp
-	53, // 24: flipbook.v1.State.recorded_at:type_name -> google.protobuf.Timestamp
-	53, // 25: flipbook.v1.State.at:type_name -> google.protobuf.Timestamp
-	53, // 26: flipbook.v1.State.known_at:type_name -> google.protobuf.Timestamp
-	53, // 27: flipbook.v1.Snapshot.timestamp:type_name -> google.protobuf.Timestamp
-	53, // 28: flipbook.v1.Snapshot.recorded_at:type_name -> google.protobuf.Timestamp
-	53, // 29: flipbook.v1.Snapshot.created_at:type_name -> google.protobuf.Timestamp
-	53, // 30: flipbook.v1.Snapshot.expires_at:type_name -> google.protobuf.Timestamp
-	53, // 31: flipbook.v1.SetSnapshotRequest.timestamp:type_name -> google.protobuf.Timestamp
-	6,  // 32: flipbook.v1.SubscribeResponse.event:type_name -> flipbook.v1.Event
-	17, // 33: flipbook.v1.SubscribeResponse.caught_up:type_name -> flipbook.v1.Checkpoint
-	30, // 34: flipbook.v1.Subscription.filter:type_name -> flipbook.v1.SubscriptionFilter
-	53, // 35: flipbook.v1.Subscription.last_heartbeat:type_name -> google.protobuf.Timestamp
-	31, // 36: flipbook.v1.Subscription.push:type_name -> flipbook.v1.PushEndpoint
-	53, // 37: flipbook.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
-	30, // 38: flipbook.v1.CreateSubscriptionRequest.filter:type_name -> flipbook.v1.SubscriptionFilter
-	3,  // 39: flipbook.v1.CreateSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
-	31, // 40: flipbook.v1.CreateSubscriptionRequest.push:type_name -> flipbook.v1.PushEndpoint
-	32, // 41: flipbook.v1.ListSubscriptionsResponse.items:type_name -> flipbook.v1.Subscription
-	6,  // 42: flipbook.v1.NextResponse.events:type_name -> flipbook.v1.Event
-	3,  // 43: flipbook.v1.ResetSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
-	53, // 44: flipbook.v1.ParkedEvent.parked_at:type_name -> google.protobuf.Timestamp
-	47, // 45: flipbook.v1.ListParkedResponse.items:type_name -> flipbook.v1.ParkedEvent
-	6,  // 46: flipbook.v1.HandleRequest.events:type_name -> flipbook.v1.Event
-	8,  // 47: flipbook.v1.EventStore.Append:input_type -> flipbook.v1.AppendRequest
-	11, // 48: flipbook.v1.EventStore.Commit:input_type -> flipbook.v1.CommitRequest
-	13, // 49: flipbook.v1.EventStore.Read:input_type -> flipbook.v1.ReadRequest
-	15, // 50: flipbook.v1.EventStore.GetLatest:input_type -> flipbook.v1.GetLatestRequest
-	16, // 51: flipbook.v1.EventStore.ReadAll:input_type -> flipbook.v1.ReadAllRequest
-	19, // 52: flipbook.v1.EventStore.GetStream:input_type -> flipbook.v1.GetStreamRequest
-	21, // 53: flipbook.v1.EventStore.ListStreams:input_type -> flipbook.v1.ListStreamsRequest
-	23, // 54: flipbook.v1.EventStore.GetState:input_type -> flipbook.v1.GetStateRequest
-	28, // 55: flipbook.v1.EventStore.Subscribe:input_type -> flipbook.v1.SubscribeRequest
-	4,  // 56: flipbook.v1.EventStore.Delete:input_type -> flipbook.v1.DeleteRequest
-	5,  // 57: flipbook.v1.EventStore.Truncate:input_type -> flipbook.v1.TruncateRequest
-	33, // 58: flipbook.v1.Subscriptions.CreateSubscription:input_type -> flipbook.v1.CreateSubscriptionRequest
-	34, // 59: flipbook.v1.Subscriptions.GetSubscription:input_type -> flipbook.v1.GetSubscriptionRequest
-	35, // 60: flipbook.v1.Subscriptions.ListSubscriptions:input_type -> flipbook.v1.ListSubscriptionsRequest
-	37, // 61: flipbook.v1.Subscriptions.DeleteSubscription:input_type -> flipbook.v1.DeleteSubscriptionRequest
-	39, // 62: flipbook.v1.Subscriptions.Next:input_type -> flipbook.v1.NextRequest
-	41, // 63: flipbook.v1.Subscriptions.Ack:input_type -> flipbook.v1.AckRequest
-	42, // 64: flipbook.v1.Subscriptions.Nack:input_type -> flipbook.v1.NackRequest
-	44, // 65: flipbook.v1.Subscriptions.ResetSubscription:input_type -> flipbook.v1.ResetSubscriptionRequest
-	45, // 66: flipbook.v1.Subscriptions.PauseSubscription:input_type -> flipbook.v1.PauseSubscriptionRequest
-	46, // 67: flipbook.v1.Subscriptions.ResumeSubscription:input_type -> flipbook.v1.ResumeSubscriptionRequest
-	48, // 68: flipbook.v1.Subscriptions.ListParked:input_type -> flipbook.v1.ListParkedRequest
-	50, // 69: flipbook.v1.Subscriptions.RetryParked:input_type -> flipbook.v1.ParkedEventRequest
-	50, // 70: flipbook.v1.Subscriptions.SkipParked:input_type -> flipbook.v1.ParkedEventRequest
-	50, // 71: flipbook.v1.Subscriptions.ReplayParked:input_type -> flipbook.v1.ParkedEventRequest
-	51, // 72: flipbook.v1.EventHandler.Handle:input_type -> flipbook.v1.HandleRequest
-	26, // 73: flipbook.v1.SnapshotStore.Set:input_type -> flipbook.v1.SetSnapshotRequest
-	27, // 74: flipbook.v1.SnapshotStore.Get:input_type -> flipbook.v1.GetSnapshotRequest
-	10, // 75: flipbook.v1.EventStore.Append:output_type -> flipbook.v1.AppendResponse
-	12, // 76: flipbook.v1.EventStore.Commit:output_type -> flipbook.v1.CommitResponse
-	14, // 77: flipbook.v1.EventStore.Read:output_type -> flipbook.v1.ReadResponse
-	6,  // 78: flipbook.v1.EventStore.GetLatest:output_type -> flipbook.v1.Event
-	18, // 79: flipbook.v1.EventStore.ReadAll:output_type -> flipbook.v1.ReadAllResponse
-	20, // 80: flipbook.v1.EventStore.GetStream:output_type -> flipbook.v1.StreamInfo
-	22, // 81: flipbook.v1.EventStore.ListStreams:output_type -> flipbook.v1.ListStreamsResponse
-	24, // 82: flipbook.v1.EventStore.GetState:output_type -> flipbook.v1.State
-	29, // 83: flipbook.v1.EventStore.Subscribe:output_type -> flipbook.v1.SubscribeResponse
-	20, // 84: flipbook.v1.EventStore.Delete:output_type -> flipbook.v1.StreamInfo
-	20, // 85: flipbook.v1.EventStore.Truncate:output_type -> flipbook.v1.StreamInfo
-	32, // 86: flipbook.v1.Subscriptions.CreateSubscription:output_type -> flipbook.v1.Subscription
-	32, // 87: flipbook.v1.Subscriptions.GetSubscription:output_type -> flipbook.v1.Subscription
-	36, // 88: flipbook.v1.Subscriptions.ListSubscriptions:output_type -> flipbook.v1.ListSubscriptionsResponse
-	38, // 89: flipbook.v1.Subscriptions.DeleteSubscription:output_type -> flipbook.v1.DeleteSubscriptionResponse
-	40, // 90: flipbook.v1.Subscriptions.Next:output_type -> flipbook.v1.NextResponse
-	32, // 91: flipbook.v1.Subscriptions.Ack:output_type -> flipbook.v1.Subscription
-	43, // 92: flipbook.v1.Subscriptions.Nack:output_type -> flipbook.v1.NackResponse
-	32, // 93: flipbook.v1.Subscriptions.ResetSubscription:output_type -> flipbook.v1.Subscription
-	32, // 94: flipbook.v1.Subscriptions.PauseSubscription:output_type -> flipbook.v1.Subscription
-	32, // 95: flipbook.v1.Subscriptions.ResumeSubscription:output_type -> flipbook.v1.Subscription
-	49, // 96: flipbook.v1.Subscriptions.ListParked:output_type -> flipbook.v1.ListParkedResponse
-	47, // 97: flipbook.v1.Subscriptions.RetryParked:output_type -> flipbook.v1.ParkedEvent
-	32, // 98: flipbook.v1.Subscriptions.SkipParked:output_type -> flipbook.v1.Subscription
-	32, // 99: flipbook.v1.Subscriptions.ReplayParked:output_type -> flipbook.v1.Subscription
-	52, // 100: flipbook.v1.EventHandler.Handle:output_type -> flipbook.v1.HandleResponse
-	25, // 101: flipbook.v1.SnapshotStore.Set:output_type -> flipbook.v1.Snapshot
-	25, // 102: flipbook.v1.SnapshotStore.Get:output_type -> flipbook.v1.Snapshot
-	75, // [75:103] is the sub-list for method output_type
-	47, // [47:75] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	60, // 0: flipbook.v1.Retention.updated_at:type_name -> google.protobuf.Timestamp
+	60, // 1: flipbook.v1.Erasure.erased_at:type_name -> google.protobuf.Timestamp
+	60, // 2: flipbook.v1.Event.timestamp:type_name -> google.protobuf.Timestamp
+	60, // 3: flipbook.v1.Event.recorded_at:type_name -> google.protobuf.Timestamp
+	60, // 4: flipbook.v1.NewEvent.timestamp:type_name -> google.protobuf.Timestamp
+	14, // 5: flipbook.v1.AppendRequest.events:type_name -> flipbook.v1.NewEvent
+	0,  // 6: flipbook.v1.AppendRequest.expected_state:type_name -> flipbook.v1.ExpectedState
+	1,  // 7: flipbook.v1.AppendRequest.kind:type_name -> flipbook.v1.StreamKind
+	60, // 8: flipbook.v1.AppendedEvent.recorded_at:type_name -> google.protobuf.Timestamp
+	16, // 9: flipbook.v1.AppendResponse.events:type_name -> flipbook.v1.AppendedEvent
+	15, // 10: flipbook.v1.CommitRequest.streams:type_name -> flipbook.v1.AppendRequest
+	17, // 11: flipbook.v1.CommitResponse.streams:type_name -> flipbook.v1.AppendResponse
+	60, // 12: flipbook.v1.ReadRequest.since:type_name -> google.protobuf.Timestamp
+	60, // 13: flipbook.v1.ReadRequest.until:type_name -> google.protobuf.Timestamp
+	2,  // 14: flipbook.v1.ReadRequest.direction:type_name -> flipbook.v1.Direction
+	13, // 15: flipbook.v1.ReadResponse.event:type_name -> flipbook.v1.Event
+	13, // 16: flipbook.v1.ReadAllResponse.event:type_name -> flipbook.v1.Event
+	24, // 17: flipbook.v1.ReadAllResponse.checkpoint:type_name -> flipbook.v1.Checkpoint
+	1,  // 18: flipbook.v1.StreamInfo.kind:type_name -> flipbook.v1.StreamKind
+	60, // 19: flipbook.v1.StreamInfo.first_recorded_at:type_name -> google.protobuf.Timestamp
+	60, // 20: flipbook.v1.StreamInfo.last_recorded_at:type_name -> google.protobuf.Timestamp
+	27, // 21: flipbook.v1.ListStreamsResponse.streams:type_name -> flipbook.v1.StreamInfo
+	60, // 22: flipbook.v1.GetStateRequest.at:type_name -> google.protobuf.Timestamp
+	60, // 23: flipbook.v1.GetStateRequest.known_at:type_name -> google.protobuf.Timestamp
+	32, // 24: flipbook.v1.State.snapshot:type_name -> flipbook.v1.Snapshot
+	60, // 25: flipbook.v1.State.timestamp:type_name -> google.protobuf.Timestamp
+	60, // 26: flipbook.v1.State.recorded_at:type_name -> google.protobuf.Timestamp
+	60, // 27: flipbook.v1.State.at:type_name -> google.protobuf.Timestamp
+	60, // 28: flipbook.v1.State.known_at:type_name -> google.protobuf.Timestamp
+	60, // 29: flipbook.v1.Snapshot.timestamp:type_name -> google.protobuf.Timestamp
+	60, // 30: flipbook.v1.Snapshot.recorded_at:type_name -> google.protobuf.Timestamp
+	60, // 31: flipbook.v1.Snapshot.created_at:type_name -> google.protobuf.Timestamp
+	60, // 32: flipbook.v1.Snapshot.expires_at:type_name -> google.protobuf.Timestamp
+	60, // 33: flipbook.v1.SetSnapshotRequest.timestamp:type_name -> google.protobuf.Timestamp
+	13, // 34: flipbook.v1.SubscribeResponse.event:type_name -> flipbook.v1.Event
+	24, // 35: flipbook.v1.SubscribeResponse.caught_up:type_name -> flipbook.v1.Checkpoint
+	37, // 36: flipbook.v1.Subscription.filter:type_name -> flipbook.v1.SubscriptionFilter
+	60, // 37: flipbook.v1.Subscription.last_heartbeat:type_name -> google.protobuf.Timestamp
+	38, // 38: flipbook.v1.Subscription.push:type_name -> flipbook.v1.PushEndpoint
+	60, // 39: flipbook.v1.Subscription.created_at:type_name -> google.protobuf.Timestamp
+	37, // 40: flipbook.v1.CreateSubscriptionRequest.filter:type_name -> flipbook.v1.SubscriptionFilter
+	3,  // 41: flipbook.v1.CreateSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
+	38, // 42: flipbook.v1.CreateSubscriptionRequest.push:type_name -> flipbook.v1.PushEndpoint
+	39, // 43: flipbook.v1.ListSubscriptionsResponse.items:type_name -> flipbook.v1.Subscription
+	13, // 44: flipbook.v1.NextResponse.events:type_name -> flipbook.v1.Event
+	3,  // 45: flipbook.v1.ResetSubscriptionRequest.start:type_name -> flipbook.v1.SubscriptionStart
+	60, // 46: flipbook.v1.ParkedEvent.parked_at:type_name -> google.protobuf.Timestamp
+	54, // 47: flipbook.v1.ListParkedResponse.items:type_name -> flipbook.v1.ParkedEvent
+	13, // 48: flipbook.v1.HandleRequest.events:type_name -> flipbook.v1.Event
+	15, // 49: flipbook.v1.EventStore.Append:input_type -> flipbook.v1.AppendRequest
+	18, // 50: flipbook.v1.EventStore.Commit:input_type -> flipbook.v1.CommitRequest
+	20, // 51: flipbook.v1.EventStore.Read:input_type -> flipbook.v1.ReadRequest
+	22, // 52: flipbook.v1.EventStore.GetLatest:input_type -> flipbook.v1.GetLatestRequest
+	23, // 53: flipbook.v1.EventStore.ReadAll:input_type -> flipbook.v1.ReadAllRequest
+	26, // 54: flipbook.v1.EventStore.GetStream:input_type -> flipbook.v1.GetStreamRequest
+	28, // 55: flipbook.v1.EventStore.ListStreams:input_type -> flipbook.v1.ListStreamsRequest
+	30, // 56: flipbook.v1.EventStore.GetState:input_type -> flipbook.v1.GetStateRequest
+	35, // 57: flipbook.v1.EventStore.Subscribe:input_type -> flipbook.v1.SubscribeRequest
+	4,  // 58: flipbook.v1.EventStore.Delete:input_type -> flipbook.v1.DeleteRequest
+	5,  // 59: flipbook.v1.EventStore.Truncate:input_type -> flipbook.v1.TruncateRequest
+	6,  // 60: flipbook.v1.EventStore.GetRetention:input_type -> flipbook.v1.GetRetentionRequest
+	7,  // 61: flipbook.v1.EventStore.SetRetention:input_type -> flipbook.v1.SetRetentionRequest
+	6,  // 62: flipbook.v1.EventStore.ClearRetention:input_type -> flipbook.v1.GetRetentionRequest
+	9,  // 63: flipbook.v1.EventStore.Scavenge:input_type -> flipbook.v1.ScavengeRequest
+	11, // 64: flipbook.v1.EventStore.Erase:input_type -> flipbook.v1.EraseRequest
+	40, // 65: flipbook.v1.Subscriptions.CreateSubscription:input_type -> flipbook.v1.CreateSubscriptionRequest
+	41, // 66: flipbook.v1.Subscriptions.GetSubscription:input_type -> flipbook.v1.GetSubscriptionRequest
+	42, // 67: flipbook.v1.Subscriptions.ListSubscriptions:input_type -> flipbook.v1.ListSubscriptionsRequest
+	44, // 68: flipbook.v1.Subscriptions.DeleteSubscription:input_type -> flipbook.v1.DeleteSubscriptionRequest
+	46, // 69: flipbook.v1.Subscriptions.Next:input_type -> flipbook.v1.NextRequest
+	48, // 70: flipbook.v1.Subscriptions.Ack:input_type -> flipbook.v1.AckRequest
+	49, // 71: flipbook.v1.Subscriptions.Nack:input_type -> flipbook.v1.NackRequest
+	51, // 72: flipbook.v1.Subscriptions.ResetSubscription:input_type -> flipbook.v1.ResetSubscriptionRequest
+	52, // 73: flipbook.v1.Subscriptions.PauseSubscription:input_type -> flipbook.v1.PauseSubscriptionRequest
+	53, // 74: flipbook.v1.Subscriptions.ResumeSubscription:input_type -> flipbook.v1.ResumeSubscriptionRequest
+	55, // 75: flipbook.v1.Subscriptions.ListParked:input_type -> flipbook.v1.ListParkedRequest
+	57, // 76: flipbook.v1.Subscriptions.RetryParked:input_type -> flipbook.v1.ParkedEventRequest
+	57, // 77: flipbook.v1.Subscriptions.SkipParked:input_type -> flipbook.v1.ParkedEventRequest
+	57, // 78: flipbook.v1.Subscriptions.ReplayParked:input_type -> flipbook.v1.ParkedEventRequest
+	58, // 79: flipbook.v1.EventHandler.Handle:input_type -> flipbook.v1.HandleRequest
+	33, // 80: flipbook.v1.SnapshotStore.Set:input_type -> flipbook.v1.SetSnapshotRequest
+	34, // 81: flipbook.v1.SnapshotStore.Get:input_type -> flipbook.v1.GetSnapshotRequest
+	17, // 82: flipbook.v1.EventStore.Append:output_type -> flipbook.v1.AppendResponse
+	19, // 83: flipbook.v1.EventStore.Commit:output_type -> flipbook.v1.CommitResponse
+	21, // 84: flipbook.v1.EventStore.Read:output_type -> flipbook.v1.ReadResponse
+	13, // 85: flipbook.v1.EventStore.GetLatest:output_type -> flipbook.v1.Event
+	25, // 86: flipbook.v1.EventStore.ReadAll:output_type -> flipbook.v1.ReadAllResponse
+	27, // 87: flipbook.v1.EventStore.GetStream:output_type -> flipbook.v1.StreamInfo
+	29, // 88: flipbook.v1.EventStore.ListStreams:output_type -> flipbook.v1.ListStreamsResponse
+	31, // 89: flipbook.v1.EventStore.GetState:output_type -> flipbook.v1.State
+	36, // 90: flipbook.v1.EventStore.Subscribe:output_type -> flipbook.v1.SubscribeResponse
+	27, // 91: flipbook.v1.EventStore.Delete:output_type -> flipbook.v1.StreamInfo
+	27, // 92: flipbook.v1.EventStore.Truncate:output_type -> flipbook.v1.StreamInfo
+	8,  // 93: flipbook.v1.EventStore.GetRetention:output_type -> flipbook.v1.Retention
+	8,  // 94: flipbook.v1.EventStore.SetRetention:output_type -> flipbook.v1.Retention
+	8,  // 95: flipbook.v1.EventStore.ClearRetention:output_type -> flipbook.v1.Retention
+	10, // 96: flipbook.v1.EventStore.Scavenge:output_type -> flipbook.v1.ScavengeResponse
+	12, // 97: flipbook.v1.EventStore.Erase:output_type -> flipbook.v1.Erasure
+	39, // 98: flipbook.v1.Subscriptions.CreateSubscription:output_type -> flipbook.v1.Subscription
+	39, // 99: flipbook.v1.Subscriptions.GetSubscription:output_type -> flipbook.v1.Subscription
+	43, // 100: flipbook.v1.Subscriptions.ListSubscriptions:output_type -> flipbook.v1.ListSubscriptionsResponse
+	45, // 101: flipbook.v1.Subscriptions.DeleteSubscription:output_type -> flipbook.v1.DeleteSubscriptionResponse
+	47, // 102: flipbook.v1.Subscriptions.Next:output_type -> flipbook.v1.NextResponse
+	39, // 103: flipbook.v1.Subscriptions.Ack:output_type -> flipbook.v1.Subscription
+	50, // 104: flipbook.v1.Subscriptions.Nack:output_type -> flipbook.v1.NackResponse
+	39, // 105: flipbook.v1.Subscriptions.ResetSubscription:output_type -> flipbook.v1.Subscription
+	39, // 106: flipbook.v1.Subscriptions.PauseSubscription:output_type -> flipbook.v1.Subscription
+	39, // 107: flipbook.v1.Subscriptions.ResumeSubscription:output_type -> flipbook.v1.Subscription
+	56, // 108: flipbook.v1.Subscriptions.ListParked:output_type -> flipbook.v1.ListParkedResponse
+	54, // 109: flipbook.v1.Subscriptions.RetryParked:output_type -> flipbook.v1.ParkedEvent
+	39, // 110: flipbook.v1.Subscriptions.SkipParked:output_type -> flipbook.v1.Subscription
+	39, // 111: flipbook.v1.Subscriptions.ReplayParked:output_type -> flipbook.v1.Subscription
+	59, // 112: flipbook.v1.EventHandler.Handle:output_type -> flipbook.v1.HandleResponse
+	32, // 113: flipbook.v1.SnapshotStore.Set:output_type -> flipbook.v1.Snapshot
+	32, // 114: flipbook.v1.SnapshotStore.Get:output_type -> flipbook.v1.Snapshot
+	82, // [82:115] is the sub-list for method output_type
+	49, // [49:82] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_flipbook_v1_eventstore_proto_init() }
@@ -4363,49 +4881,51 @@ func file_flipbook_v1_eventstore_proto_init() {
 	if File_flipbook_v1_eventstore_proto != nil {
 		return
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[2].OneofWrappers = []any{}
 	file_flipbook_v1_eventstore_proto_msgTypes[3].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[4].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[4].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[9].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[10].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[11].OneofWrappers = []any{
 		(*AppendRequest_ExpectedVersion)(nil),
 		(*AppendRequest_ExpectedState)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[5].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[6].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[10].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[12].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[13].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[17].OneofWrappers = []any{
 		(*ReadResponse_Event)(nil),
 		(*ReadResponse_NextCursor)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[14].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[21].OneofWrappers = []any{
 		(*ReadAllResponse_Event)(nil),
 		(*ReadAllResponse_Checkpoint)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[16].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[19].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[23].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[26].OneofWrappers = []any{
 		(*GetStateRequest_Version)(nil),
 		(*GetStateRequest_At)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[20].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[22].OneofWrappers = []any{}
-	file_flipbook_v1_eventstore_proto_msgTypes[25].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[27].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[29].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[32].OneofWrappers = []any{
 		(*SubscribeResponse_Event)(nil),
 		(*SubscribeResponse_CaughtUp)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[29].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[36].OneofWrappers = []any{
 		(*CreateSubscriptionRequest_Start)(nil),
 		(*CreateSubscriptionRequest_StartAfter)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[40].OneofWrappers = []any{
+	file_flipbook_v1_eventstore_proto_msgTypes[47].OneofWrappers = []any{
 		(*ResetSubscriptionRequest_Start)(nil),
 		(*ResetSubscriptionRequest_After)(nil),
 	}
-	file_flipbook_v1_eventstore_proto_msgTypes[43].OneofWrappers = []any{}
+	file_flipbook_v1_eventstore_proto_msgTypes[50].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flipbook_v1_eventstore_proto_rawDesc), len(file_flipbook_v1_eventstore_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   49,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

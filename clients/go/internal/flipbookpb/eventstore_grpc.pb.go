@@ -42,17 +42,22 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	EventStore_Append_FullMethodName      = "/flipbook.v1.EventStore/Append"
-	EventStore_Commit_FullMethodName      = "/flipbook.v1.EventStore/Commit"
-	EventStore_Read_FullMethodName        = "/flipbook.v1.EventStore/Read"
-	EventStore_GetLatest_FullMethodName   = "/flipbook.v1.EventStore/GetLatest"
-	EventStore_ReadAll_FullMethodName     = "/flipbook.v1.EventStore/ReadAll"
-	EventStore_GetStream_FullMethodName   = "/flipbook.v1.EventStore/GetStream"
-	EventStore_ListStreams_FullMethodName = "/flipbook.v1.EventStore/ListStreams"
-	EventStore_GetState_FullMethodName    = "/flipbook.v1.EventStore/GetState"
-	EventStore_Subscribe_FullMethodName   = "/flipbook.v1.EventStore/Subscribe"
-	EventStore_Delete_FullMethodName      = "/flipbook.v1.EventStore/Delete"
-	EventStore_Truncate_FullMethodName    = "/flipbook.v1.EventStore/Truncate"
+	EventStore_Append_FullMethodName         = "/flipbook.v1.EventStore/Append"
+	EventStore_Commit_FullMethodName         = "/flipbook.v1.EventStore/Commit"
+	EventStore_Read_FullMethodName           = "/flipbook.v1.EventStore/Read"
+	EventStore_GetLatest_FullMethodName      = "/flipbook.v1.EventStore/GetLatest"
+	EventStore_ReadAll_FullMethodName        = "/flipbook.v1.EventStore/ReadAll"
+	EventStore_GetStream_FullMethodName      = "/flipbook.v1.EventStore/GetStream"
+	EventStore_ListStreams_FullMethodName    = "/flipbook.v1.EventStore/ListStreams"
+	EventStore_GetState_FullMethodName       = "/flipbook.v1.EventStore/GetState"
+	EventStore_Subscribe_FullMethodName      = "/flipbook.v1.EventStore/Subscribe"
+	EventStore_Delete_FullMethodName         = "/flipbook.v1.EventStore/Delete"
+	EventStore_Truncate_FullMethodName       = "/flipbook.v1.EventStore/Truncate"
+	EventStore_GetRetention_FullMethodName   = "/flipbook.v1.EventStore/GetRetention"
+	EventStore_SetRetention_FullMethodName   = "/flipbook.v1.EventStore/SetRetention"
+	EventStore_ClearRetention_FullMethodName = "/flipbook.v1.EventStore/ClearRetention"
+	EventStore_Scavenge_FullMethodName       = "/flipbook.v1.EventStore/Scavenge"
+	EventStore_Erase_FullMethodName          = "/flipbook.v1.EventStore/Erase"
 )
 
 // EventStoreClient is the client API for EventStore service.
@@ -104,6 +109,25 @@ type EventStoreClient interface {
 	// Hide a stream's events below `before` (a version; a position on version-neutral
 	// streams) until a scavenge removes them. Answers the new head. Needs write scope.
 	Truncate(ctx context.Context, in *TruncateRequest, opts ...grpc.CallOption) (*StreamInfo, error)
+	// The retention policy a scavenge applies to a stream: its own (source "stream"), else
+	// its category's in FLIPBOOK_RETENTION ("category"), else none. Needs read scope.
+	GetRetention(ctx context.Context, in *GetRetentionRequest, opts ...grpc.CallOption) (*Retention, error)
+	// Give a stream its own retention policy (like KurrentDB's $maxAge/$maxCount), replacing
+	// its previous one and its category's. At least one of max_age, max_count, each a
+	// positive integer (else INVALID_ARGUMENT). The stream need not exist yet; a hard-deleted
+	// one answers FAILED_PRECONDITION "stream_deleted". Needs write scope.
+	SetRetention(ctx context.Context, in *SetRetentionRequest, opts ...grpc.CallOption) (*Retention, error)
+	// Remove a stream's own retention policy: its category's applies again. Answers the
+	// policy that applies now; NOT_FOUND when it had none of its own. Needs write scope.
+	ClearRetention(ctx context.Context, in *GetRetentionRequest, opts ...grpc.CallOption) (*Retention, error)
+	// Apply retention, then remove for good the events of hard-deleted streams and below
+	// truncation points, in short writes; stops after `limit` removed events (`complete`
+	// false: call again). Needs an admin key valid for every stream.
+	Scavenge(ctx context.Context, in *ScavengeRequest, opts ...grpc.CallOption) (*ScavengeResponse, error)
+	// Erase a subject's personal data by destroying its data keys (crypto-shredding; see
+	// docs/concepts/erasure.md). NOT_FOUND when nothing is stored for the subject. Needs an
+	// admin key valid for every stream. Cannot be undone.
+	Erase(ctx context.Context, in *EraseRequest, opts ...grpc.CallOption) (*Erasure, error)
 }
 
 type eventStoreClient struct {
@@ -251,6 +275,56 @@ func (c *eventStoreClient) Truncate(ctx context.Context, in *TruncateRequest, op
 	return out, nil
 }
 
+func (c *eventStoreClient) GetRetention(ctx context.Context, in *GetRetentionRequest, opts ...grpc.CallOption) (*Retention, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Retention)
+	err := c.cc.Invoke(ctx, EventStore_GetRetention_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventStoreClient) SetRetention(ctx context.Context, in *SetRetentionRequest, opts ...grpc.CallOption) (*Retention, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Retention)
+	err := c.cc.Invoke(ctx, EventStore_SetRetention_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventStoreClient) ClearRetention(ctx context.Context, in *GetRetentionRequest, opts ...grpc.CallOption) (*Retention, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Retention)
+	err := c.cc.Invoke(ctx, EventStore_ClearRetention_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventStoreClient) Scavenge(ctx context.Context, in *ScavengeRequest, opts ...grpc.CallOption) (*ScavengeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ScavengeResponse)
+	err := c.cc.Invoke(ctx, EventStore_Scavenge_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *eventStoreClient) Erase(ctx context.Context, in *EraseRequest, opts ...grpc.CallOption) (*Erasure, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Erasure)
+	err := c.cc.Invoke(ctx, EventStore_Erase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EventStoreServer is the server API for EventStore service.
 // All implementations must embed UnimplementedEventStoreServer
 // for forward compatibility.
@@ -300,6 +374,25 @@ type EventStoreServer interface {
 	// Hide a stream's events below `before` (a version; a position on version-neutral
 	// streams) until a scavenge removes them. Answers the new head. Needs write scope.
 	Truncate(context.Context, *TruncateRequest) (*StreamInfo, error)
+	// The retention policy a scavenge applies to a stream: its own (source "stream"), else
+	// its category's in FLIPBOOK_RETENTION ("category"), else none. Needs read scope.
+	GetRetention(context.Context, *GetRetentionRequest) (*Retention, error)
+	// Give a stream its own retention policy (like KurrentDB's $maxAge/$maxCount), replacing
+	// its previous one and its category's. At least one of max_age, max_count, each a
+	// positive integer (else INVALID_ARGUMENT). The stream need not exist yet; a hard-deleted
+	// one answers FAILED_PRECONDITION "stream_deleted". Needs write scope.
+	SetRetention(context.Context, *SetRetentionRequest) (*Retention, error)
+	// Remove a stream's own retention policy: its category's applies again. Answers the
+	// policy that applies now; NOT_FOUND when it had none of its own. Needs write scope.
+	ClearRetention(context.Context, *GetRetentionRequest) (*Retention, error)
+	// Apply retention, then remove for good the events of hard-deleted streams and below
+	// truncation points, in short writes; stops after `limit` removed events (`complete`
+	// false: call again). Needs an admin key valid for every stream.
+	Scavenge(context.Context, *ScavengeRequest) (*ScavengeResponse, error)
+	// Erase a subject's personal data by destroying its data keys (crypto-shredding; see
+	// docs/concepts/erasure.md). NOT_FOUND when nothing is stored for the subject. Needs an
+	// admin key valid for every stream. Cannot be undone.
+	Erase(context.Context, *EraseRequest) (*Erasure, error)
 	mustEmbedUnimplementedEventStoreServer()
 }
 
@@ -342,6 +435,21 @@ func (UnimplementedEventStoreServer) Delete(context.Context, *DeleteRequest) (*S
 }
 func (UnimplementedEventStoreServer) Truncate(context.Context, *TruncateRequest) (*StreamInfo, error) {
 	return nil, status.Error(codes.Unimplemented, "method Truncate not implemented")
+}
+func (UnimplementedEventStoreServer) GetRetention(context.Context, *GetRetentionRequest) (*Retention, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRetention not implemented")
+}
+func (UnimplementedEventStoreServer) SetRetention(context.Context, *SetRetentionRequest) (*Retention, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetRetention not implemented")
+}
+func (UnimplementedEventStoreServer) ClearRetention(context.Context, *GetRetentionRequest) (*Retention, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClearRetention not implemented")
+}
+func (UnimplementedEventStoreServer) Scavenge(context.Context, *ScavengeRequest) (*ScavengeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Scavenge not implemented")
+}
+func (UnimplementedEventStoreServer) Erase(context.Context, *EraseRequest) (*Erasure, error) {
+	return nil, status.Error(codes.Unimplemented, "method Erase not implemented")
 }
 func (UnimplementedEventStoreServer) mustEmbedUnimplementedEventStoreServer() {}
 func (UnimplementedEventStoreServer) testEmbeddedByValue()                    {}
@@ -541,6 +649,96 @@ func _EventStore_Truncate_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EventStore_GetRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventStoreServer).GetRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventStore_GetRetention_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventStoreServer).GetRetention(ctx, req.(*GetRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventStore_SetRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventStoreServer).SetRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventStore_SetRetention_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventStoreServer).SetRetention(ctx, req.(*SetRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventStore_ClearRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventStoreServer).ClearRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventStore_ClearRetention_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventStoreServer).ClearRetention(ctx, req.(*GetRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventStore_Scavenge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ScavengeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventStoreServer).Scavenge(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventStore_Scavenge_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventStoreServer).Scavenge(ctx, req.(*ScavengeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _EventStore_Erase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EventStoreServer).Erase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EventStore_Erase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EventStoreServer).Erase(ctx, req.(*EraseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EventStore_ServiceDesc is the grpc.ServiceDesc for EventStore service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -579,6 +777,26 @@ var EventStore_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Truncate",
 			Handler:    _EventStore_Truncate_Handler,
+		},
+		{
+			MethodName: "GetRetention",
+			Handler:    _EventStore_GetRetention_Handler,
+		},
+		{
+			MethodName: "SetRetention",
+			Handler:    _EventStore_SetRetention_Handler,
+		},
+		{
+			MethodName: "ClearRetention",
+			Handler:    _EventStore_ClearRetention_Handler,
+		},
+		{
+			MethodName: "Scavenge",
+			Handler:    _EventStore_Scavenge_Handler,
+		},
+		{
+			MethodName: "Erase",
+			Handler:    _EventStore_Erase_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -61,6 +61,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/scavenges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scavenge: apply retention, remove what deletes and truncations hid
+         * @description Applies each stream's retention policy (its own, else its category's), then removes for good the events of hard-deleted streams and those below truncation points, in short writes of `batch` events (appends keep running). Stops after `limit` removed events (default and at most 100000): `complete` false means more is left, so send another. Positions of what remains never change. Needs an admin key valid for every stream.
+         */
+        post: operations["scavenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/streams/": {
         parameters: {
             query?: never;
@@ -149,6 +169,34 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/streams/{stream_id}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The retention policy of a stream
+         * @description The policy the next scavenge applies to the stream: its own (`source` "stream"), else its category's in FLIPBOOK_RETENTION ("category"), else none.
+         */
+        get: operations["stream_retention"];
+        /**
+         * Set a stream's own retention policy
+         * @description Like KurrentDB's $maxAge/$maxCount: keep events at most `max_age` seconds and/or only the newest `max_count`. Replaces the stream's previous policy and its category's; a scavenge applies it. The stream need not exist yet. 400 unless at least one is a positive integer; 410 on a hard-deleted stream. Needs write scope.
+         */
+        put: operations["set_stream_retention"];
+        post?: never;
+        /**
+         * Clear a stream's own retention policy
+         * @description Its category's policy (if any) applies again; answers the policy that applies now. 404 when the stream has no policy of its own. Needs write scope.
+         */
+        delete: operations["clear_stream_retention"];
         options?: never;
         head?: never;
         patch?: never;
@@ -693,6 +741,46 @@ export interface components {
                 at: string;
             };
         };
+        Retention: {
+            category: string | null;
+            max_age: number | null;
+            max_count: number | null;
+            /**
+             * @description Where the policy comes from: the stream's own, its category's (FLIPBOOK_RETENTION), or none.
+             *
+             *     * `stream` - stream
+             *     * `category` - category
+             *     * `none` - none
+             */
+            source: components["schemas"]["SourceEnum"];
+            stream_id: string;
+            /**
+             * Format: date-time
+             * @description When the stream's own policy was set.
+             */
+            updated_at: string | null;
+        };
+        RetentionRequest: {
+            /** @description Keep events at most this many seconds after they were recorded. */
+            max_age?: number | null;
+            /** @description Keep only the newest this many events. */
+            max_count?: number | null;
+        };
+        Scavenge: {
+            /** @description False when the run stopped at its limit: send another for the rest. */
+            complete: boolean;
+            removed_events: number;
+            /** @description Streams that lost events for good. */
+            scavenged_streams: number;
+            /** @description Streams whose retention moved their truncation point. */
+            truncated_streams: number;
+        };
+        ScavengeRequest: {
+            /** @description Events per write (FLIPBOOK_SCAVENGE_BATCH). */
+            batch?: number;
+            /** @description Stop after removing this many events (at most 100000). */
+            limit?: number;
+        };
         SetSnapshot: {
             /** @description A free label, e.g. nightly (default empty). */
             label?: string;
@@ -769,6 +857,13 @@ export interface components {
             /** @description Ordered by version, then revision; without payloads. */
             snapshots: components["schemas"]["SnapshotInfo"][];
         };
+        /**
+         * @description * `stream` - stream
+         *     * `category` - category
+         *     * `none` - none
+         * @enum {string}
+         */
+        SourceEnum: "stream" | "category" | "none";
         State: {
             /**
              * Format: date-time
@@ -1141,6 +1236,74 @@ export interface operations {
             };
             /** @description permission_denied: the key's scope or stream prefix does not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    scavenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ScavengeRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scavenge"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: send application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1658,6 +1821,220 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    stream_retention: {
+        parameters: {
+            query?: {
+                /** @description The stream id, when the path holds `-` in its place: works behind any server, also for ids ending in `/events` that a server decoding `%2F` would misroute. */
+                stream_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The stream id, percent-encoded as ONE path segment: `/unique/path/to/file` is `%2Funique%2Fpath%2Fto%2Ffile` (encodeURIComponent, urllib.parse.quote(id, safe='')). Or `-` here with the id in the `stream_id` query parameter. */
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    set_stream_retention: {
+        parameters: {
+            query?: {
+                /** @description The stream id, when the path holds `-` in its place: works behind any server, also for ids ending in `/events` that a server decoding `%2F` would misroute. */
+                stream_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The stream id, percent-encoded as ONE path segment: `/unique/path/to/file` is `%2Funique%2Fpath%2Fto%2Ffile` (encodeURIComponent, urllib.parse.quote(id, safe='')). Or `-` here with the id in the `stream_id` query parameter. */
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RetentionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
+                };
+            };
+            /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unauthenticated: no key, or a malformed, unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description permission_denied: the key's scope or stream prefix does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description stream_deleted: the stream was hard-deleted (a tombstone) and takes no reads or appends */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported_media_type: send application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unavailable: the backend cannot be reached now; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    clear_stream_retention: {
+        parameters: {
+            query?: {
+                /** @description The stream id, when the path holds `-` in its place: works behind any server, also for ids ending in `/events` that a server decoding `%2F` would misroute. */
+                stream_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The stream id, percent-encoded as ONE path segment: `/unique/path/to/file` is `%2Funique%2Fpath%2Fto%2Ffile` (encodeURIComponent, urllib.parse.quote(id, safe='')). Or `-` here with the id in the `stream_id` query parameter. */
+                stream_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Retention"];
                 };
             };
             /** @description validation_error: a bad id, version, JSON value, query parameter or cursor */

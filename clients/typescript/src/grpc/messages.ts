@@ -11,6 +11,7 @@ import type {
   Event,
   NewEvent,
   Parked,
+  Retention,
   Snapshot,
   SnapshotInfo,
   StreamInfo,
@@ -111,6 +112,17 @@ export function streamInfo(message: pb.StreamInfo): StreamInfo {
     lastRecordedAt: timeOf(message.lastRecordedAt) ?? "",
     lastPosition: message.lastPosition,
     metadata: json(message.metadata, {}) as Record<string, unknown>,
+  };
+}
+
+export function retention(message: pb.Retention): Retention {
+  return {
+    streamId: message.streamId,
+    source: message.source as Retention["source"],
+    maxAge: message.maxAge ?? null,
+    maxCount: message.maxCount ?? null,
+    category: message.category || null,
+    updatedAt: timeOf(message.updatedAt),
   };
 }
 

@@ -25,6 +25,7 @@ import {
   json,
   jsonBytes,
   parked,
+  retention,
   snapshot,
   snapshotInfo,
   startMessage,
@@ -48,12 +49,16 @@ import type {
   Batch,
   CommitResult,
   CreateSubscriptionOptions,
+  Erasure,
   Event,
   FeedPage,
   NackResult,
   NewEvent,
   Page,
   Parked,
+  Retention,
+  RetentionPolicy,
+  ScavengeReport,
   Snapshot,
   SnapshotInfo,
   State,
@@ -286,6 +291,48 @@ export class GrpcTransport implements Transport {
   async truncateStream(streamId: string, before: number, call: CallContext): Promise<StreamInfo> {
     const es = this.eventStore;
     return streamInfo(await this.unary(es, es.truncate, pb.TruncateRequest.fromPartial({ streamId, before }), call));
+  }
+
+  async streamRetention(streamId: string, call: CallContext): Promise<Retention> {
+    const es = this.eventStore;
+    return retention(await this.unary(es, es.getRetention, pb.GetRetentionRequest.fromPartial({ streamId }), call));
+  }
+
+  async setStreamRetention(streamId: string, policy: RetentionPolicy, call: CallContext): Promise<Retention> {
+    const es = this.eventStore;
+    const request = pb.SetRetentionRequest.fromPartial({ streamId, maxAge: policy.maxAge, maxCount: policy.maxCount });
+    return retention(await this.unary(es, es.setRetention, request, call));
+  }
+
+  async clearStreamRetention(streamId: string, call: CallContext): Promise<Retention> {
+    const es = this.eventStore;
+    return retention(await this.unary(es, es.clearRetention, pb.GetRetentionRequest.fromPartial({ streamId }), call));
+  }
+
+  async scavenge(request: { batch?: number | undefined; limit?: number | undefined }, call: CallContext): Promise<ScavengeReport> {
+    const es = this.eventStore;
+    const message = pb.ScavengeRequest.fromPartial({ batch: request.batch ?? 0, limit: request.limit ?? 0 });
+    const response = await this.unary(es, es.scavenge, message, call);
+    return {
+      truncatedStreams: response.truncatedStreams,
+      scavengedStreams: response.scavengedStreams,
+      removedEvents: response.removedEvents,
+      complete: response.complete,
+    };
+  }
+
+  async erase(subject: string, call: CallContext): Promise<Erasure> {
+    const es = this.eventStore;
+    const response = await this.unary(es, es.erase, pb.EraseRequest.fromPartial({ subject }), call);
+    return {
+      subject: response.subject,
+      keysDestroyed: response.keysDestroyed,
+      streams: response.streams,
+      snapshotsDropped: response.snapshotsDropped,
+      erasedAt: timeOf(response.erasedAt),
+      erasedBy: response.erasedBy,
+      auditId: response.auditId,
+    };
   }
 
   async listStreams(

@@ -63,6 +63,82 @@ class TruncateRequest(_message.Message):
     before: int
     def __init__(self, stream_id: _Optional[str] = ..., before: _Optional[int] = ...) -> None: ...
 
+class GetRetentionRequest(_message.Message):
+    __slots__ = ("stream_id",)
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    def __init__(self, stream_id: _Optional[str] = ...) -> None: ...
+
+class SetRetentionRequest(_message.Message):
+    __slots__ = ("stream_id", "max_age", "max_count")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_AGE_FIELD_NUMBER: _ClassVar[int]
+    MAX_COUNT_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    max_age: int
+    max_count: int
+    def __init__(self, stream_id: _Optional[str] = ..., max_age: _Optional[int] = ..., max_count: _Optional[int] = ...) -> None: ...
+
+class Retention(_message.Message):
+    __slots__ = ("stream_id", "source", "max_age", "max_count", "category", "updated_at")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    MAX_AGE_FIELD_NUMBER: _ClassVar[int]
+    MAX_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    source: str
+    max_age: int
+    max_count: int
+    category: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, stream_id: _Optional[str] = ..., source: _Optional[str] = ..., max_age: _Optional[int] = ..., max_count: _Optional[int] = ..., category: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ScavengeRequest(_message.Message):
+    __slots__ = ("batch", "limit")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    batch: int
+    limit: int
+    def __init__(self, batch: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ScavengeResponse(_message.Message):
+    __slots__ = ("truncated_streams", "scavenged_streams", "removed_events", "complete")
+    TRUNCATED_STREAMS_FIELD_NUMBER: _ClassVar[int]
+    SCAVENGED_STREAMS_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    truncated_streams: int
+    scavenged_streams: int
+    removed_events: int
+    complete: bool
+    def __init__(self, truncated_streams: _Optional[int] = ..., scavenged_streams: _Optional[int] = ..., removed_events: _Optional[int] = ..., complete: _Optional[bool] = ...) -> None: ...
+
+class EraseRequest(_message.Message):
+    __slots__ = ("subject",)
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    def __init__(self, subject: _Optional[str] = ...) -> None: ...
+
+class Erasure(_message.Message):
+    __slots__ = ("subject", "keys_destroyed", "streams", "snapshots_dropped", "erased_at", "erased_by", "audit_id")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    KEYS_DESTROYED_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOTS_DROPPED_FIELD_NUMBER: _ClassVar[int]
+    ERASED_AT_FIELD_NUMBER: _ClassVar[int]
+    ERASED_BY_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_ID_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    keys_destroyed: int
+    streams: int
+    snapshots_dropped: int
+    erased_at: _timestamp_pb2.Timestamp
+    erased_by: str
+    audit_id: int
+    def __init__(self, subject: _Optional[str] = ..., keys_destroyed: _Optional[int] = ..., streams: _Optional[int] = ..., snapshots_dropped: _Optional[int] = ..., erased_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., erased_by: _Optional[str] = ..., audit_id: _Optional[int] = ...) -> None: ...
+
 class Event(_message.Message):
     __slots__ = ("stream_id", "version", "timestamp", "name", "payload", "metadata", "id", "position", "recorded_at")
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]

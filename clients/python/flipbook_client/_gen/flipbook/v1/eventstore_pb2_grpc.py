@@ -91,6 +91,31 @@ class EventStoreStub:
                 request_serializer=flipbook_dot_v1_dot_eventstore__pb2.TruncateRequest.SerializeToString,
                 response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.StreamInfo.FromString,
                 _registered_method=True)
+        self.GetRetention = channel.unary_unary(
+                '/flipbook.v1.EventStore/GetRetention',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.GetRetentionRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Retention.FromString,
+                _registered_method=True)
+        self.SetRetention = channel.unary_unary(
+                '/flipbook.v1.EventStore/SetRetention',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.SetRetentionRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Retention.FromString,
+                _registered_method=True)
+        self.ClearRetention = channel.unary_unary(
+                '/flipbook.v1.EventStore/ClearRetention',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.GetRetentionRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Retention.FromString,
+                _registered_method=True)
+        self.Scavenge = channel.unary_unary(
+                '/flipbook.v1.EventStore/Scavenge',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.ScavengeRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ScavengeResponse.FromString,
+                _registered_method=True)
+        self.Erase = channel.unary_unary(
+                '/flipbook.v1.EventStore/Erase',
+                request_serializer=flipbook_dot_v1_dot_eventstore__pb2.EraseRequest.SerializeToString,
+                response_deserializer=flipbook_dot_v1_dot_eventstore__pb2.Erasure.FromString,
+                _registered_method=True)
 
 
 class EventStoreServicer:
@@ -195,6 +220,50 @@ class EventStoreServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRetention(self, request, context):
+        """The retention policy a scavenge applies to a stream: its own (source "stream"), else
+        its category's in FLIPBOOK_RETENTION ("category"), else none. Needs read scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRetention(self, request, context):
+        """Give a stream its own retention policy (like KurrentDB's $maxAge/$maxCount), replacing
+        its previous one and its category's. At least one of max_age, max_count, each a
+        positive integer (else INVALID_ARGUMENT). The stream need not exist yet; a hard-deleted
+        one answers FAILED_PRECONDITION "stream_deleted". Needs write scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearRetention(self, request, context):
+        """Remove a stream's own retention policy: its category's applies again. Answers the
+        policy that applies now; NOT_FOUND when it had none of its own. Needs write scope.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Scavenge(self, request, context):
+        """Apply retention, then remove for good the events of hard-deleted streams and below
+        truncation points, in short writes; stops after `limit` removed events (`complete`
+        false: call again). Needs an admin key valid for every stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Erase(self, request, context):
+        """Erase a subject's personal data by destroying its data keys (crypto-shredding; see
+        docs/concepts/erasure.md). NOT_FOUND when nothing is stored for the subject. Needs an
+        admin key valid for every stream. Cannot be undone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventStoreServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -252,6 +321,31 @@ def add_EventStoreServicer_to_server(servicer, server):
                     servicer.Truncate,
                     request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.TruncateRequest.FromString,
                     response_serializer=flipbook_dot_v1_dot_eventstore__pb2.StreamInfo.SerializeToString,
+            ),
+            'GetRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRetention,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.GetRetentionRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Retention.SerializeToString,
+            ),
+            'SetRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRetention,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.SetRetentionRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Retention.SerializeToString,
+            ),
+            'ClearRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearRetention,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.GetRetentionRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Retention.SerializeToString,
+            ),
+            'Scavenge': grpc.unary_unary_rpc_method_handler(
+                    servicer.Scavenge,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.ScavengeRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.ScavengeResponse.SerializeToString,
+            ),
+            'Erase': grpc.unary_unary_rpc_method_handler(
+                    servicer.Erase,
+                    request_deserializer=flipbook_dot_v1_dot_eventstore__pb2.EraseRequest.FromString,
+                    response_serializer=flipbook_dot_v1_dot_eventstore__pb2.Erasure.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -552,6 +646,141 @@ class EventStore:
             '/flipbook.v1.EventStore/Truncate',
             flipbook_dot_v1_dot_eventstore__pb2.TruncateRequest.SerializeToString,
             flipbook_dot_v1_dot_eventstore__pb2.StreamInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.EventStore/GetRetention',
+            flipbook_dot_v1_dot_eventstore__pb2.GetRetentionRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Retention.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.EventStore/SetRetention',
+            flipbook_dot_v1_dot_eventstore__pb2.SetRetentionRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Retention.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.EventStore/ClearRetention',
+            flipbook_dot_v1_dot_eventstore__pb2.GetRetentionRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Retention.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Scavenge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.EventStore/Scavenge',
+            flipbook_dot_v1_dot_eventstore__pb2.ScavengeRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.ScavengeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Erase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flipbook.v1.EventStore/Erase',
+            flipbook_dot_v1_dot_eventstore__pb2.EraseRequest.SerializeToString,
+            flipbook_dot_v1_dot_eventstore__pb2.Erasure.FromString,
             options,
             channel_credentials,
             insecure,

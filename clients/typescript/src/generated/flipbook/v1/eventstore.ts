@@ -206,6 +206,65 @@ export interface TruncateRequest {
   before: number;
 }
 
+/** Retention (docs/concepts/lifecycle.md): GetRetention, SetRetention, ClearRetention. */
+export interface GetRetentionRequest {
+  streamId: string;
+}
+
+export interface SetRetentionRequest {
+  streamId: string;
+  /** Seconds an event is kept after it was recorded. */
+  maxAge?:
+    | number
+    | undefined;
+  /** How many of the newest events are kept. */
+  maxCount?: number | undefined;
+}
+
+export interface Retention {
+  streamId: string;
+  /** "stream", "category" or "none". */
+  source: string;
+  maxAge?: number | undefined;
+  maxCount?:
+    | number
+    | undefined;
+  /** The stream's category, when it has events and one. */
+  category: string;
+  /** When the stream's own policy was set. */
+  updatedAt: Timestamp | undefined;
+}
+
+export interface ScavengeRequest {
+  /** Events per write (0: FLIPBOOK_SCAVENGE_BATCH). */
+  batch: number;
+  /** Stop after removing this many events (0: the server's most, 100000). */
+  limit: number;
+}
+
+export interface ScavengeResponse {
+  truncatedStreams: number;
+  scavengedStreams: number;
+  removedEvents: number;
+  /** False when the run stopped at its limit: more may be left. */
+  complete: boolean;
+}
+
+export interface EraseRequest {
+  subject: string;
+}
+
+export interface Erasure {
+  subject: string;
+  keysDestroyed: number;
+  /** Streams that held the subject's fields. */
+  streams: number;
+  snapshotsDropped: number;
+  erasedAt: Timestamp | undefined;
+  erasedBy: string;
+  auditId: number;
+}
+
 /** An event as stored. Immutable. */
 export interface Event {
   streamId: string;
@@ -902,6 +961,835 @@ export const TruncateRequest: MessageFns<TruncateRequest> = {
     const message = createBaseTruncateRequest();
     message.streamId = object.streamId ?? "";
     message.before = object.before ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetRetentionRequest(): GetRetentionRequest {
+  return { streamId: "" };
+}
+
+export const GetRetentionRequest: MessageFns<GetRetentionRequest> = {
+  encode(message: GetRetentionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.streamId !== "") {
+      writer.uint32(10).string(message.streamId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRetentionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRetentionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.streamId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRetentionRequest {
+    return {
+      streamId: isSet(object.streamId)
+        ? globalThis.String(object.streamId)
+        : isSet(object.stream_id)
+        ? globalThis.String(object.stream_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetRetentionRequest): unknown {
+    const obj: any = {};
+    if (message.streamId !== "") {
+      obj.streamId = message.streamId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetRetentionRequest>, I>>(base?: I): GetRetentionRequest {
+    return GetRetentionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetRetentionRequest>, I>>(object: I): GetRetentionRequest {
+    const message = createBaseGetRetentionRequest();
+    message.streamId = object.streamId ?? "";
+    return message;
+  },
+};
+
+function createBaseSetRetentionRequest(): SetRetentionRequest {
+  return { streamId: "", maxAge: undefined, maxCount: undefined };
+}
+
+export const SetRetentionRequest: MessageFns<SetRetentionRequest> = {
+  encode(message: SetRetentionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.streamId !== "") {
+      writer.uint32(10).string(message.streamId);
+    }
+    if (message.maxAge !== undefined) {
+      writer.uint32(16).int64(message.maxAge);
+    }
+    if (message.maxCount !== undefined) {
+      writer.uint32(24).int64(message.maxCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetRetentionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetRetentionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.streamId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxAge = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxCount = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetRetentionRequest {
+    return {
+      streamId: isSet(object.streamId)
+        ? globalThis.String(object.streamId)
+        : isSet(object.stream_id)
+        ? globalThis.String(object.stream_id)
+        : "",
+      maxAge: isSet(object.maxAge)
+        ? globalThis.Number(object.maxAge)
+        : isSet(object.max_age)
+        ? globalThis.Number(object.max_age)
+        : undefined,
+      maxCount: isSet(object.maxCount)
+        ? globalThis.Number(object.maxCount)
+        : isSet(object.max_count)
+        ? globalThis.Number(object.max_count)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SetRetentionRequest): unknown {
+    const obj: any = {};
+    if (message.streamId !== "") {
+      obj.streamId = message.streamId;
+    }
+    if (message.maxAge !== undefined) {
+      obj.maxAge = Math.round(message.maxAge);
+    }
+    if (message.maxCount !== undefined) {
+      obj.maxCount = Math.round(message.maxCount);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetRetentionRequest>, I>>(base?: I): SetRetentionRequest {
+    return SetRetentionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetRetentionRequest>, I>>(object: I): SetRetentionRequest {
+    const message = createBaseSetRetentionRequest();
+    message.streamId = object.streamId ?? "";
+    message.maxAge = object.maxAge ?? undefined;
+    message.maxCount = object.maxCount ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRetention(): Retention {
+  return { streamId: "", source: "", maxAge: undefined, maxCount: undefined, category: "", updatedAt: undefined };
+}
+
+export const Retention: MessageFns<Retention> = {
+  encode(message: Retention, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.streamId !== "") {
+      writer.uint32(10).string(message.streamId);
+    }
+    if (message.source !== "") {
+      writer.uint32(18).string(message.source);
+    }
+    if (message.maxAge !== undefined) {
+      writer.uint32(24).int64(message.maxAge);
+    }
+    if (message.maxCount !== undefined) {
+      writer.uint32(32).int64(message.maxCount);
+    }
+    if (message.category !== "") {
+      writer.uint32(42).string(message.category);
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(message.updatedAt, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Retention {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetention();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.streamId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxAge = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxCount = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.category = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.updatedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Retention {
+    return {
+      streamId: isSet(object.streamId)
+        ? globalThis.String(object.streamId)
+        : isSet(object.stream_id)
+        ? globalThis.String(object.stream_id)
+        : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      maxAge: isSet(object.maxAge)
+        ? globalThis.Number(object.maxAge)
+        : isSet(object.max_age)
+        ? globalThis.Number(object.max_age)
+        : undefined,
+      maxCount: isSet(object.maxCount)
+        ? globalThis.Number(object.maxCount)
+        : isSet(object.max_count)
+        ? globalThis.Number(object.max_count)
+        : undefined,
+      category: isSet(object.category) ? globalThis.String(object.category) : "",
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Retention): unknown {
+    const obj: any = {};
+    if (message.streamId !== "") {
+      obj.streamId = message.streamId;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.maxAge !== undefined) {
+      obj.maxAge = Math.round(message.maxAge);
+    }
+    if (message.maxCount !== undefined) {
+      obj.maxCount = Math.round(message.maxCount);
+    }
+    if (message.category !== "") {
+      obj.category = message.category;
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = fromTimestamp(message.updatedAt).toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Retention>, I>>(base?: I): Retention {
+    return Retention.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Retention>, I>>(object: I): Retention {
+    const message = createBaseRetention();
+    message.streamId = object.streamId ?? "";
+    message.source = object.source ?? "";
+    message.maxAge = object.maxAge ?? undefined;
+    message.maxCount = object.maxCount ?? undefined;
+    message.category = object.category ?? "";
+    message.updatedAt = (object.updatedAt !== undefined && object.updatedAt !== null)
+      ? Timestamp.fromPartial(object.updatedAt)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseScavengeRequest(): ScavengeRequest {
+  return { batch: 0, limit: 0 };
+}
+
+export const ScavengeRequest: MessageFns<ScavengeRequest> = {
+  encode(message: ScavengeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.batch !== 0) {
+      writer.uint32(8).int64(message.batch);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).int64(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScavengeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScavengeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.batch = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScavengeRequest {
+    return {
+      batch: isSet(object.batch) ? globalThis.Number(object.batch) : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: ScavengeRequest): unknown {
+    const obj: any = {};
+    if (message.batch !== 0) {
+      obj.batch = Math.round(message.batch);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScavengeRequest>, I>>(base?: I): ScavengeRequest {
+    return ScavengeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScavengeRequest>, I>>(object: I): ScavengeRequest {
+    const message = createBaseScavengeRequest();
+    message.batch = object.batch ?? 0;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseScavengeResponse(): ScavengeResponse {
+  return { truncatedStreams: 0, scavengedStreams: 0, removedEvents: 0, complete: false };
+}
+
+export const ScavengeResponse: MessageFns<ScavengeResponse> = {
+  encode(message: ScavengeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.truncatedStreams !== 0) {
+      writer.uint32(8).int64(message.truncatedStreams);
+    }
+    if (message.scavengedStreams !== 0) {
+      writer.uint32(16).int64(message.scavengedStreams);
+    }
+    if (message.removedEvents !== 0) {
+      writer.uint32(24).int64(message.removedEvents);
+    }
+    if (message.complete !== false) {
+      writer.uint32(32).bool(message.complete);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScavengeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScavengeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.truncatedStreams = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.scavengedStreams = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.removedEvents = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.complete = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScavengeResponse {
+    return {
+      truncatedStreams: isSet(object.truncatedStreams)
+        ? globalThis.Number(object.truncatedStreams)
+        : isSet(object.truncated_streams)
+        ? globalThis.Number(object.truncated_streams)
+        : 0,
+      scavengedStreams: isSet(object.scavengedStreams)
+        ? globalThis.Number(object.scavengedStreams)
+        : isSet(object.scavenged_streams)
+        ? globalThis.Number(object.scavenged_streams)
+        : 0,
+      removedEvents: isSet(object.removedEvents)
+        ? globalThis.Number(object.removedEvents)
+        : isSet(object.removed_events)
+        ? globalThis.Number(object.removed_events)
+        : 0,
+      complete: isSet(object.complete) ? globalThis.Boolean(object.complete) : false,
+    };
+  },
+
+  toJSON(message: ScavengeResponse): unknown {
+    const obj: any = {};
+    if (message.truncatedStreams !== 0) {
+      obj.truncatedStreams = Math.round(message.truncatedStreams);
+    }
+    if (message.scavengedStreams !== 0) {
+      obj.scavengedStreams = Math.round(message.scavengedStreams);
+    }
+    if (message.removedEvents !== 0) {
+      obj.removedEvents = Math.round(message.removedEvents);
+    }
+    if (message.complete !== false) {
+      obj.complete = message.complete;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScavengeResponse>, I>>(base?: I): ScavengeResponse {
+    return ScavengeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScavengeResponse>, I>>(object: I): ScavengeResponse {
+    const message = createBaseScavengeResponse();
+    message.truncatedStreams = object.truncatedStreams ?? 0;
+    message.scavengedStreams = object.scavengedStreams ?? 0;
+    message.removedEvents = object.removedEvents ?? 0;
+    message.complete = object.complete ?? false;
+    return message;
+  },
+};
+
+function createBaseEraseRequest(): EraseRequest {
+  return { subject: "" };
+}
+
+export const EraseRequest: MessageFns<EraseRequest> = {
+  encode(message: EraseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subject !== "") {
+      writer.uint32(10).string(message.subject);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EraseRequest {
+    return { subject: isSet(object.subject) ? globalThis.String(object.subject) : "" };
+  },
+
+  toJSON(message: EraseRequest): unknown {
+    const obj: any = {};
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EraseRequest>, I>>(base?: I): EraseRequest {
+    return EraseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EraseRequest>, I>>(object: I): EraseRequest {
+    const message = createBaseEraseRequest();
+    message.subject = object.subject ?? "";
+    return message;
+  },
+};
+
+function createBaseErasure(): Erasure {
+  return {
+    subject: "",
+    keysDestroyed: 0,
+    streams: 0,
+    snapshotsDropped: 0,
+    erasedAt: undefined,
+    erasedBy: "",
+    auditId: 0,
+  };
+}
+
+export const Erasure: MessageFns<Erasure> = {
+  encode(message: Erasure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subject !== "") {
+      writer.uint32(10).string(message.subject);
+    }
+    if (message.keysDestroyed !== 0) {
+      writer.uint32(16).int64(message.keysDestroyed);
+    }
+    if (message.streams !== 0) {
+      writer.uint32(24).int64(message.streams);
+    }
+    if (message.snapshotsDropped !== 0) {
+      writer.uint32(32).int64(message.snapshotsDropped);
+    }
+    if (message.erasedAt !== undefined) {
+      Timestamp.encode(message.erasedAt, writer.uint32(42).fork()).join();
+    }
+    if (message.erasedBy !== "") {
+      writer.uint32(50).string(message.erasedBy);
+    }
+    if (message.auditId !== 0) {
+      writer.uint32(56).int64(message.auditId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Erasure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseErasure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.keysDestroyed = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.streams = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.snapshotsDropped = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.erasedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.erasedBy = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.auditId = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Erasure {
+    return {
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      keysDestroyed: isSet(object.keysDestroyed)
+        ? globalThis.Number(object.keysDestroyed)
+        : isSet(object.keys_destroyed)
+        ? globalThis.Number(object.keys_destroyed)
+        : 0,
+      streams: isSet(object.streams) ? globalThis.Number(object.streams) : 0,
+      snapshotsDropped: isSet(object.snapshotsDropped)
+        ? globalThis.Number(object.snapshotsDropped)
+        : isSet(object.snapshots_dropped)
+        ? globalThis.Number(object.snapshots_dropped)
+        : 0,
+      erasedAt: isSet(object.erasedAt)
+        ? fromJsonTimestamp(object.erasedAt)
+        : isSet(object.erased_at)
+        ? fromJsonTimestamp(object.erased_at)
+        : undefined,
+      erasedBy: isSet(object.erasedBy)
+        ? globalThis.String(object.erasedBy)
+        : isSet(object.erased_by)
+        ? globalThis.String(object.erased_by)
+        : "",
+      auditId: isSet(object.auditId)
+        ? globalThis.Number(object.auditId)
+        : isSet(object.audit_id)
+        ? globalThis.Number(object.audit_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: Erasure): unknown {
+    const obj: any = {};
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.keysDestroyed !== 0) {
+      obj.keysDestroyed = Math.round(message.keysDestroyed);
+    }
+    if (message.streams !== 0) {
+      obj.streams = Math.round(message.streams);
+    }
+    if (message.snapshotsDropped !== 0) {
+      obj.snapshotsDropped = Math.round(message.snapshotsDropped);
+    }
+    if (message.erasedAt !== undefined) {
+      obj.erasedAt = fromTimestamp(message.erasedAt).toISOString();
+    }
+    if (message.erasedBy !== "") {
+      obj.erasedBy = message.erasedBy;
+    }
+    if (message.auditId !== 0) {
+      obj.auditId = Math.round(message.auditId);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Erasure>, I>>(base?: I): Erasure {
+    return Erasure.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Erasure>, I>>(object: I): Erasure {
+    const message = createBaseErasure();
+    message.subject = object.subject ?? "";
+    message.keysDestroyed = object.keysDestroyed ?? 0;
+    message.streams = object.streams ?? 0;
+    message.snapshotsDropped = object.snapshotsDropped ?? 0;
+    message.erasedAt = (object.erasedAt !== undefined && object.erasedAt !== null)
+      ? Timestamp.fromPartial(object.erasedAt)
+      : undefined;
+    message.erasedBy = object.erasedBy ?? "";
+    message.auditId = object.auditId ?? 0;
     return message;
   },
 };
@@ -6783,6 +7671,75 @@ export const EventStoreService = {
     responseSerialize: (value: StreamInfo): Buffer => Buffer.from(StreamInfo.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamInfo => StreamInfo.decode(value),
   },
+  /**
+   * The retention policy a scavenge applies to a stream: its own (source "stream"), else
+   * its category's in FLIPBOOK_RETENTION ("category"), else none. Needs read scope.
+   */
+  getRetention: {
+    path: "/flipbook.v1.EventStore/GetRetention" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRetentionRequest): Buffer => Buffer.from(GetRetentionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRetentionRequest => GetRetentionRequest.decode(value),
+    responseSerialize: (value: Retention): Buffer => Buffer.from(Retention.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Retention => Retention.decode(value),
+  },
+  /**
+   * Give a stream its own retention policy (like KurrentDB's $maxAge/$maxCount), replacing
+   * its previous one and its category's. At least one of max_age, max_count, each a
+   * positive integer (else INVALID_ARGUMENT). The stream need not exist yet; a hard-deleted
+   * one answers FAILED_PRECONDITION "stream_deleted". Needs write scope.
+   */
+  setRetention: {
+    path: "/flipbook.v1.EventStore/SetRetention" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetRetentionRequest): Buffer => Buffer.from(SetRetentionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetRetentionRequest => SetRetentionRequest.decode(value),
+    responseSerialize: (value: Retention): Buffer => Buffer.from(Retention.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Retention => Retention.decode(value),
+  },
+  /**
+   * Remove a stream's own retention policy: its category's applies again. Answers the
+   * policy that applies now; NOT_FOUND when it had none of its own. Needs write scope.
+   */
+  clearRetention: {
+    path: "/flipbook.v1.EventStore/ClearRetention" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRetentionRequest): Buffer => Buffer.from(GetRetentionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRetentionRequest => GetRetentionRequest.decode(value),
+    responseSerialize: (value: Retention): Buffer => Buffer.from(Retention.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Retention => Retention.decode(value),
+  },
+  /**
+   * Apply retention, then remove for good the events of hard-deleted streams and below
+   * truncation points, in short writes; stops after `limit` removed events (`complete`
+   * false: call again). Needs an admin key valid for every stream.
+   */
+  scavenge: {
+    path: "/flipbook.v1.EventStore/Scavenge" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ScavengeRequest): Buffer => Buffer.from(ScavengeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ScavengeRequest => ScavengeRequest.decode(value),
+    responseSerialize: (value: ScavengeResponse): Buffer => Buffer.from(ScavengeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ScavengeResponse => ScavengeResponse.decode(value),
+  },
+  /**
+   * Erase a subject's personal data by destroying its data keys (crypto-shredding; see
+   * docs/concepts/erasure.md). NOT_FOUND when nothing is stored for the subject. Needs an
+   * admin key valid for every stream. Cannot be undone.
+   */
+  erase: {
+    path: "/flipbook.v1.EventStore/Erase" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EraseRequest): Buffer => Buffer.from(EraseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EraseRequest => EraseRequest.decode(value),
+    responseSerialize: (value: Erasure): Buffer => Buffer.from(Erasure.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Erasure => Erasure.decode(value),
+  },
 } as const;
 
 export interface EventStoreServer extends UntypedServiceImplementation {
@@ -6845,6 +7802,35 @@ export interface EventStoreServer extends UntypedServiceImplementation {
    * streams) until a scavenge removes them. Answers the new head. Needs write scope.
    */
   truncate: handleUnaryCall<TruncateRequest, StreamInfo>;
+  /**
+   * The retention policy a scavenge applies to a stream: its own (source "stream"), else
+   * its category's in FLIPBOOK_RETENTION ("category"), else none. Needs read scope.
+   */
+  getRetention: handleUnaryCall<GetRetentionRequest, Retention>;
+  /**
+   * Give a stream its own retention policy (like KurrentDB's $maxAge/$maxCount), replacing
+   * its previous one and its category's. At least one of max_age, max_count, each a
+   * positive integer (else INVALID_ARGUMENT). The stream need not exist yet; a hard-deleted
+   * one answers FAILED_PRECONDITION "stream_deleted". Needs write scope.
+   */
+  setRetention: handleUnaryCall<SetRetentionRequest, Retention>;
+  /**
+   * Remove a stream's own retention policy: its category's applies again. Answers the
+   * policy that applies now; NOT_FOUND when it had none of its own. Needs write scope.
+   */
+  clearRetention: handleUnaryCall<GetRetentionRequest, Retention>;
+  /**
+   * Apply retention, then remove for good the events of hard-deleted streams and below
+   * truncation points, in short writes; stops after `limit` removed events (`complete`
+   * false: call again). Needs an admin key valid for every stream.
+   */
+  scavenge: handleUnaryCall<ScavengeRequest, ScavengeResponse>;
+  /**
+   * Erase a subject's personal data by destroying its data keys (crypto-shredding; see
+   * docs/concepts/erasure.md). NOT_FOUND when nothing is stored for the subject. Needs an
+   * admin key valid for every stream. Cannot be undone.
+   */
+  erase: handleUnaryCall<EraseRequest, Erasure>;
 }
 
 export interface EventStoreClient extends Client {
@@ -7023,6 +8009,102 @@ export interface EventStoreClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StreamInfo) => void,
+  ): ClientUnaryCall;
+  /**
+   * The retention policy a scavenge applies to a stream: its own (source "stream"), else
+   * its category's in FLIPBOOK_RETENTION ("category"), else none. Needs read scope.
+   */
+  getRetention(
+    request: GetRetentionRequest,
+    callback: (error: ServiceError | null, response: Retention) => void,
+  ): ClientUnaryCall;
+  getRetention(
+    request: GetRetentionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Retention) => void,
+  ): ClientUnaryCall;
+  getRetention(
+    request: GetRetentionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Retention) => void,
+  ): ClientUnaryCall;
+  /**
+   * Give a stream its own retention policy (like KurrentDB's $maxAge/$maxCount), replacing
+   * its previous one and its category's. At least one of max_age, max_count, each a
+   * positive integer (else INVALID_ARGUMENT). The stream need not exist yet; a hard-deleted
+   * one answers FAILED_PRECONDITION "stream_deleted". Needs write scope.
+   */
+  setRetention(
+    request: SetRetentionRequest,
+    callback: (error: ServiceError | null, response: Retention) => void,
+  ): ClientUnaryCall;
+  setRetention(
+    request: SetRetentionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Retention) => void,
+  ): ClientUnaryCall;
+  setRetention(
+    request: SetRetentionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Retention) => void,
+  ): ClientUnaryCall;
+  /**
+   * Remove a stream's own retention policy: its category's applies again. Answers the
+   * policy that applies now; NOT_FOUND when it had none of its own. Needs write scope.
+   */
+  clearRetention(
+    request: GetRetentionRequest,
+    callback: (error: ServiceError | null, response: Retention) => void,
+  ): ClientUnaryCall;
+  clearRetention(
+    request: GetRetentionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Retention) => void,
+  ): ClientUnaryCall;
+  clearRetention(
+    request: GetRetentionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Retention) => void,
+  ): ClientUnaryCall;
+  /**
+   * Apply retention, then remove for good the events of hard-deleted streams and below
+   * truncation points, in short writes; stops after `limit` removed events (`complete`
+   * false: call again). Needs an admin key valid for every stream.
+   */
+  scavenge(
+    request: ScavengeRequest,
+    callback: (error: ServiceError | null, response: ScavengeResponse) => void,
+  ): ClientUnaryCall;
+  scavenge(
+    request: ScavengeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ScavengeResponse) => void,
+  ): ClientUnaryCall;
+  scavenge(
+    request: ScavengeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ScavengeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Erase a subject's personal data by destroying its data keys (crypto-shredding; see
+   * docs/concepts/erasure.md). NOT_FOUND when nothing is stored for the subject. Needs an
+   * admin key valid for every stream. Cannot be undone.
+   */
+  erase(request: EraseRequest, callback: (error: ServiceError | null, response: Erasure) => void): ClientUnaryCall;
+  erase(
+    request: EraseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Erasure) => void,
+  ): ClientUnaryCall;
+  erase(
+    request: EraseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Erasure) => void,
   ): ClientUnaryCall;
 }
 
