@@ -261,7 +261,7 @@ def on_threads(handler: grpc.RpcMethodHandler, executor: ThreadPoolExecutor) -> 
 
 def with_append_on_loop(threaded: grpc.RpcMethodHandler, executor: ThreadPoolExecutor) -> Any:
     """The Append handler: on the loop when ``append`` can answer, else ``threaded``'s."""
-    fallback = threaded.unary_unary
+    fallback: Any = threaded.unary_unary  # on_threads made it a coroutine function
 
     async def handler(request: Any, context: Any) -> Any:
         answered, response = await append(request, context, executor)

@@ -104,9 +104,10 @@ async def fast_append_async(
     try:
         principal.require("write", [stream_id])
         fields = _json_object(body)
+        events: Any = fields.get("events")  # JSON as sent: the service validates it
         result = await services.append_to_stream_async(
             stream_id,
-            fields.get("events"),  # JSON as sent: the service validates it
+            events,
             expected_version=fields.get("expected_version", "any"),
             category=fields.get("category"),
             kind=fields.get("kind"),

@@ -56,7 +56,7 @@ def stub(postgres_backend):
 
 def call(stub, request, auth, request_id: str | None = None):
     """(response, request id sent back) or (RpcError, request id)."""
-    metadata = auth + (("x-request-id", request_id or uuid.uuid4().hex),)
+    metadata = (*auth, ("x-request-id", request_id or uuid.uuid4().hex))
     try:
         response, call_ = stub.Append.with_call(request, metadata=metadata, timeout=WAIT)
     except grpc.RpcError as error:
