@@ -600,3 +600,41 @@ def test_tail_against_a_server_is_live_and_resumes_after_a_restart_with_no_gap_o
     positions = [e["position"] for e in events]
     assert positions == sorted(set(positions))  # in order, none twice
     assert "retrying" in "".join(err) or "resuming" in "".join(err)
+
+
+def test_tail_of_a_category_against_a_server_prints_only_that_category_live(
+    local_env, serve_process
+):
+    from flipbook_client import Client
+
+    server = serve_process
+    env = {**local_env, "FLIPBOOK_URL": server.http_url, "FLIPBOOK_API_KEY": server.key}
+    with Client(server.http_url, server.key) as client:
+        client.append("wallet-1", [{"name": "Old"}], category="wallet")  # before: not shown
+        tail = subprocess.Popen(
+            [FLIPBOOK, "tail", "--category", "wallet", "--count", "2", "--output", "json"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # The tail starts at the feed's end once it has read it: append until it shows.
+            deadline = time.monotonic() + 60
+            n = 0
+            while tail.poll() is None and time.monotonic() < deadline:
+                n += 1
+                client.append("order-1", [{"name": f"Other{n}"}], category="order")
+                client.append("wallet-2", [{"name": f"New{n}"}], category="wallet")
+                time.sleep(0.3)
+            out, err = tail.communicate(timeout=30)
+        finally:
+            if tail.poll() is None:
+                tail.kill()
+                tail.wait(10)
+    assert tail.returncode == 0, err
+    events = json_lines(out)
+    assert [e["stream_id"] for e in events] == ["wallet-2", "wallet-2"]
+    names = [e["name"] for e in events]
+    assert names[0].startswith("New") and names[1] == f"New{int(names[0][3:]) + 1}"
