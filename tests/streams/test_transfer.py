@@ -434,21 +434,28 @@ def test_a_dynamodb_import_keeps_a_commit_across_a_feed_block_readable_from_insi
     """DynamoDB Local's readers start at the 64-position block of the position they read
     after: a source commit at positions 62..65 must not be one feed item based at 62."""
     source = stores("sqlite")
-    source.append(
-        prepare_commit([{"stream_id": "a", "events": [{"name": "A"} for _ in range(61)]}])
+    # SQLite's position sequence outlives a test's rows: place b's commit at 62..65 of a
+    # block, wherever the sequence stands.
+    first = (
+        source.append(prepare_commit([{"stream_id": "a", "events": [{"name": "A"}]}]))
+        .events[0]
+        .position
     )
-    source.append(prepare_commit([{"stream_id": "b", "events": [{"name": "B"} for _ in range(4)]}]))
+    more = (62 - (first + 1)) % 64
+    if more:
+        source.append(prepare_commit([{"stream_id": "a", "events": [{"name": "A"}] * more}]))
+    b = source.append(
+        prepare_commit([{"stream_id": "b", "events": [{"name": "B"} for _ in range(4)]}])
+    ).events
+    assert b[0].position % 64 == 62 and b[-1].position % 64 == 1
     source.append(prepare_commit([{"stream_id": "c", "events": [{"name": "C"}]}]))
     target = stores("dynamodb")
     import_store(export_lines(source), store=target)
-    page = target.read_all(FeedQuery(after=64, limit=10))
-    assert [(e.position, e.stream_id) for e in page.events] == [(65, "b"), (66, "c")]
-    assert [e.version for e in target.read_all(FeedQuery(after=61, limit=10)).events] == [
-        1,
-        2,
-        3,
-        4,
-        1,
+    page = target.read_all(FeedQuery(after=b[2].position, limit=10))
+    assert [(e.stream_id, e.version) for e in page.events] == [("b", 4), ("c", 1)]
+    page = target.read_all(FeedQuery(after=b[0].position - 1, limit=10))
+    assert [(e.stream_id, e.version) for e in page.events] == [("b", n) for n in (1, 2, 3, 4)] + [
+        ("c", 1)
     ]
 
 
