@@ -368,6 +368,23 @@ def test_a_malformed_export_is_refused_naming_the_line(stores, change, message):
         import_store(change(lines), store=target)
 
 
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.parametrize("batch", [5, 500])
+@pytest.mark.parametrize("name", BACKENDS)
+def test_an_export_holding_an_event_id_twice_is_an_id_conflict(stores, name, batch):
+    source = stores("postgres" if name == "sqlite" else "sqlite")
+    fill(source, events=20, streams=4)
+    lines = export_lines(source)
+    events = [i for i, line in enumerate(lines) if '"type":"event"' in line]
+    first, last = json.loads(lines[events[0]]), json.loads(lines[events[-1]])
+    last["id"] = first["id"]  # a later batch (batch=5) or the same one (500)
+    lines[events[-1]] = json.dumps(last)
+    with pytest.raises(IdConflict) as refused:
+        import_store(_with_matching_trailer(lines), store=stores(name), batch=batch)
+    assert refused.value.code == "id_conflict"
+    assert first["id"] in str(refused.value.details)
+
+
 def _swap_events(lines: list[str]) -> list[str]:
     return [*lines[:2], lines[3], lines[2], *lines[4:]]
 
