@@ -120,8 +120,8 @@ class Command(StoreCommand):
         if sid:
             head = _server_head(client, sid)
             path = "/ws/streams/" + quote(sid, safe="")
-            # A versioned stream resumes after a version, a version-neutral one (or a
-            # stream not created yet, until its first event says which) after a position.
+            # A versioned stream (or one not created yet) resumes after a version, a
+            # version-neutral one after a position; an event without a version switches.
             cursor = SocketCursor(by_version=head is None or head.kind != NEUTRAL)
             if not options["from_start"] and head is not None:
                 cursor.last = (head.version or 0) if cursor.by_version else head.last_position
