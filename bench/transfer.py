@@ -5,7 +5,9 @@ ratio to read_all in the same run, and checks both exports' checksums are equal.
 
 The source is PostgreSQL (a database of its own, dropped and recreated; ``--sqlite``: a
 temporary SQLite file); the import target is a second empty database of the same kind, or
-any store URL of ``flipbook migrate`` (``--to redis://127.0.0.1:6379/0?prefix=bench``)."""
+any store URL of ``flipbook migrate`` (``--to redis://127.0.0.1:6379/0?prefix=bench``);
+``--also-to URL`` (repeatable) imports the same export into more empty stores, a line each
+(``--also-to 'dynamodb://127.0.0.1:8001?prefix=bench_transfer_'``: DynamoDB Local)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,12 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     add("--streams", type=int, default=1_000, help="streams they are spread over [1000]")
     add("--sqlite", action="store_true", help="temporary SQLite files instead of PostgreSQL")
     add("--to", default=None, help="import into this store URL instead (must be empty)")
+    add(
+        "--also-to",
+        action="append",
+        default=[],
+        help="import into this store URL too, a line of its own (repeatable; must be empty)",
+    )
     add("--quick", action="store_true", help="smoke run: 3,000 events on 60 streams")
     options = parser.parse_args(argv)
     if options.quick:
@@ -151,17 +159,20 @@ def run(options: argparse.Namespace, target_url: str) -> int:
             for line in export_store():
                 out.write(line)
         export_s = time.perf_counter() - started
-        target = open_store(target_url)
-        target.prepare()
-        try:
-            progress(f"importing into {target.describe()}")
-            started = time.perf_counter()
-            with path.open(encoding="utf-8") as lines:
-                report = import_store(lines, store=target.store, batch=1000)
-            import_s = time.perf_counter() - started
-            copied = export_checksum(store=target.store)
-        finally:
-            target.close()
+        imports = []
+        for url in [target_url, *options.also_to]:
+            target = open_store(url)
+            target.prepare()
+            try:
+                progress(f"importing into {target.describe()}")
+                started = time.perf_counter()
+                with path.open(encoding="utf-8") as lines:
+                    report = import_store(lines, store=target.store, batch=1000)
+                import_s = time.perf_counter() - started
+                copied = export_checksum(store=target.store)
+            finally:
+                target.close()
+            imports.append((target.kind, report, import_s, copied))
         size = path.stat().st_size
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -169,7 +180,10 @@ def run(options: argparse.Namespace, target_url: str) -> int:
     rows = [
         ("read_all (1,000-event pages)", read_rate),
         ("export (JSON Lines to a file)", read_n / export_s),
-        (f"import (into {target.kind}, 1,000-event batches)", report.events / import_s),
+    ]
+    rows += [
+        (f"import (into {kind}, 1,000-event batches)", report.events / import_s)
+        for kind, report, import_s, _copied in imports
     ]
     print(
         f"Flipbook export/import benchmark on {vendor}: {read_n:,} events on "
@@ -178,13 +192,16 @@ def run(options: argparse.Namespace, target_url: str) -> int:
     print(f"  {'operation':<48}{'events/s':>12}{'vs read_all':>13}")
     for label, rate in rows:
         print(f"  {label:<48}{rate:>12,.0f}{rate / read_rate:>12.2f}x")
-    same = copied["checksum"] == report.checksum
-    exact = copied["exact_checksum"] == report.exact_checksum
-    print(
-        f"  checksums equal: {'yes' if same else 'NO'}; positions and recorded times kept: "
-        f"{'yes' if exact else 'no'}"
-    )
-    return 0 if same and report.events == read_n else 1
+    failed = False
+    for kind, report, _import_s, copied in imports:
+        same = copied["checksum"] == report.checksum
+        exact = copied["exact_checksum"] == report.exact_checksum
+        print(
+            f"  {kind}: checksums equal: {'yes' if same else 'NO'}; positions and recorded "
+            f"times kept: {'yes' if exact else 'no'}"
+        )
+        failed = failed or not same or report.events != read_n
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -109,8 +109,8 @@ class Checksum:
         else:
             self.streams += 1
         left_out = UNCHECKED[kind]
-        text = canonical({k: v for k, v in line.items() if k not in left_out})
-        self._hash.update(text.encode() + b"\n")
+        kept = canonical({k: v for k, v in line.items() if k not in left_out})
+        self._hash.update(kept.encode() + b"\n")
         self._exact.update((text or canonical(line)).encode() + b"\n")
 
     def hexdigest(self) -> str:

@@ -1,6 +1,6 @@
 """bench/transfer.py runs end to end with tiny counts (read_all, export and import on a
-throwaway PostgreSQL database, and into Redis) and prints every row. Timings are never
-asserted."""
+throwaway PostgreSQL database, and into Redis and DynamoDB Local) and prints every row.
+Timings are never asserted."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from psycopg import sql
 
 from tests.bench_helpers import run_bench, throwaway_database
 from tests.contracts.snapshot_store import REDIS_URL, require_redis
+from tests.dynamodb_fixtures import dynamodb_local  # noqa: F401
 
 ROWS = ("read_all", "export", "import")
 
@@ -50,18 +51,26 @@ def test_transfer_benchmark_prints_rates_and_ratios_on_postgresql():
     assert "checksums equal: yes; positions and recorded times kept: yes" in done.stdout
 
 
-def test_transfer_benchmark_imports_into_a_store_url():
+def test_transfer_benchmark_imports_into_store_urls(dynamodb_local):  # noqa: F811
     require_redis()
     prefix = f"bench-smoke-{uuid.uuid4().hex[:8]}"
     target = f"{REDIS_URL.rstrip('/')}?prefix={prefix}"
+    table_prefix = f"bench_smoke_{uuid.uuid4().hex[:8]}_"
+    also = f"dynamodb://{dynamodb_local.removeprefix('http://')}?prefix={table_prefix}"
     try:
-        done = run_bench("bench.transfer", "--quick", "--sqlite", "--to", target)
+        done = run_bench("bench.transfer", "--quick", "--sqlite", "--to", target, "--also-to", also)
     finally:
+        from flipbook_site.storeurl import open_store
         from streams.backends.redis import RedisEventStore
 
         store = RedisEventStore(url=REDIS_URL, key_prefix=prefix)
         store.delete_everything()
         store.close()
+        dynamodb = open_store(also)
+        dynamodb.store.delete_tables()
+        dynamodb.close()
     assert done.returncode == 0, done.stderr[-3000:]
     assert "import (into redis" in done.stdout
-    assert "checksums equal: yes" in done.stdout
+    assert "import (into dynamodb" in done.stdout
+    assert "redis: checksums equal: yes" in done.stdout
+    assert "dynamodb: checksums equal: yes; positions and recorded times kept: yes" in done.stdout

@@ -471,3 +471,170 @@ def test_retention_scavenge_and_erase_against_a_server(local_env, flipbook_serve
     for args in (("scavenge",), ("erase", subject)):
         refused = run({**env, "FLIPBOOK_API_KEY": write_key}, *args)
         assert refused.returncode == 2 and "permission_denied" in refused.stderr, args
+
+
+class ServeProcess:
+    """A `flipbook serve` on an empty SQLite store that a test can stop and start again on
+    the same ports and store."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        from tests.processes import free_port, manage
+        from tests.sdk.conftest import server_env as sdk_server_env
+
+        self.tmp_path = tmp_path
+        self.http_port, self.grpc_port = free_port(), free_port()
+        self.env = sdk_server_env(tmp_path, self.http_port, self.grpc_port)
+        manage(self.env, "migrate", "--noinput")
+        self.key = manage(self.env, "flipbook_key", "create", "cli-tail", "--scope", "admin")
+        self.key = self.key.strip()
+        self.http_url = f"http://127.0.0.1:{self.http_port}"
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        from tests.sdk.conftest import wait_until_serving
+
+        self.starts += 1
+        log = self.tmp_path / f"serve-{self.starts}.log"
+        with log.open("wb") as log_file:
+            self.process = subprocess.Popen(
+                [FLIPBOOK, "serve"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until_serving(self.process, self.http_url, f"127.0.0.1:{self.grpc_port}", log)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.process = None
+
+
+@pytest.fixture
+def serve_process(tmp_path):
+    server = ServeProcess(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def _read_lines(stream, into: list[str]) -> None:
+    for line in stream:
+        into.append(line)
+
+
+def test_tail_against_a_server_is_live_and_resumes_after_a_restart_with_no_gap_or_duplicate(
+    local_env, serve_process
+):
+    import threading
+
+    from flipbook_client import Client
+
+    server = serve_process
+    env = {**local_env, "FLIPBOOK_URL": server.http_url, "FLIPBOOK_API_KEY": server.key}
+    sid = "live/tail"
+
+    def append(name: str) -> None:
+        with Client(server.http_url, server.key) as client:
+            client.append(sid, [{"name": name}])
+
+    def printed() -> list[dict]:
+        return json_lines("".join(out))
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 60
+        while len(printed()) < count and tail.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(printed()) >= count, (printed(), "".join(err))
+
+    append("E1")
+    tail = subprocess.Popen(
+        [FLIPBOOK, "tail", "--all", "--from-start", "--count", "9", "--output", "json"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out: list[str] = []
+    err: list[str] = []
+    readers = [
+        threading.Thread(target=_read_lines, args=(tail.stdout, out), daemon=True),
+        threading.Thread(target=_read_lines, args=(tail.stderr, err), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        wait_for(1)  # caught up from the store: subscribed, so what follows arrives live
+        for name in ("E2", "E3"):
+            append(name)
+            wait_for(int(name[1:]))
+        server.stop()
+        # Committed while the tail has no server: the catch-up after reconnecting sends them.
+        for name in ("E4", "E5"):
+            done = run(server.env, "append", sid, "--name", name)
+            assert done.returncode == 0, done.stderr
+        time.sleep(1)  # the tail retries against a closed port meanwhile
+        server.start()
+        for name in ("E6", "E7", "E8", "E9"):
+            append(name)
+        tail.wait(60)
+    finally:
+        if tail.poll() is None:
+            tail.kill()
+            tail.wait(10)
+        for reader in readers:
+            reader.join(10)
+    assert tail.returncode == 0, "".join(err)
+    events = printed()
+    assert [e["name"] for e in events] == [f"E{n}" for n in range(1, 10)]
+    assert [e["version"] for e in events] == list(range(1, 10))
+    positions = [e["position"] for e in events]
+    assert positions == sorted(set(positions))  # in order, none twice
+    assert "retrying" in "".join(err) or "resuming" in "".join(err)
+
+
+def test_tail_of_a_category_against_a_server_prints_only_that_category_live(
+    local_env, serve_process
+):
+    from flipbook_client import Client
+
+    server = serve_process
+    env = {**local_env, "FLIPBOOK_URL": server.http_url, "FLIPBOOK_API_KEY": server.key}
+    with Client(server.http_url, server.key) as client:
+        client.append("wallet-1", [{"name": "Old"}], category="wallet")  # before: not shown
+        tail = subprocess.Popen(
+            [FLIPBOOK, "tail", "--category", "wallet", "--count", "2", "--output", "json"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            # The tail starts at the feed's end once it has read it: append until it shows.
+            deadline = time.monotonic() + 60
+            n = 0
+            while tail.poll() is None and time.monotonic() < deadline:
+                n += 1
+                client.append("order-1", [{"name": f"Other{n}"}], category="order")
+                client.append("wallet-2", [{"name": f"New{n}"}], category="wallet")
+                time.sleep(0.3)
+            out, err = tail.communicate(timeout=30)
+        finally:
+            if tail.poll() is None:
+                tail.kill()
+                tail.wait(10)
+    assert tail.returncode == 0, err
+    events = json_lines(out)
+    assert [e["stream_id"] for e in events] == ["wallet-2", "wallet-2"]
+    names = [e["name"] for e in events]
+    assert names[0].startswith("New") and names[1] == f"New{int(names[0][3:]) + 1}"

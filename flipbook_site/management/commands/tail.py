@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import quote
+from uuid import UUID
 
 from django.core.management.base import CommandError, CommandParser
 
@@ -23,8 +28,10 @@ class Command(StoreCommand):
     help = (
         "Print new events as they are committed, until Ctrl-C: of one stream (STREAM), of a "
         "category (--category) or of the whole store (--all). It starts at the current end "
-        "(--from-start: at the beginning) and polls the store's all-feed or stream (the "
-        "server's REST API with --server) every --interval seconds."
+        "(--from-start: at the beginning). With --server it follows the server's WebSocket "
+        "event bus live, and after a lost connection resumes from the last event printed, "
+        "with no gap and no duplicate (several --category: polls the REST API); on the "
+        "local store it polls the all-feed or stream every --interval seconds."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -59,7 +66,11 @@ class Command(StoreCommand):
         try:
             if options["server"]:
                 with self.client(options) as client:
-                    self._follow(options, self._server_source(client, options))
+                    if len(options["category"] or ()) > 1:
+                        source = self._server_source(client, options)
+                    else:
+                        source = self._socket_source(client, options)
+                    self._follow(options, source)
             else:
                 self._follow(options, self._local_source(options))
         finally:
@@ -100,6 +111,28 @@ class Command(StoreCommand):
         start = 0 if options["from_start"] else services.store_totals()["last_position"]
         return _poll(read_feed, start, options["interval"], self.stopping)
 
+    def _socket_source(self, client: Any, options: dict[str, Any]) -> Iterator[RecordedEvent]:
+        """The events of the server's WebSocket feed (console/consumers.py) from the start
+        point on, reconnecting after a lost connection from the last event yielded."""
+        base = options["server"].rstrip("/")
+        base = "ws" + base.removeprefix("http") if base.startswith("http") else base
+        sid = options["stream"]
+        if sid:
+            head = _server_head(client, sid)
+            path = "/ws/streams/" + quote(sid, safe="")
+            # A versioned stream (or one not created yet) resumes after a version, a
+            # version-neutral one after a position; an event without a version switches.
+            cursor = SocketCursor(by_version=head is None or head.kind != NEUTRAL)
+            if not options["from_start"] and head is not None:
+                cursor.last = (head.version or 0) if cursor.by_version else head.last_position
+        else:
+            categories = options["category"] or ()
+            path = "/ws/categories/" + quote(categories[0], safe="") if categories else "/ws/events"
+            cursor = SocketCursor(by_version=False)
+            if not options["from_start"]:
+                cursor.last = _server_feed_end(client, categories)
+        return follow_socket(base + path, options["key"], cursor, self.stopping, self.stderr.write)
+
     def _server_source(self, client: Any, options: dict[str, Any]) -> Iterator[RecordedEvent]:
         head = _server_head(client, options["stream"]) if options["stream"] else None
         if options["stream"] and (head is None or head.kind != NEUTRAL):
@@ -118,15 +151,119 @@ class Command(StoreCommand):
             page = client.read_all(after=after, limit=500, categories=categories)
             return _only([recorded(e) for e in page.events], options["stream"]), page.next_after
 
-        start = 0
-        if not options["from_start"]:
-            while True:  # skip to the feed's current end
-                events, next_after = read_feed(start)
-                if next_after == start or not events:
-                    start = next_after
-                    break
-                start = next_after
+        start = 0 if options["from_start"] else _server_feed_end(client, categories)
         return _poll(read_feed, start, options["interval"], self.stopping)
+
+
+def _server_feed_end(client: Any, categories: Sequence[str]) -> int:
+    """The server's all-feed position to follow from: its current end (read to it)."""
+    start = 0
+    while True:
+        page = client.read_all(after=start, limit=500, categories=categories)
+        if page.next_after == start or not page.events:
+            return int(page.next_after)
+        start = page.next_after
+
+
+# Close codes after which reconnecting cannot help (console/consumers.py).
+FINAL_CLOSE_CODES = {4400: "bad request", 4401: "not authenticated", 4403: "not allowed"}
+RECONNECT_PAUSE = (0.1, 2.0)  # the first pause after a lost connection, and the longest
+
+
+@dataclass
+class SocketCursor:
+    """Where a socket tail stands: the last version (``by_version``) or position printed."""
+
+    by_version: bool
+    last: int = 0
+
+    def subscription(self) -> dict[str, Any]:
+        key = "after_version" if self.by_version else "after"
+        return {"type": "subscribe", key: self.last}
+
+    def take(self, event: RecordedEvent) -> bool:
+        """Whether ``event`` is new (then it becomes the last one)."""
+        if self.by_version and event.version is None:
+            self.by_version, self.last = False, 0  # a version-neutral stream after all
+        mark = event.version if self.by_version else event.position
+        assert mark is not None
+        if mark <= self.last:
+            return False  # sent again after a reconnect
+        self.last = mark
+        return True
+
+
+def follow_socket(
+    url: str,
+    key: str | None,
+    cursor: SocketCursor,
+    stopping: threading.Event,
+    warn: Callable[[str], object],
+) -> Iterator[RecordedEvent]:
+    """Yield the events a Flipbook WebSocket feed sends after ``cursor``, until ``stopping``;
+    after a lost connection (a restarted server, an overflow), connect again and subscribe
+    after the last event yielded, pausing longer each failed attempt. The server catches a
+    subscription up from its store before it goes live, and the cursor drops what it sent
+    before, so nothing is missed or printed twice."""
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+    from websockets.sync.client import connect
+
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    pause = RECONNECT_PAUSE[0]
+    refusal: dict[str, Any] = {}  # the error frame a refusing server sends before closing
+    while not stopping.is_set():
+        try:
+            with connect(url, additional_headers=headers, open_timeout=10) as socket:
+                socket.send(json.dumps(cursor.subscription()))
+                while not stopping.is_set():
+                    try:
+                        frame = json.loads(socket.recv(timeout=0.5))
+                    except TimeoutError:
+                        continue
+                    if frame.get("type") == "event":
+                        pause = RECONNECT_PAUSE[0]
+                        event = _frame_event(frame["event"])
+                        if cursor.take(event):
+                            yield event
+                    elif frame.get("type") == "caught_up" and not cursor.by_version:
+                        cursor.last = max(cursor.last, int(frame["position"]))
+                    elif frame.get("type") == "error":
+                        refusal = frame
+                return
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd is not None else None
+            if code in FINAL_CLOSE_CODES:
+                raise CommandError(
+                    f"{FINAL_CLOSE_CODES[code]}: {refusal.get('message', '')}".rstrip(": "),
+                    returncode=EXIT_REFUSED,
+                ) from exc
+            warn(f"the event feed closed ({code or 'no code'}); resuming\n")
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403, 404):
+                raise CommandError(
+                    f"the server refused the event feed (HTTP {status})", returncode=EXIT_REFUSED
+                ) from exc
+            warn(f"the event feed answered HTTP {status}; retrying\n")
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            warn(f"cannot reach the event feed ({exc.__class__.__name__}); retrying\n")
+        stopping.wait(pause)
+        pause = min(pause * 2, RECONNECT_PAUSE[1])
+
+
+def _frame_event(data: dict[str, Any]) -> RecordedEvent:
+    timestamp = data.get("timestamp")
+    return RecordedEvent(
+        data["stream_id"],
+        data.get("version"),
+        datetime.fromisoformat(timestamp) if timestamp else None,
+        data["name"],
+        data.get("payload"),
+        data.get("metadata") or {},
+        UUID(data["id"]),
+        int(data["position"]),
+        datetime.fromisoformat(data["recorded_at"]),
+    )
 
 
 def _poll(

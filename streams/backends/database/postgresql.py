@@ -460,7 +460,19 @@ class PostgreSQLOperations:
             "position, stream_pk, version, timestamp, name, payload, metadata, event_id, "
             "recorded_at"
         )
+        import psycopg
+        from django.db import IntegrityError
+
         raw = cursor.cursor
+        try:
+            self._copy(raw, columns, pks, events)
+        except psycopg.errors.IntegrityError as exc:
+            # COPY runs on psycopg's own cursor, outside Django's error wrapping.
+            raise IntegrityError(*exc.args) from exc
+
+    def _copy(
+        self, raw: Any, columns: str, pks: list[int], events: Sequence[ImportedEvent]
+    ) -> None:
         with raw.copy(f"COPY flipbook_event ({columns}) FROM STDIN") as copy:
             for pk, i in zip(pks, events, strict=True):
                 e = i.event

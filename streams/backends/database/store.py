@@ -53,7 +53,7 @@ from streams.backends.database.sql import (
 )
 from streams.backends.database.sqlite import SQLiteOperations
 from streams.conf import flipbook_settings
-from streams.exceptions import Unavailable, VersionConflict
+from streams.exceptions import IdConflict, Unavailable, ValidationError, VersionConflict
 from streams.records import (
     NEUTRAL,
     AppendResult,
@@ -305,7 +305,30 @@ class DatabaseEventStore(DatabaseLifecycle, ConsoleReads, BaseEventStore):
     ) -> int:
         if not keep_positions or not events:
             return super().import_events(streams, events, keep_positions=keep_positions)
-        return self._translate(self._import, streams, events)
+        try:
+            return self._translate(self._import, streams, events)
+        except IntegrityError as exc:  # the batch's transaction was rolled back
+            raise self._import_refusal(events) from exc
+
+    def _import_refusal(self, events: Sequence[ImportedEvent]) -> Exception:
+        """The error of an import batch that broke a unique constraint: an event id twice in
+        the batch or stored already (IdConflict), else a position or version taken."""
+        ids = [i.event.id for i in events]
+        twice = (
+            sorted({str(i) for i in ids if ids.count(i) > 1}) if len(set(ids)) < len(ids) else []
+        )
+        if twice:
+            return IdConflict(twice, "the import holds these event ids twice")
+        stored = self.find_event_streams(ids)
+        if stored:
+            return IdConflict(
+                sorted(str(i) for i in stored), "an event id of the import is stored already"
+            )
+        return ValidationError(
+            "position",
+            "the import's positions or versions are stored already: import into an empty "
+            "store, or merge",
+        )
 
     def _import(
         self, streams: Mapping[str, ImportedStream], events: Sequence[ImportedEvent]
