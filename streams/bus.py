@@ -106,16 +106,19 @@ async def _send_all(layer, pairs: list[tuple]) -> None:
         await layer.group_send(group, message)
 
 
-def publish(result: CommitResult) -> None:
+def publish(result: CommitResult) -> asyncio.Task | None:
     """Publish a durable commit on the bus. Never raises: failures are logged, since the
-    commit has succeeded and readers can always catch up from the store."""
+    commit has succeeded and readers can always catch up from the store. Called on an event
+    loop it returns the publication's task, for the caller to await (so a busy loop does
+    not pile up publications faster than the layer takes them)."""
     try:
-        _publish(result)
+        return _publish(result)
     except Exception:
         logger.exception(
             "publishing a commit on the event bus failed",
             extra={"last_position": _last_position(result)},
         )
+        return None
 
 
 def _last_position(result: CommitResult) -> int | None:
@@ -125,16 +128,16 @@ def _last_position(result: CommitResult) -> int | None:
         return None
 
 
-def _publish(result: CommitResult) -> None:
+def _publish(result: CommitResult) -> asyncio.Task | None:
     layer = get_channel_layer()
     if layer is None:
-        return
+        return None
     in_memory = isinstance(layer, InMemoryChannelLayer)
     loop = _consumer_loop
     if in_memory and (loop is None or loop.is_closed()):
-        return  # no consumer has ever connected in this process: nobody listens
+        return None  # no consumer has ever connected in this process: nobody listens
     if not result.streams:
-        return
+        return None
     # Each stream's category as the append left it (the admin may change it later; the
     # commit result says what it was when these events were stored).
     categories = {s.stream_id: s.category for s in result.streams}
@@ -146,7 +149,7 @@ def _publish(result: CommitResult) -> None:
         else:
             # In-process delivery; not awaited, so a commit never waits on the consumers.
             asyncio.run_coroutine_threadsafe(_send_all(layer, pairs), loop)
-        return
+        return None
     running = _running_loop()
     if running is not None:
         # Called on an event loop (an append answered there): the layer serves this loop
@@ -154,11 +157,12 @@ def _publish(result: CommitResult) -> None:
         task = running.create_task(_send_all(layer, pairs))
         _sending.add(task)
         task.add_done_callback(_sent)
-        return
+        return task
     future = asyncio.run_coroutine_threadsafe(_send_all(layer, pairs), _publisher())
     # Waited for (bounded): a short-lived process (a management command) must not exit
     # before its commit is on the bus, and commits of one thread stay in order.
     future.result(timeout=bus_settings()["PUBLISH_TIMEOUT"])
+    return None
 
 
 _sending: set[asyncio.Task] = set()  # publications under way on a loop: kept from the GC
@@ -170,9 +174,9 @@ def _sent(task: asyncio.Task) -> None:
         logger.error("publishing a commit on the event bus failed", exc_info=task.exception())
 
 
-def on_events_committed(sender, result: CommitResult, **kwargs) -> None:
-    """Receiver of ``streams.signals.events_committed``."""
-    publish(result)
+def on_events_committed(sender, result: CommitResult, **kwargs) -> asyncio.Task | None:
+    """Receiver of ``streams.signals.events_committed`` (on a loop: the publication)."""
+    return publish(result)
 
 
 on_events_committed.loop_safe = True  # type: ignore[attr-defined]  # never blocks on a loop

@@ -5,6 +5,7 @@ raises only errors of streams/exceptions.py."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -100,7 +101,11 @@ async def append_to_stream_async(
     if result is None:
         return None
     if events_committed.receivers:
-        events_committed.announce_from_loop(commit, result, offload)
+        pending = events_committed.announce_from_loop(commit, result, offload)
+        if pending:
+            # Waited for, as on a thread: the loop takes no more appends than the bus takes
+            # publications (failures are logged by the bus; the commit stands).
+            await asyncio.wait(pending, timeout=flipbook_settings.BUS["PUBLISH_TIMEOUT"])
     return result.streams[0]
 
 

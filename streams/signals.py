@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from django.dispatch import Signal
@@ -65,25 +66,31 @@ class CommitSignal(Signal):
 
     def announce_from_loop(
         self, sender, result, offload: Callable[[Callable[[], None]], object]
-    ) -> None:
+    ) -> list[Awaitable[Any]]:
         """:meth:`announce` from an event loop: receivers marked ``loop_safe = True`` (they
-        neither block nor touch the database) run here; the others run in one call handed to
+        neither block nor touch the database) run here, and what they return to be awaited
+        (the bus's publication) is returned; the others run in one call handed to
         ``offload`` (which runs it on a thread, not waited for)."""
         plan = self._current_plan()
         if plan is None:
             offload(lambda: self.announce(sender, result))
-            return
+            return []
         later = []
+        pending = []
         for receiver in _live(plan):
             if not getattr(receiver, "loop_safe", False):
                 later.append(receiver)
                 continue
             try:
-                receiver(signal=self, sender=sender, result=result)
+                outcome = receiver(signal=self, sender=sender, result=result)
             except Exception as err:
                 self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
+                continue
+            if inspect.isawaitable(outcome):
+                pending.append(outcome)
         if later:
             offload(lambda: self._call_each(later, sender, result))
+        return pending
 
     def _call_each(self, receivers: list[Any], sender, result) -> None:
         for receiver in receivers:
