@@ -122,27 +122,39 @@ def run_worker(
 ) -> None:
     """Serve HTTP on ``http_socket`` and gRPC on ``options.grpc_port`` until SIGTERM/SIGINT."""
     import uvicorn
+    import uvloop
 
     from subscriptions import services as subscriptions
 
     app, http, websockets = build_application(options)
-
+    # One event loop per worker for HTTP and gRPC: the appends of both run on it, and two
+    # loops would take turns with the GIL.
+    runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
     grpc_server = None
     if options.grpc_port is not None:
         from api.grpc.server import build_server
 
-        grpc_server, bound = build_server(
-            options.grpc_port,
-            host=options.host,
-            tls_cert=options.tls_cert,
-            tls_key=options.tls_key,
-            share_port=share_grpc_port,
-        )
-        grpc_server.start()
-        logger.info(
-            "gRPC listening",
-            extra={"address": f"{options.host}:{bound}", "tls": bool(options.tls_cert)},
-        )
+        async def start_grpc() -> Any:
+            grpc_server, bound = build_server(
+                options.grpc_port,
+                host=options.host,
+                tls_cert=options.tls_cert,
+                tls_key=options.tls_key,
+                share_port=share_grpc_port,
+                on_running_loop=True,
+            )
+            await grpc_server.server.start()
+            logger.info(
+                "gRPC listening",
+                extra={"address": f"{options.host}:{bound}", "tls": bool(options.tls_cert)},
+            )
+            return grpc_server
+
+        try:
+            grpc_server = runner.run(start_grpc())
+        except BaseException:
+            runner.close()
+            raise
 
     subscriptions.notifier.reopen()
     push_worker, push_thread = None, None
@@ -194,7 +206,6 @@ def run_worker(
 
     server.on_exit_signal = begin_shutdown
     logger.info("HTTP listening", extra={"address": f"{options.host}:{options.http_port}"})
-    import uvloop
 
     async def serve_until_stopped() -> None:
         try:
@@ -206,7 +217,8 @@ def run_worker(
             await get_event_store().close_async()
 
     http.loop_routes_on = True  # one-stream appends answered on this loop (its pool)
-    uvloop.run(serve_until_stopped())
+    with runner:
+        runner.run(serve_until_stopped())
     unfinished = http.in_flight
     http.close()
     close_database_pools()

@@ -101,13 +101,26 @@ def grpc_loop() -> asyncio.AbstractEventLoop:
 
 
 class LoopServer:
-    """A grpc.aio server on the gRPC event loop (api/grpc/aio.py), with the synchronous
-    start/stop of grpc.Server, so `serve` and the tests drive it as before."""
+    """A grpc.aio server (api/grpc/aio.py) on the gRPC event loop, with the synchronous
+    start/stop of grpc.Server, so the tests drive it as before; or on the running loop
+    (``on_running_loop``), where `serve` puts it beside HTTP: one loop per worker process,
+    started with ``await server.server.start()``."""
 
-    def __init__(self, build: Callable[[], grpc.aio.Server], executor: ThreadPoolExecutor):
+    def __init__(
+        self,
+        build: Callable[[], grpc.aio.Server],
+        executor: ThreadPoolExecutor,
+        *,
+        on_running_loop: bool = False,
+    ):
         self.executor = executor
-        self.loop = grpc_loop()
-        self.server: grpc.aio.Server = self._call(self._build(build))
+        self.on_running_loop = on_running_loop
+        if on_running_loop:
+            self.loop = asyncio.get_running_loop()
+            self.server: grpc.aio.Server = build()
+        else:
+            self.loop = grpc_loop()
+            self.server = self._call(self._build(build))
 
     async def _build(self, build: Callable[[], grpc.aio.Server]) -> grpc.aio.Server:
         return build()  # grpc.aio binds a server to the loop it is made on
@@ -116,12 +129,18 @@ class LoopServer:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def add_port(self, address: str, credentials: grpc.ServerCredentials | None) -> int:
-        async def add() -> int:
+        def add() -> int:
             if credentials is None:
                 return self.server.add_insecure_port(address)
             return self.server.add_secure_port(address, credentials)
 
-        return self._call(add())
+        if self.on_running_loop:
+            return add()
+
+        async def add_on_loop() -> int:
+            return add()
+
+        return self._call(add_on_loop())
 
     def start(self) -> None:
         self._call(self.server.start())
@@ -135,9 +154,10 @@ class LoopServer:
         async def stop() -> None:
             try:
                 await self.server.stop(grace)
-                from streams.backends import get_event_store
+                if not self.on_running_loop:  # else the loop's owner closes them, last
+                    from streams.backends import get_event_store
 
-                await get_event_store().close_async()
+                    await get_event_store().close_async()
             finally:
                 await asyncio.get_running_loop().run_in_executor(None, self._release, done)
 
@@ -157,6 +177,7 @@ def build_server(
     tls_key: str | None = None,
     max_workers: int = DEFAULT_MAX_WORKERS,
     share_port: bool = False,
+    on_running_loop: bool = False,
 ) -> tuple[LoopServer, int]:
     """Return a gRPC server bound to ``host:port`` (port 0: a free one) and the bound port,
     not started yet: call ``server.start()``, and ``server.stop(grace)`` to end it.
@@ -165,8 +186,9 @@ def build_server(
     grpc.health.v1 (SERVING) and reflection; with TLS when ``tls_cert`` and ``tls_key`` (PEM
     file paths) are given. Calls run on ``max_workers`` threads (a server-streaming call
     holds one for its whole stream), but one-stream Appends, which run on the server's
-    event loop (api/grpc/aio.py). ``share_port``: bind with SO_REUSEPORT, so that the
-    worker processes of one `serve` share the port (the kernel spreads connections).
+    event loop (api/grpc/aio.py): the gRPC loop's, or the running one with
+    ``on_running_loop`` (then ``await server.server.start()``). ``share_port``: bind with
+    SO_REUSEPORT, so that the worker processes of one `serve` share the port.
     Raises ImproperlyConfigured for bad TLS settings and OSError when it cannot bind."""
     credentials = server_credentials(tls_cert, tls_key)
     executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="flipbook-grpc")
@@ -193,7 +215,7 @@ def build_server(
         reflection.enable_server_reflection(SERVICE_NAMES, server)
         return server
 
-    server = LoopServer(build, executor)
+    server = LoopServer(build, executor, on_running_loop=on_running_loop)
     address = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
     reason: Exception | None
     try:
