@@ -104,8 +104,8 @@ PLAIN_SETTINGS: dict[str, tuple[Any, str]] = {
     ),
     "FLIPBOOK_ASYNC_CONNECTIONS": (
         8,
-        "PostgreSQL connections per event loop of a `serve` worker (one for HTTP, one for "
-        "gRPC) for the one-stream appends answered there, beside the threads' pool.",
+        "PostgreSQL connections of a `serve` worker's event loop (HTTP's and gRPC's) for the "
+        "one-stream appends answered there, beside the threads' pool.",
     ),
     "FLIPBOOK_GRPC_TLS_CERT": (None, "PEM certificate file: gRPC serves TLS when set."),
     "FLIPBOOK_GRPC_TLS_KEY": (None, "PEM private key file of that certificate."),
