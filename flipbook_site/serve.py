@@ -134,9 +134,11 @@ def run_worker(
     if options.grpc_port is not None:
         from api.grpc.server import build_server
 
+        grpc_port = options.grpc_port
+
         async def start_grpc() -> Any:
             grpc_server, bound = build_server(
-                options.grpc_port,
+                grpc_port,
                 host=options.host,
                 tls_cert=options.tls_cert,
                 tls_key=options.tls_key,

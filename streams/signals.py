@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable, Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.dispatch import Signal
@@ -66,7 +66,7 @@ class CommitSignal(Signal):
 
     def announce_from_loop(
         self, sender, result, offload: Callable[[Callable[[], None]], object]
-    ) -> list[Awaitable[Any]]:
+    ) -> list[asyncio.Future[Any]]:
         """:meth:`announce` from an event loop: receivers marked ``loop_safe = True`` (they
         neither block nor touch the database) run here, and what they return to be awaited
         (the bus's publication) is returned; the others run in one call handed to
@@ -86,7 +86,7 @@ class CommitSignal(Signal):
             except Exception as err:
                 self._log_robust_failure(receiver, err)  # type: ignore[attr-defined]
                 continue
-            if inspect.isawaitable(outcome):
+            if asyncio.isfuture(outcome):
                 pending.append(outcome)
         if later:
             offload(lambda: self._call_each(later, sender, result))

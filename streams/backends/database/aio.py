@@ -18,7 +18,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from streams.backends.base import refusal_error
-from streams.backends.database.postgresql import event_columns, one_statement_sql
+from streams.backends.database.postgresql import one_statement_params, one_statement_sql
 from streams.backends.database.sql import head_shape
 from streams.exceptions import Unavailable
 from streams.records import CommitResult, PreparedAppend
@@ -75,14 +75,8 @@ class AsyncAppender:
             self._opened = True
         store = self.store
         now = datetime.now(UTC)
-        params = store.head_params(a, now)
+        params = one_statement_params(store, a, now)
         events = a.events
-        if len(events) == 1:
-            e = events[0]
-            params["ts"], params["name"], params["eid"] = e.timestamp, e.name, e.id
-            params["payload"], params["meta"] = e.payload_json, e.metadata_json
-        else:
-            params.update(event_columns(events))
         sql = one_statement_sql(*head_shape(a), True)
         try:
             async with self.pool.connection() as conn:

@@ -75,6 +75,22 @@ def event_columns(events: Sequence[PreparedEvent]) -> dict[str, Any]:
     }
 
 
+def one_statement_params(
+    store: DatabaseEventStore, a: PreparedAppend, now: datetime
+) -> dict[str, Any]:
+    """The parameters of ``one_statement_sql`` for ``a``: one event as plain values (encoding
+    one-element arrays costs more client time than the statement), more as columns."""
+    params = store.head_params(a, now)
+    events = a.events
+    if len(events) == 1:
+        e = events[0]
+        params["ts"], params["name"], params["eid"] = e.timestamp, e.name, e.id
+        params["payload"], params["meta"] = e.payload_json, e.metadata_json
+    else:
+        params.update(event_columns(events))
+    return params
+
+
 @cache
 def one_statement_sql(
     check: str, kind_given: bool, category_given: bool, one: bool, own_transaction: bool
@@ -312,14 +328,7 @@ class PostgreSQLOperations:
         transaction it runs the statement through libpq directly (``SessionStatements``);
         inside one, on a psycopg cursor kept per database session. Client CPU is most of what
         separates an append from a bare INSERT (see the README's benchmark notes)."""
-        events = a.events
-        params = self.store.head_params(a, now)
-        if len(events) == 1:
-            e = events[0]
-            params["ts"], params["name"], params["eid"] = e.timestamp, e.name, e.id
-            params["payload"], params["meta"] = e.payload_json, e.metadata_json
-        else:
-            params.update(event_columns(events))
+        params = one_statement_params(self.store, a, now)
         raw = conn.connection
         if raw is None:
             conn.ensure_connection()
