@@ -77,6 +77,12 @@ def append_to_stream(
     return _commit((prepared,)).streams[0]
 
 
+def appends_on_loop() -> bool:
+    """Whether the store answers appends from an event loop (:func:`append_to_stream_async`
+    may store them); when not, callers go to a thread straight away."""
+    return get_event_store().async_appends
+
+
 async def append_to_stream_async(
     stream_id: str,
     events: Sequence[NewEvent | dict[str, Any]],

@@ -282,7 +282,7 @@ async def append(request: Any, context: Any, executor: ThreadPoolExecutor) -> tu
     or (True, None) once it aborted the call; (False, None) when the threads' path must
     answer (an unparsable request, a key not verified lately, what the store's async path
     leaves to its sync one), before anything was sent."""
-    if request is _MALFORMED:
+    if request is _MALFORMED or not services.appends_on_loop():
         return False, None
     try:
         principal = cached_principal(bearer_token(metadata_value(context, "authorization")))

@@ -88,6 +88,8 @@ async def fast_append_async(
     """:func:`fast_append` on the event loop, for the appends the store can answer there
     (services.append_to_stream_async) by a key verified recently; None for the rest, which
     then take :func:`fast_append` on a thread (nothing was stored)."""
+    if not services.appends_on_loop():
+        return None
     # A copy: WSGIRequest writes the decoded path into its environ, which the thread's path
     # must then read as the server passed it.
     taken = _take(dict(environ), body)

@@ -278,6 +278,9 @@ class BaseEventStore:
 
     # -- from an event loop (optional) ----------------------------------------------------------
 
+    # Whether append_async may store anything (callers skip the attempt when it cannot).
+    async_appends = False
+
     async def append_async(self, appends: Sequence[PreparedAppend]) -> CommitResult | None:
         """:meth:`append` without a thread, for the cases a backend can answer from the
         running event loop. Returns None, having stored nothing, for the rest: the caller

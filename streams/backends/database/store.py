@@ -176,6 +176,10 @@ class DatabaseEventStore(DatabaseLifecycle, ConsoleReads, BaseEventStore):
         head = self.head(a.stream_id)
         raise VersionConflict(a.stream_id, a.expected_version, (head.version or 0) if head else 0)
 
+    @property
+    def async_appends(self) -> bool:  # type: ignore[override]
+        return self.features.vendor == "postgresql"
+
     async def append_async(self, appends: Sequence[PreparedAppend]) -> CommitResult | None:
         """PostgreSQL: a one-stream append as one statement on an async connection of this
         event loop's pool (streams/backends/database/aio.py). Anything else: None."""
