@@ -7,7 +7,11 @@ API changes, so a Python, Django or psycopg upgrade cannot turn one into a silen
   much as scanning a small payload).
 - ``receivers_plan``: a Signal's receivers read from Django's internal list once per change
   (Django's per-send lookup was a measurable share of a one-event append).
-The fourth, psycopg's Transformer and PGconn.exec_prepared for one-event appends, stays in
+- ``pipelined_group_send``: channels_redis's pub/sub layer sends a group message as one
+  PUBLISH round trip under a lock held for the whole shard, so a commit's three groups took
+  three round trips one after another and every commit of the process queued behind them;
+  the pipelined send publishes any number of messages in one round trip per shard.
+The fifth, psycopg's Transformer and PGconn.exec_prepared for one-event appends, stays in
 the PostgreSQL dialect (``libpq_exec_available`` in streams/backends/database/postgresql.py)
 because only backends import a driver; its canary is in the same test module."""
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 try:
@@ -77,3 +81,36 @@ def receivers_plan(signal: Any, none_id: Any) -> tuple[tuple[Any, bool], ...] | 
                 return None
             plan.append((receiver, isinstance(receiver, weakref.ReferenceType)))
         return tuple(plan)
+
+
+def pipelined_group_send(
+    layer: Any,
+) -> Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None:
+    """``send(pairs)``: each (group, message) published as ``layer.group_send`` would, in one
+    pipeline per Redis shard, in order; None when ``layer`` is not channels_redis's pub/sub
+    layer as this code knows it (the caller then sends each pair with ``group_send``).
+    Called on the event loop the sends will run on (the layer keeps a state per loop)."""
+    get_loop_layer = getattr(layer, "_get_layer", None)
+    if get_loop_layer is None or not type(layer).__module__.startswith("channels_redis.pubsub"):
+        return None
+    loop_layer = get_loop_layer()
+    serialize = getattr(layer, "serialize", None)
+    channel_name = getattr(loop_layer, "_get_group_channel_name", None)
+    shard_of = getattr(loop_layer, "_get_shard", None)
+    if serialize is None or channel_name is None or shard_of is None:
+        return None
+
+    async def send(pairs: list[tuple[str, dict[str, Any]]]) -> None:
+        by_shard: dict[int, tuple[Any, list[tuple[str, bytes]]]] = {}
+        for group, message in pairs:
+            channel = channel_name(group)
+            shard = shard_of(channel)
+            by_shard.setdefault(id(shard), (shard, []))[1].append((channel, serialize(message)))
+        for shard, messages in by_shard.values():
+            shard._ensure_redis()  # the shard's client (a pool): made on first use
+            pipe = shard._redis.pipeline(transaction=False)
+            for channel, data in messages:
+                pipe.publish(channel, data)
+            await pipe.execute()
+
+    return send

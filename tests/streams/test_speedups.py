@@ -83,3 +83,32 @@ def test_psycopg_offers_the_direct_libpq_path():
     from streams.backends.database.postgresql import libpq_exec_available
 
     assert libpq_exec_available(), "psycopg's Transformer or PGconn changed"
+
+
+@pytest.mark.asyncio
+async def test_channels_redis_pubsub_takes_the_pipelined_send():
+    """Both sends deliver the same messages, in order, to a group's subscriber on Redis;
+    the pipelined one is in use (not the fallback)."""
+    import asyncio
+    import uuid
+
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    from tests.console.test_event_bus import REDIS_URL, require_redis
+
+    require_redis()
+    layer = RedisPubSubChannelLayer(hosts=[REDIS_URL], prefix=f"fbspeed{uuid.uuid4().hex[:8]}")
+    send = speedups.pipelined_group_send(layer)
+    assert send is not None, "channels_redis's pub/sub layer changed: the pipelined send is off"
+    channel = await layer.new_channel()
+    await layer.group_add("g1", channel)
+    await asyncio.sleep(0.2)  # the pub/sub layer's SUBSCRIBE is not waited for
+    try:
+        await send([("g1", {"type": "t", "n": n}) for n in range(5)] + [("g2", {"type": "t"})])
+        for n in range(5, 8):
+            await layer.group_send("g1", {"type": "t", "n": n})
+        got = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(8)]
+        assert [m["n"] for m in got] == list(range(8))
+    finally:
+        await layer.flush()
+    assert speedups.pipelined_group_send(object()) is None  # any other layer: group_send
