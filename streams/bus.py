@@ -145,7 +145,10 @@ class _Coalescer:
             while self.waiting:
                 batch, self.waiting = self.waiting, []
                 try:
-                    await self.send_many([pair for pairs, _ in batch for pair in pairs])
+                    # Bounded: a Redis that stops answering fails the batch (and the publisher
+                    # drops its connection) instead of holding every later publication.
+                    async with asyncio.timeout(bus_settings()["PUBLISH_TIMEOUT"]):
+                        await self.send_many([pair for pairs, _ in batch for pair in pairs])
                 except Exception as exc:
                     _settle(batch, exc)
                 else:

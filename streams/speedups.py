@@ -10,7 +10,8 @@ API changes, so a Python, Django or psycopg upgrade cannot turn one into a silen
 - ``pipelined_group_send``: channels_redis's pub/sub layer sends a group message as one
   PUBLISH round trip under a lock held for the whole shard, so a commit's three groups took
   three round trips one after another and every commit of the process queued behind them;
-  the pipelined send publishes any number of messages in one round trip per shard.
+  the pipelined send publishes any number of messages in one round trip per shard, on a
+  connection of its own for a plain address (streams/bus_redis.py).
 The fifth, psycopg's Transformer and PGconn.exec_prepared for one-event appends, stays in
 the PostgreSQL dialect (``libpq_exec_available`` in streams/backends/database/postgresql.py)
 because only backends import a driver; its canary is in the same test module."""
@@ -100,13 +101,26 @@ def pipelined_group_send(
     if serialize is None or channel_name is None or shard_of is None:
         return None
 
+    from streams.bus_redis import Publisher, plain_address
+
+    # Per shard: our own publisher for a plain address (streams/bus_redis.py), else None and
+    # the shard's redis-py client.
+    publishers: dict[int, Publisher | None] = {}
+
     async def send(pairs: list[tuple[str, dict[str, Any]]]) -> None:
         by_shard: dict[int, tuple[Any, list[tuple[str, bytes]]]] = {}
         for group, message in pairs:
             channel = channel_name(group)
             shard = shard_of(channel)
             by_shard.setdefault(id(shard), (shard, []))[1].append((channel, serialize(message)))
-        for shard, messages in by_shard.values():
+        for key, (shard, messages) in by_shard.items():
+            if key not in publishers:
+                address = plain_address(getattr(shard, "host", None))
+                publishers[key] = Publisher(address) if address else None
+            publisher = publishers[key]
+            if publisher is not None:
+                await publisher.publish(messages)
+                continue
             shard._ensure_redis()  # the shard's client (a pool): made on first use
             pipe = shard._redis.pipeline(transaction=False)
             for channel, data in messages:

@@ -1,10 +1,14 @@
 -- wrk: one-event appends to new streams, a stream per request (ids unique per thread).
--- WRK_PREFIX (env) keeps streams of one run apart from the next; AUTHORIZATION is optional.
+-- WRK_PREFIX (env) keeps streams of one run apart from the next; AUTHORIZATION is optional;
+-- WRK_EVENTS events per append (1 unless given).
 local counter = 0
 local prefix = os.getenv("WRK_PREFIX") or "wrk"
 local auth = os.getenv("WRK_AUTHORIZATION")
 local next_thread = 0
-local body = '{"expected_version":0,"events":[{"name":"Deposited","payload":{"amount":1,"currency":"EUR","note":"benchmark event"}}]}'
+local event = '{"name":"Deposited","payload":{"amount":1,"currency":"EUR","note":"benchmark event"}}'
+local events = {}
+for i = 1, tonumber(os.getenv("WRK_EVENTS") or "1") do events[i] = event end
+local body = '{"expected_version":0,"events":[' .. table.concat(events, ",") .. ']}'
 
 function setup(thread)
   thread:set("tid", next_thread)  -- a global of the thread's own Lua state

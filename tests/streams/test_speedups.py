@@ -86,18 +86,22 @@ def test_psycopg_offers_the_direct_libpq_path():
 
 
 @pytest.mark.asyncio
-async def test_channels_redis_pubsub_takes_the_pipelined_send():
+@pytest.mark.parametrize("plain", [True, False], ids=["own-publisher", "redis-py-pipeline"])
+async def test_channels_redis_pubsub_takes_the_pipelined_send(plain):
     """Both sends deliver the same messages, in order, to a group's subscriber on Redis;
-    the pipelined one is in use (not the fallback)."""
+    the pipelined one is in use (not the fallback): through streams/bus_redis.py for a
+    plain address, through the shard's redis-py client for a host with options."""
     import asyncio
     import uuid
 
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
+    from streams.bus_redis import Publisher
     from tests.console.test_event_bus import REDIS_URL, require_redis
 
     require_redis()
-    layer = RedisPubSubChannelLayer(hosts=[REDIS_URL], prefix=f"fbspeed{uuid.uuid4().hex[:8]}")
+    host = REDIS_URL if plain else {"address": REDIS_URL, "health_check_interval": 30}
+    layer = RedisPubSubChannelLayer(hosts=[host], prefix=f"fbspeed{uuid.uuid4().hex[:8]}")
     send = speedups.pipelined_group_send(layer)
     assert send is not None, "channels_redis's pub/sub layer changed: the pipelined send is off"
     channel = await layer.new_channel()
@@ -111,4 +115,7 @@ async def test_channels_redis_pubsub_takes_the_pipelined_send():
         assert [m["n"] for m in got] == list(range(8))
     finally:
         await layer.flush()
+    cells = [c.cell_contents for c in send.__closure__ or () if isinstance(c.cell_contents, dict)]
+    publishers = [p for cell in cells for p in cell.values()]
+    assert publishers and all(isinstance(p, Publisher) == plain for p in publishers)
     assert speedups.pipelined_group_send(object()) is None  # any other layer: group_send
