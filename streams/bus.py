@@ -108,11 +108,16 @@ async def _send_all(layer, pairs: list[tuple]) -> None:
         for group, message in pairs:
             await layer.group_send(group, message)
         return
+    await _coalescer(layer).send(pairs)
+
+
+def _coalescer(layer: Any) -> _Coalescer:
+    """The running loop's coalescer for ``layer``."""
     loop = asyncio.get_running_loop()
     coalescer = _coalescers.get(loop)
     if coalescer is None or coalescer.layer is not layer:
         coalescer = _coalescers[loop] = _Coalescer(layer)
-    await coalescer.send(pairs)
+    return coalescer
 
 
 class _Coalescer:
@@ -132,12 +137,17 @@ class _Coalescer:
             await self.layer.group_send(group, message)
 
     async def send(self, pairs: list[tuple]) -> None:
+        await self.submit(pairs)
+
+    def submit(self, pairs: list[tuple]) -> asyncio.Future[None]:
+        """The publication of ``pairs``: a future settled once Redis took them (or failed,
+        within the publish timeout). Called on the loop."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self.waiting.append((pairs, future))
         if self.draining is None:
             self.draining = loop.create_task(self._drain())
-        await future
+        return future
 
     async def _drain(self) -> None:
         batch: list[tuple[list[tuple], asyncio.Future[None]]] = []
@@ -177,7 +187,7 @@ _coalescers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Coalescer] = 
 )
 
 
-def publish(result: CommitResult) -> asyncio.Task | None:
+def publish(result: CommitResult) -> asyncio.Future | None:
     """Publish a durable commit on the bus. Never raises: failures are logged, since the
     commit has succeeded and readers can always catch up from the store. Called on an event
     loop it returns the publication's task, for the caller to await (so a busy loop does
@@ -199,7 +209,7 @@ def _last_position(result: CommitResult) -> int | None:
         return None
 
 
-def _publish(result: CommitResult) -> asyncio.Task | None:
+def _publish(result: CommitResult) -> asyncio.Future | None:
     layer = get_channel_layer()
     if layer is None:
         return None
@@ -225,10 +235,10 @@ def _publish(result: CommitResult) -> asyncio.Task | None:
     if running is not None:
         # Called on an event loop (an append answered there): the layer serves this loop
         # too (consumers use it here), and the loop must never wait on another thread.
-        task = running.create_task(_send_all(layer, pairs))
-        _sending.add(task)
-        task.add_done_callback(_sent)
-        return task
+        # The caller awaits the future; its round trip is bounded by the publish timeout.
+        publication = _coalescer(layer).submit(pairs)
+        publication.add_done_callback(_sent)
+        return publication
     future = asyncio.run_coroutine_threadsafe(_send_all(layer, pairs), _publisher())
     # Waited for (bounded): a short-lived process (a management command) must not exit
     # before its commit is on the bus, and commits of one thread stay in order.
@@ -236,16 +246,12 @@ def _publish(result: CommitResult) -> asyncio.Task | None:
     return None
 
 
-_sending: set[asyncio.Task] = set()  # publications under way on a loop: kept from the GC
+def _sent(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("publishing a commit on the event bus failed", exc_info=future.exception())
 
 
-def _sent(task: asyncio.Task) -> None:
-    _sending.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("publishing a commit on the event bus failed", exc_info=task.exception())
-
-
-def on_events_committed(sender, result: CommitResult, **kwargs) -> asyncio.Task | None:
+def on_events_committed(sender, result: CommitResult, **kwargs) -> asyncio.Future | None:
     """Receiver of ``streams.signals.events_committed`` (on a loop: the publication)."""
     return publish(result)
 

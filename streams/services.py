@@ -5,9 +5,9 @@ raises only errors of streams/exceptions.py."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -108,10 +108,12 @@ async def append_to_stream_async(
         return None
     if events_committed.receivers:
         pending = events_committed.announce_from_loop(commit, result, offload)
-        if pending:
+        for outcome in pending:
             # Waited for, as on a thread: the loop takes no more appends than the bus takes
-            # publications (failures are logged by the bus; the commit stands).
-            await asyncio.wait(pending, timeout=flipbook_settings.BUS["PUBLISH_TIMEOUT"])
+            # publications, each bounded by the publish timeout (failures are logged by the
+            # bus; the commit stands).
+            with contextlib.suppress(Exception):
+                await outcome
     return result.streams[0]
 
 

@@ -69,8 +69,9 @@ class CommitSignal(Signal):
     ) -> list[asyncio.Future[Any]]:
         """:meth:`announce` from an event loop: receivers marked ``loop_safe = True`` (they
         neither block nor touch the database) run here, and what they return to be awaited
-        (the bus's publication) is returned; the others run in one call handed to
-        ``offload`` (which runs it on a thread, not waited for)."""
+        (the bus's publication, which settles within the publish timeout: a receiver's
+        future must be bounded by its own timeout) is returned; the others run in one call
+        handed to ``offload`` (which runs it on a thread, not waited for)."""
         plan = self._current_plan()
         if plan is None:
             offload(lambda: self.announce(sender, result))
