@@ -35,7 +35,6 @@ from api.grpc.interceptors import (
     TRANSPORT,
     RequestLoggingInterceptor,
     error_status,
-    metadata_value,
 )
 from api.logs import new_request_id
 from api.metrics import observe_commit, observe_error, observe_latency
@@ -285,7 +284,9 @@ async def append(request: Any, context: Any, executor: ThreadPoolExecutor) -> tu
     if request is _MALFORMED or not services.appends_on_loop():
         return False, None
     try:
-        principal = cached_principal(bearer_token(metadata_value(context, "authorization")))
+        # Read once (grpc builds the tuple on each call); the first value of a key counts.
+        metadata = {item.key: item.value for item in reversed(context.invocation_metadata())}
+        principal = cached_principal(bearer_token(metadata.get("authorization")))
     except Unauthenticated:
         return False, None
     if principal is None:
@@ -316,14 +317,14 @@ async def append(request: Any, context: Any, executor: ThreadPoolExecutor) -> tu
         observe_error(TRANSPORT, error)
         status, message, trailing = error_status(error)
         code = status.name
-        request_id = new_request_id(metadata_value(context, REQUEST_ID_KEY))
+        request_id = new_request_id(metadata.get(REQUEST_ID_KEY))
         await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
         context.set_trailing_metadata(trailing)
         _finish(started, code, request_id, context)
         with contextlib.suppress(grpc.aio.AbortError):
             await context.abort(status, message)
         return True, None
-    request_id = new_request_id(metadata_value(context, REQUEST_ID_KEY))
+    request_id = new_request_id(metadata.get(REQUEST_ID_KEY))
     await context.send_initial_metadata(((REQUEST_ID_KEY, request_id),))
     _finish(started, code, request_id, context)
     return True, response
