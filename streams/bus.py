@@ -88,13 +88,24 @@ def messages_for(result: CommitResult, categories: dict[str, str | None]) -> lis
     """Return the (group, message) pairs that announce ``result``, in position order per
     group. ``categories`` maps each stream id of the commit to its category."""
     by_group: dict[str, list[dict]] = defaultdict(list)
+    # Per stream its groups, per store time its text: computed once, not once per event.
+    groups_of: dict[str, tuple[str, ...]] = {}
+    times: dict[Any, str] = {}
     for event in sorted(result.events, key=lambda e: e.position):
-        data = event.as_dict()
-        by_group[stream_group(event.stream_id)].append(data)
-        category = categories.get(event.stream_id)
-        if category:
-            by_group[category_group(category)].append(data)
-        by_group[ALL_GROUP].append(data)
+        recorded_at = times.get(event.recorded_at)
+        if recorded_at is None:
+            recorded_at = times[event.recorded_at] = event.recorded_at.isoformat()
+        data = event.as_dict(recorded_at)
+        groups = groups_of.get(event.stream_id)
+        if groups is None:
+            category = categories.get(event.stream_id)
+            groups = groups_of[event.stream_id] = (
+                (stream_group(event.stream_id), category_group(category), ALL_GROUP)
+                if category
+                else (stream_group(event.stream_id), ALL_GROUP)
+            )
+        for group in groups:
+            by_group[group].append(data)
     pairs = []
     for group, events in by_group.items():
         for start in range(0, len(events), EVENTS_PER_MESSAGE):

@@ -99,7 +99,8 @@ class RecordedEvent(NamedTuple):
     position: int
     recorded_at: datetime
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, recorded_at: str | None = None) -> dict[str, Any]:
+        """The event as JSON-ready values (``recorded_at``: its time's text, if known)."""
         return {
             "stream_id": self.stream_id,
             "version": self.version,
@@ -109,7 +110,7 @@ class RecordedEvent(NamedTuple):
             "metadata": self.metadata,
             "id": str(self.id),
             "position": self.position,
-            "recorded_at": self.recorded_at.isoformat(),
+            "recorded_at": recorded_at or self.recorded_at.isoformat(),
         }
 
 

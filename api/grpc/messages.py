@@ -105,11 +105,18 @@ def json_of(data: bytes, field: str, *, empty: Any) -> Any:
 
 def new_event(message: pb.NewEvent, field: str) -> NewEvent:
     """Return the NewEvent a client proposes in ``message``."""
+    # The usual event has no metadata and no timestamp: their field names are built only
+    # when there is something to check (a 100-event append builds 100 of each otherwise).
+    metadata = message.metadata
     return NewEvent(
         name=message.name,
         payload=json_of(message.payload, f"{field}.payload", empty=None),
-        metadata=json_of(message.metadata, f"{field}.metadata", empty={}),
-        timestamp=timestamp_of(message, "timestamp", f"{field}.timestamp"),
+        metadata=json_of(metadata, f"{field}.metadata", empty={}) if metadata else {},
+        timestamp=(
+            timestamp_of(message, "timestamp", f"{field}.timestamp")
+            if message.HasField("timestamp")
+            else None
+        ),
         id=message.id or None,
         version=message.version if message.HasField("version") else None,
     )

@@ -10,16 +10,19 @@ For each process count (1 and 2), on fresh PostgreSQL databases of one server:
 then 100-event commits over REST and gRPC against the embedded store service (bench.api).
 Prints requests/s, p50, p99 and errors, medians over the rounds with their range, and the
 ratio to the reference with the targets. With Go and ../shared/anchors/go-append present, the
-Go ceiling (net/http + pgx) is measured too, as a row for scale (no target).
+Go ceiling (net/http + pgx) is measured too, as a row for scale (no target), and at one process
+the gRPC floor (bench/serve/grpc_floor.py: grpc.aio answering Append with a constant).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -227,6 +230,21 @@ def start_anchor(binary: Path, url: ServerUrl, port: int) -> subprocess.Popen:
     return process
 
 
+def start_grpc_floor(port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.serve.grpc_floor", "--port", str(port)], cwd=ROOT
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the gRPC floor server exited")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return process
+        time.sleep(0.1)
+    stop(process)
+    raise RuntimeError("the gRPC floor server did not start")
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -275,11 +293,12 @@ def measure(args, workers: int, grpc_binary: Path, anchor: Path | None) -> dict[
         FLIPBOOK_PUSH_IN_SERVE="false",
     )
     recreate_database(ref_url)
-    http_port, grpc_port, ref_port, anchor_port = (free_port() for _ in range(4))
+    http_port, grpc_port, ref_port, anchor_port, floor_port = (free_port() for _ in range(5))
     progress(f"[{workers}] starting serve --workers {workers} and the reference")
     serve = start_serve(env, workers, http_port, grpc_port)
     reference = start_reference(ref_url, workers, ref_port)
     anchor_process = start_anchor(anchor, ref_url, anchor_port) if anchor else None
+    floor = start_grpc_floor(floor_port) if workers == 1 else None
     auth = f"Bearer {key}"
     run_id = uuid.uuid4().hex[:6]
     seed_stream(http_port, "read-100", key)
@@ -319,6 +338,8 @@ def measure(args, workers: int, grpc_binary: Path, anchor: Path | None) -> dict[
                     WRK_AUTHORIZATION=auth,
                 ),
             )
+            if floor is not None:
+                record("grpc_floor", finish(grpcload(grpc_binary, floor_port, "-", seconds, "f")))
             if anchor_process is not None:
                 record(
                     "anchor_append",
@@ -332,7 +353,7 @@ def measure(args, workers: int, grpc_binary: Path, anchor: Path | None) -> dict[
         )
         record("mixed_grpc", finish(loader))
     finally:
-        for process in (serve, reference, anchor_process):
+        for process in (serve, reference, anchor_process, floor):
             if process is not None:
                 stop(process)
         drop_database(ref_url)
@@ -448,6 +469,16 @@ def report(args, results: dict[int, dict[str, Series]], commits: dict[str, float
                 f"{anchor.median('rate'):>9,.0f} ({anchor.span('rate'):>9})"
                 f"{anchor.median('rate') / series['ref_append'].median('rate'):>7.2f}"
                 f"{'':>11}{anchor.median('p99_ms'):>8.1f}"
+            )
+        if "grpc_floor" in series:
+            floor = series["grpc_floor"]
+            grpc_share = series["grpc_append"].median("rate") / floor.median("rate")
+            print(
+                f"{'gRPC floor (grpc.aio)':<26}{workers:>5}{'':>20}"
+                f"{floor.median('rate'):>9,.0f} ({floor.span('rate'):>9})"
+                f"{floor.median('rate') / series['ref_append'].median('rate'):>7.2f}"
+                f"{'':>11}{floor.median('p99_ms'):>8.1f}"
+                f"  serve's gRPC: {grpc_share:.2f} of it"
             )
         rest_solo, grpc_solo = series["rest_append"], series["grpc_append"]
         mixed_rest = series["mixed_rest"].median("rate") / rest_solo.median("rate")
