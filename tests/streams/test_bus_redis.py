@@ -7,18 +7,29 @@ import asyncio
 import uuid
 
 import pytest
+import pytest_asyncio
 import redis.asyncio as aioredis
 
 from streams.bus_redis import Publisher, PublishError, plain_address
 from tests.console.test_event_bus import REDIS_URL, require_redis
 
 
-async def _subscriber(channel: str):
+@pytest_asyncio.fixture
+async def subscribed():
+    """(channel, subscriber, publisher): a new channel with a subscriber on the real Redis."""
+    require_redis()
+    channel = f"fbresp{uuid.uuid4().hex[:8]}"
     client = aioredis.Redis.from_url(REDIS_URL)
     pubsub = client.pubsub()
     await pubsub.subscribe(channel)
     await pubsub.get_message(timeout=2)  # the subscription's confirmation
-    return client, pubsub
+    publisher = Publisher(REDIS_URL)
+    try:
+        yield channel, pubsub, publisher
+    finally:
+        publisher.close()
+        await pubsub.aclose()
+        await client.aclose()
 
 
 async def _received(pubsub, count: int) -> list[bytes]:
@@ -32,25 +43,17 @@ async def _received(pubsub, count: int) -> list[bytes]:
 
 
 @pytest.mark.asyncio
-async def test_batches_published_at_once_arrive_in_order():
-    require_redis()
-    channel = f"fbresp{uuid.uuid4().hex[:8]}"
-    client, pubsub = await _subscriber(channel)
-    publisher = Publisher(REDIS_URL)
-    try:
-        await asyncio.gather(
-            *(
-                publisher.publish(
-                    [(channel, b"%d-a" % n), (f"{channel}x", b""), (channel, b"%d-b" % n)]
-                )
-                for n in range(20)
+async def test_batches_published_at_once_arrive_in_order(subscribed):
+    channel, pubsub, publisher = subscribed
+    await asyncio.gather(
+        *(
+            publisher.publish(
+                [(channel, b"%d-a" % n), (f"{channel}x", b""), (channel, b"%d-b" % n)]
             )
+            for n in range(20)
         )
-        got = await _received(pubsub, 40)
-    finally:
-        publisher.close()
-        await pubsub.aclose()
-        await client.aclose()
+    )
+    got = await _received(pubsub, 40)
     assert got == [b"%d-%s" % (n, part) for n in range(20) for part in (b"a", b"b")]
 
 
@@ -69,27 +72,19 @@ async def test_refusals_raise_and_the_next_publication_connects_again():
 
 
 @pytest.mark.asyncio
-async def test_an_abandoned_publication_drops_the_connection_and_the_next_one_works():
-    require_redis()
-    channel = f"fbresp{uuid.uuid4().hex[:8]}"
-    client, pubsub = await _subscriber(channel)
-    publisher = Publisher(REDIS_URL)
-    try:
-        await publisher.publish([(channel, b"first")])
-        first = publisher._protocol
-        task = asyncio.ensure_future(publisher.publish([(channel, b"abandoned")]))
-        await asyncio.sleep(0)  # written, reply not read yet
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert first is not None and first.closed
-        await publisher.publish([(channel, b"after")])
-        assert publisher._protocol is not first
-        got = await _received(pubsub, 3)
-    finally:
-        publisher.close()
-        await pubsub.aclose()
-        await client.aclose()
+async def test_an_abandoned_publication_drops_the_connection_and_the_next_one_works(subscribed):
+    channel, pubsub, publisher = subscribed
+    await publisher.publish([(channel, b"first")])
+    first = publisher._protocol
+    task = asyncio.ensure_future(publisher.publish([(channel, b"abandoned")]))
+    await asyncio.sleep(0)  # written, reply not read yet
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert first is not None and first.closed
+    await publisher.publish([(channel, b"after")])
+    assert publisher._protocol is not first
+    got = await _received(pubsub, 3)
     assert got[0] == b"first" and got[-1] == b"after"
 
 
