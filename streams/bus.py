@@ -201,7 +201,7 @@ _coalescers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Coalescer] = 
 def publish(result: CommitResult) -> asyncio.Future | None:
     """Publish a durable commit on the bus. Never raises: failures are logged, since the
     commit has succeeded and readers can always catch up from the store. Called on an event
-    loop it returns the publication's task, for the caller to await (so a busy loop does
+    loop it returns the publication's future, for the caller to await (so a busy loop does
     not pile up publications faster than the layer takes them)."""
     try:
         return _publish(result)

@@ -91,8 +91,10 @@ class _Protocol(asyncio.Protocol):
 
     def send(self, data: bytes, replies: int) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.closed or self.transport is None:  # lost since the caller looked
+            future.set_exception(PublishError("the connection to Redis was lost"))
+            return future
         self.waiting.append([replies, future, None])
-        assert self.transport is not None
         self.transport.write(data)
         return future
 
