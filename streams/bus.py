@@ -15,7 +15,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from streams import speedups
 from streams.conf import flipbook_settings
-from streams.records import CommitResult
+from streams.records import CommitResult, event_dicts
 
 logger = logging.getLogger("flipbook.bus")
 
@@ -88,14 +88,9 @@ def messages_for(result: CommitResult, categories: dict[str, str | None]) -> lis
     """Return the (group, message) pairs that announce ``result``, in position order per
     group. ``categories`` maps each stream id of the commit to its category."""
     by_group: dict[str, list[dict]] = defaultdict(list)
-    # Per stream its groups, per store time its text: computed once, not once per event.
-    groups_of: dict[str, tuple[str, ...]] = {}
-    times: dict[Any, str] = {}
-    for event in sorted(result.events, key=lambda e: e.position):
-        recorded_at = times.get(event.recorded_at)
-        if recorded_at is None:
-            recorded_at = times[event.recorded_at] = event.recorded_at.isoformat()
-        data = event.as_dict(recorded_at)
+    groups_of: dict[str, tuple[str, ...]] = {}  # per stream, computed once
+    ordered = sorted(result.events, key=lambda e: e.position)
+    for event, data in zip(ordered, event_dicts(ordered), strict=True):
         groups = groups_of.get(event.stream_id)
         if groups is None:
             category = categories.get(event.stream_id)

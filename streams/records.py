@@ -6,6 +6,7 @@ three times cheaper to build, which a one-event append feels (see the README's b
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
@@ -112,6 +113,19 @@ class RecordedEvent(NamedTuple):
             "position": self.position,
             "recorded_at": recorded_at or self.recorded_at.isoformat(),
         }
+
+
+def event_dicts(events: Iterable[RecordedEvent]) -> list[dict[str, Any]]:
+    """``as_dict()`` of each event; a store time's text made once for the events that share
+    it (a commit's events do), as a datetime's isoformat costs as much as the rest."""
+    times: dict[datetime, str] = {}
+    dicts = []
+    for event in events:
+        text = times.get(event.recorded_at)
+        if text is None:
+            text = times[event.recorded_at] = event.recorded_at.isoformat()
+        dicts.append(event.as_dict(text))
+    return dicts
 
 
 class AppendResult(NamedTuple):

@@ -45,16 +45,12 @@ from api.rest.schema import (
 )
 from streams import lifecycle, services
 from streams.exceptions import ValidationError
-from streams.records import AppendResult, CommitResult
+from streams.records import AppendResult, CommitResult, event_dicts
 from streams.validation import MAX_CATEGORY, MAX_NAME, MAX_STREAM_ID
 
 APPEND_FIELDS = {"expected_version", "category", "kind", "events"}
 SNAPSHOT_FIELDS = {"version", "payload", "label", "revision", "timestamp", "ttl"}
 COMMIT_FIELDS = {"streams"}
-
-
-def event_dicts(events) -> list[dict[str, Any]]:
-    return [e.as_dict() for e in events]
 
 
 def append_dict(result: AppendResult) -> dict[str, Any]:
