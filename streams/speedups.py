@@ -4,7 +4,7 @@ API changes, so a Python, Django or psycopg upgrade cannot turn one into a silen
 
 - ``compact_json_encoder``: json's C encoder made once (json.dumps builds one per call).
 - ``json_scanner``: json's C scanner called directly (json.loads's Python layers cost as
-  much as scanning a small payload).
+  much as scanning a small payload); ``json_loader`` is json.loads on it.
 - ``receivers_plan``: a Signal's receivers read from Django's internal list once per change
   (Django's per-send lookup was a measurable share of a one-event append).
 - ``pipelined_group_send``: channels_redis's pub/sub layer sends a group message as one
@@ -60,6 +60,26 @@ def json_scanner() -> Callable[[str, int], tuple[Any, int]]:
 
     # typeshed types make_scanner's argument as the scanner class itself, not the decoder.
     return make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
+def json_loader() -> Callable[[str | bytes | bytearray], Any]:
+    """``json.loads`` for text that is one JSON value and nothing else (what the store and
+    the SDKs write): json's C scanner called directly. Anything else (bytes, whitespace
+    around the value, extra data, text that is not JSON) goes to ``json.loads``, which
+    parses it or raises exactly as it always does."""
+    scan = json_scanner()
+    loads = json.loads
+
+    def load(text: str | bytes | bytearray) -> Any:
+        if type(text) is not str:
+            return loads(text)
+        try:
+            value, end = scan(text, 0)
+        except StopIteration:  # no value where the scan started: json.loads says why
+            return loads(text)
+        return value if end == len(text) else loads(text)
+
+    return load
 
 
 def receivers_plan(signal: Any, none_id: Any) -> tuple[tuple[Any, bool], ...] | None:

@@ -119,3 +119,15 @@ async def test_channels_redis_pubsub_takes_the_pipelined_send(plain):
     publishers = [p for cell in cells for p in cell.values()]
     assert publishers and all(isinstance(p, Publisher) == plain for p in publishers)
     assert speedups.pipelined_group_send(object()) is None  # any other layer: group_send
+
+
+def test_the_json_loader_answers_and_refuses_as_json_loads():
+    load = speedups.json_loader()
+    for text in ['{"a": [1, 2.5, null]}', " [1] ", "[1]\n", '"x"', b'{"b": true}', "1e3", "{}"]:
+        assert load(text) == json.loads(text)
+    for bad in ["", "{", '{"a": }', "[1] 2", "\ufeff[1]", "NaNx", "[1,]"]:
+        with pytest.raises(json.JSONDecodeError) as ours:
+            load(bad)
+        with pytest.raises(json.JSONDecodeError) as theirs:
+            json.loads(bad)
+        assert str(ours.value) == str(theirs.value)

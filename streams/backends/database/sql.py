@@ -3,11 +3,11 @@ stream's head row that checks an append's expectation (the version check of ever
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any, final
 
 from streams.records import DeletedState, PreparedAppend
+from streams.speedups import json_loader
 
 # JSON columns are read as text on every database, so decoding is one json.loads everywhere.
 EVENT_COLUMNS = (
@@ -90,11 +90,14 @@ def head_sql(check: str, kind_given: bool, category_given: bool, one: bool) -> s
     )  # fmt: skip
 
 
+_loads = json_loader()
+
+
 def load_json(value: Any) -> Any:
     """A JSON column read as text (or already decoded by the driver)."""
     if value is None or not isinstance(value, (str, bytes, bytearray)):
         return value
-    return json.loads(value)
+    return _loads(value)
 
 
 # (version, kind, category) of a stream's head row.
