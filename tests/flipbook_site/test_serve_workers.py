@@ -85,12 +85,21 @@ class Server:
         return [pid for pid in self.workers() if _socket_inodes(pid) & listening]
 
     def worker_of(self, client_port: int) -> int:
-        """The worker holding the server side of the connection from ``client_port``."""
-        inodes = _inodes(self.http_port, peer_port=client_port)
-        for pid in self.workers():
-            if _socket_inodes(pid) & inodes:
-                return pid
-        raise AssertionError(f"no worker holds the connection from port {client_port}")
+        """The worker holding the server side of the connection from ``client_port``.
+
+        The kernel completes the handshake before a worker accepts, so a connection just
+        opened may still wait in the listening socket's queue: look until one holds it."""
+
+        def holder() -> int | None:
+            inodes = _inodes(self.http_port, peer_port=client_port)
+            for pid in self.workers():
+                if _socket_inodes(pid) & inodes:
+                    return pid
+            return None
+
+        return wait_until(
+            holder, timeout=10, message=f"no worker accepted the connection from port {client_port}"
+        )
 
     def stop(self) -> int:
         if self.process.poll() is None:
