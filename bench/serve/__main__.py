@@ -11,8 +11,10 @@ For each process count (1 and 2), on fresh PostgreSQL databases of one server:
 then 100-event commits over REST and gRPC against the embedded store service (bench.api).
 Prints requests/s, p50, p99 and errors, medians over the rounds with their range, and the
 ratio to the reference with the targets. With Go and ../shared/anchors/go-append present, the
-Go ceiling (net/http + pgx) is measured too, as a row for scale (no target), and at one process
-the gRPC floor (bench/serve/grpc_floor.py: grpc.aio answering Append with a constant).
+Go ceiling (net/http + pgx) is measured too, as a row for scale (no target). For gRPC, two rows
+for scale (bench/serve/grpc_reference.py): the gRPC reference (grpc.aio + the REST reference's
+INSERT on a psycopg pool, N processes) and, at one process, the gRPC floor (grpc.aio answering
+Append with a constant).
 """
 
 from __future__ import annotations
@@ -231,19 +233,41 @@ def start_anchor(binary: Path, url: ServerUrl, port: int) -> subprocess.Popen:
     return process
 
 
-def start_grpc_floor(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.serve.grpc_floor", "--port", str(port)], cwd=ROOT
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the gRPC floor server exited")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return process
-        time.sleep(0.1)
-    stop(process)
-    raise RuntimeError("the gRPC floor server did not start")
+def start_grpc_reference(port: int, url: ServerUrl | None, processes: int) -> list[subprocess.Popen]:
+    """``processes`` gRPC reference servers on ``port`` (SO_REUSEPORT); the floor without url."""
+    command = [sys.executable, "-m", "bench.serve.grpc_reference", "--port", str(port)]
+    if url is not None:
+        command += ["--dsn", url.url]
+    started = []
+    for _ in range(processes):
+        process = subprocess.Popen(command, cwd=ROOT)
+        started.append(process)
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("a gRPC reference server exited")
+            # Each process binds the port once ready: wait for this one's listening socket.
+            if _listening(port) >= len(started):
+                break
+            if time.monotonic() > deadline:
+                for p in started:
+                    stop(p)
+                raise RuntimeError("a gRPC reference server did not start")
+            time.sleep(0.1)
+    return started
+
+
+def _listening(port: int) -> int:
+    """Listening sockets on ``port`` (one per SO_REUSEPORT process)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -294,12 +318,15 @@ def measure(args, workers: int, grpc_binary: Path, anchor: Path | None) -> dict[
         FLIPBOOK_PUSH_IN_SERVE="false",
     )
     recreate_database(ref_url)
-    http_port, grpc_port, ref_port, anchor_port, floor_port = (free_port() for _ in range(5))
+    http_port, grpc_port, ref_port, anchor_port, floor_port, gref_port = (
+        free_port() for _ in range(6)
+    )
     progress(f"[{workers}] starting serve --workers {workers} and the reference")
     serve = start_serve(env, workers, http_port, grpc_port)
     reference = start_reference(ref_url, workers, ref_port)
     anchor_process = start_anchor(anchor, ref_url, anchor_port) if anchor else None
-    floor = start_grpc_floor(floor_port) if workers == 1 else None
+    grpc_reference = start_grpc_reference(gref_port, ref_url, workers)
+    floor = start_grpc_reference(floor_port, None, 1) if workers == 1 else []
     auth = f"Bearer {key}"
     run_id = uuid.uuid4().hex[:6]
     seed_stream(http_port, "read-100", key)
@@ -339,7 +366,11 @@ def measure(args, workers: int, grpc_binary: Path, anchor: Path | None) -> dict[
                     WRK_AUTHORIZATION=auth,
                 ),
             )
-            if floor is not None:
+            record(
+                "grpc_ref_append",
+                finish(grpcload(grpc_binary, gref_port, "-", seconds, f"gr{prefix}")),
+            )
+            if floor:
                 record("grpc_floor", finish(grpcload(grpc_binary, floor_port, "-", seconds, "f")))
             if anchor_process is not None:
                 record(
@@ -361,7 +392,7 @@ def measure(args, workers: int, grpc_binary: Path, anchor: Path | None) -> dict[
             )
             record("mixed_grpc", finish(loader))
     finally:
-        for process in (serve, reference, anchor_process, floor):
+        for process in (serve, reference, anchor_process, *grpc_reference, *floor):
             if process is not None:
                 stop(process)
         drop_database(ref_url)
@@ -485,14 +516,19 @@ def report(args, results: dict[int, dict[str, Series]], commits: dict[str, float
                 f"{anchor.median('rate') / series['ref_append'].median('rate'):>7.2f}"
                 f"{'':>11}{anchor.median('p99_ms'):>8.1f}"
             )
-        if "grpc_floor" in series:
-            floor = series["grpc_floor"]
-            grpc_share = series["grpc_append"].median("rate") / floor.median("rate")
+        for name, label in (
+            ("grpc_ref_append", "gRPC reference (+INSERT)"),
+            ("grpc_floor", "gRPC floor (grpc.aio)"),
+        ):
+            if name not in series:
+                continue
+            scale = series[name]
+            grpc_share = series["grpc_append"].median("rate") / scale.median("rate")
             print(
-                f"{'gRPC floor (grpc.aio)':<26}{workers:>5}{'':>20}"
-                f"{floor.median('rate'):>9,.0f} ({floor.span('rate'):>9})"
-                f"{floor.median('rate') / series['ref_append'].median('rate'):>7.2f}"
-                f"{'':>11}{floor.median('p99_ms'):>8.1f}"
+                f"{label:<26}{workers:>5}{'':>20}"
+                f"{scale.median('rate'):>9,.0f} ({scale.span('rate'):>9})"
+                f"{scale.median('rate') / series['ref_append'].median('rate'):>7.2f}"
+                f"{'':>11}{scale.median('p99_ms'):>8.1f}"
                 f"  serve's gRPC: {grpc_share:.2f} of it"
             )
         rest_solo, grpc_solo = series["rest_append"], series["grpc_append"]
