@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -233,7 +232,9 @@ def start_anchor(binary: Path, url: ServerUrl, port: int) -> subprocess.Popen:
     return process
 
 
-def start_grpc_reference(port: int, url: ServerUrl | None, processes: int) -> list[subprocess.Popen]:
+def start_grpc_reference(
+    port: int, url: ServerUrl | None, processes: int
+) -> list[subprocess.Popen]:
     """``processes`` gRPC reference servers on ``port`` (SO_REUSEPORT); the floor without url."""
     command = [sys.executable, "-m", "bench.serve.grpc_reference", "--port", str(port)]
     if url is not None:
