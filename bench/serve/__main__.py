@@ -13,8 +13,9 @@ Prints requests/s, p50, p99 and errors, medians over the rounds with their range
 ratio to the reference with the targets. With Go and ../shared/anchors/go-append present, the
 Go ceiling (net/http + pgx) is measured too, as a row for scale (no target). For gRPC, two rows
 for scale (bench/serve/grpc_reference.py): the gRPC reference (grpc.aio + the REST reference's
-INSERT on a psycopg pool, N processes) and, at one process, the gRPC floor (grpc.aio answering
-Append with a constant).
+INSERT on a psycopg pool, N processes), the lean gRPC reference (the same on autocommit
+connections without a pool) and, at one process, the gRPC floor (grpc.aio answering Append
+with a constant).
 """
 
 from __future__ import annotations
@@ -233,12 +234,12 @@ def start_anchor(binary: Path, url: ServerUrl, port: int) -> subprocess.Popen:
 
 
 def start_grpc_reference(
-    port: int, url: ServerUrl | None, processes: int
+    port: int, url: ServerUrl | None, processes: int, *, lean: bool = False
 ) -> list[subprocess.Popen]:
     """``processes`` gRPC reference servers on ``port`` (SO_REUSEPORT); the floor without url."""
     command = [sys.executable, "-m", "bench.serve.grpc_reference", "--port", str(port)]
     if url is not None:
-        command += ["--dsn", url.url]
+        command += ["--dsn", url.url, *(["--lean"] if lean else [])]
     started = []
     for _ in range(processes):
         process = subprocess.Popen(command, cwd=ROOT)
@@ -319,14 +320,15 @@ def measure(args, workers: int, grpc_binary: Path, anchor: Path | None) -> dict[
         FLIPBOOK_PUSH_IN_SERVE="false",
     )
     recreate_database(ref_url)
-    http_port, grpc_port, ref_port, anchor_port, floor_port, gref_port = (
-        free_port() for _ in range(6)
+    http_port, grpc_port, ref_port, anchor_port, floor_port, gref_port, lean_port = (
+        free_port() for _ in range(7)
     )
     progress(f"[{workers}] starting serve --workers {workers} and the reference")
     serve = start_serve(env, workers, http_port, grpc_port)
     reference = start_reference(ref_url, workers, ref_port)
     anchor_process = start_anchor(anchor, ref_url, anchor_port) if anchor else None
     grpc_reference = start_grpc_reference(gref_port, ref_url, workers)
+    grpc_reference += start_grpc_reference(lean_port, ref_url, workers, lean=True)
     floor = start_grpc_reference(floor_port, None, 1) if workers == 1 else []
     auth = f"Bearer {key}"
     run_id = uuid.uuid4().hex[:6]
@@ -370,6 +372,10 @@ def measure(args, workers: int, grpc_binary: Path, anchor: Path | None) -> dict[
             record(
                 "grpc_ref_append",
                 finish(grpcload(grpc_binary, gref_port, "-", seconds, f"gr{prefix}")),
+            )
+            record(
+                "grpc_lean_append",
+                finish(grpcload(grpc_binary, lean_port, "-", seconds, f"gl{prefix}")),
             )
             if floor:
                 record("grpc_floor", finish(grpcload(grpc_binary, floor_port, "-", seconds, "f")))
@@ -519,6 +525,7 @@ def report(args, results: dict[int, dict[str, Series]], commits: dict[str, float
             )
         for name, label in (
             ("grpc_ref_append", "gRPC reference (+INSERT)"),
+            ("grpc_lean_append", "lean gRPC reference"),
             ("grpc_floor", "gRPC floor (grpc.aio)"),
         ):
             if name not in series:

@@ -20,7 +20,7 @@ def test_serve_benchmark_runs_and_prints_every_row():
         assert row is not None, out
         ratio = float(re.search(r"\)\s+([\d.]+)\s", row.split(")", 1)[1] + " ").group(1))
         assert ratio > 0, row
-    for scale in ("gRPC reference (+INSERT)", "gRPC floor (grpc.aio)"):
+    for scale in ("gRPC reference (+INSERT)", "lean gRPC reference", "gRPC floor (grpc.aio)"):
         assert re.search(re.escape(scale) + r".* serve's gRPC: [\d.]+ of it", out), out
     assert re.search(r"mixed: REST / gRPC .* of solo", out), out
     assert "100-event commits" in out and "target >= 0.6" in out, out
