@@ -12,7 +12,13 @@ django_application = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from api.rest.fast import fast_append, fast_append_async, is_fast_append  # noqa: E402
+from api.rest.fast import (  # noqa: E402
+    fast_append,
+    fast_append_async,
+    fast_read,
+    is_fast_append,
+    is_fast_read,
+)
 from console.routing import websocket_urlpatterns  # noqa: E402
 from flipbook_site.http import ThreadedHTTP, default_threads  # noqa: E402
 from flipbook_site.origins import WebSocketOriginGuard  # noqa: E402
@@ -30,7 +36,7 @@ websocket_application = _websocket_application()
 http_application = ThreadedHTTP(
     django_application,
     threads=default_threads(),
-    fast_routes=((is_fast_append, fast_append),),
+    fast_routes=((is_fast_append, fast_append), (is_fast_read, fast_read)),
     loop_routes=((is_fast_append, fast_append_async),),
 )
 application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})
