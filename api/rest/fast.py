@@ -62,40 +62,34 @@ _renderer = JSONRenderer()
 READ_PARAMETERS = frozenset({"limit", "cursor", "from_version", "to_version", "direction"})
 
 
-def is_fast_append(scope: dict[str, Any]) -> bool:
-    """Whether ``scope`` may be a fast append (checked on the event loop, so cheap)."""
+def _events_route(scope: dict[str, Any], method: str) -> bool:
+    """Whether ``scope`` is ``method`` on a stream's events (checked on the event loop)."""
     raw = scope.get("raw_path") or b""
     return (
-        scope["method"] == "POST"
+        scope["method"] == method
         and raw.startswith(PREFIX)
         and raw.endswith(SUFFIX)
-        and not scope.get("query_string")
         and not scope.get("root_path")
     )
+
+
+def is_fast_append(scope: dict[str, Any]) -> bool:
+    """Whether ``scope`` may be a fast append."""
+    return _events_route(scope, "POST") and not scope.get("query_string")
 
 
 def is_fast_read(scope: dict[str, Any]) -> bool:
-    """Whether ``scope`` may be a fast read (checked on the event loop, so cheap)."""
-    raw = scope.get("raw_path") or b""
-    return (
-        scope["method"] == "GET"
-        and raw.startswith(PREFIX)
-        and raw.endswith(SUFFIX)
-        and not scope.get("root_path")
-    )
+    """Whether ``scope`` may be a fast read."""
+    return _events_route(scope, "GET")
 
 
 def fast_read(environ: dict[str, Any], body: bytes) -> HttpResponse | None:
     """Answer the read in ``environ`` as StreamEventsView.get would (a JSON page), or None
     to leave the request to Django (before anything was done)."""
-    if body or environ.get("CONTENT_LENGTH") not in (None, "", "0"):
+    taken = _take(environ, not body and environ.get("CONTENT_LENGTH") in (None, "", "0"))
+    if taken is None:
         return None
-    stream_id = _plain_request(environ)
-    if stream_id is None:
-        return None
-    request = _request(environ)
-    if request is None:
-        return None
+    request, stream_id = taken
     query = request.GET
     for name in query:
         if name not in READ_PARAMETERS or len(query.getlist(name)) != 1:
@@ -148,7 +142,7 @@ class _Query:
 def fast_append(environ: dict[str, Any], body: bytes) -> HttpResponse | None:
     """Answer the append in ``environ`` as StreamEventsView.post would, or None to leave the
     request to Django (before anything was done)."""
-    taken = _take(environ, body)
+    taken = _take(environ, _plain_body(environ, len(body)))
     if taken is None:
         return None
     request, stream_id = taken
@@ -172,7 +166,7 @@ async def fast_append_async(
         return None
     # A copy: WSGIRequest writes the decoded path into its environ, which the thread's path
     # must then read as the server passed it.
-    taken = _take(dict(environ), body)
+    taken = _take(dict(environ), _plain_body(environ, len(body)))
     if taken is None:
         return None
     request, stream_id = taken
@@ -204,21 +198,13 @@ async def fast_append_async(
     return _finish(request, response, request_id, started)
 
 
-def _take(environ: dict[str, Any], body: bytes) -> tuple[WSGIRequest, str] | None:
-    """The request and stream id of an append the fast path takes, else None."""
-    if not _plain_body(environ, len(body)):
+def _take(environ: dict[str, Any], plain_body: bool) -> tuple[WSGIRequest, str] | None:
+    """The request and stream id of a call the fast paths take, else None."""
+    if not plain_body:
         return None
     stream_id = _plain_request(environ)
     if stream_id is None:
         return None
-    request = _request(environ)
-    if request is None:
-        return None
-    return request, stream_id
-
-
-def _request(environ: dict[str, Any]) -> WSGIRequest | None:
-    """The request of ``environ``, unless Django would refuse its host or redirect it."""
     request = WSGIRequest(environ)
     try:
         request.get_host()  # ALLOWED_HOSTS: Django answers a bad host 400
@@ -226,7 +212,7 @@ def _request(environ: dict[str, Any]) -> WSGIRequest | None:
         return None
     if settings.SECURE_SSL_REDIRECT and not request.is_secure():
         return None
-    return request
+    return request, stream_id
 
 
 def _finish(

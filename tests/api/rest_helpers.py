@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from io import BytesIO
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from django.db import connections
@@ -147,3 +148,65 @@ def unreachable_store(db_backend, settings) -> Iterator[str]:
         if hasattr(connection, "close_pool"):
             connection.close_pool()  # else its pool keeps trying to connect in the background
         del connections["unreachable"]
+
+
+async def through_asgi(
+    method: str, path: str, body: bytes, key: str | None, *extra: tuple[bytes, bytes]
+) -> dict:
+    """One request through the ASGI application `serve` runs, with the raw path (and query)
+    a real server passes: its status, headers and body."""
+    from asgiref.testing import ApplicationCommunicator
+
+    from flipbook_site.asgi import application
+
+    headers = [(b"host", b"127.0.0.1")]
+    if body:
+        headers.append((b"content-type", b"application/json"))
+        headers.append((b"content-length", str(len(body)).encode()))
+    if key:
+        headers.append((b"authorization", f"Bearer {key}".encode()))
+    headers.extend(extra)
+    raw, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote(raw),
+        "raw_path": raw.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": body})
+    start = await communicator.receive_output(20)
+    content = await communicator.receive_output(20)
+    return {"status": start["status"], "headers": start["headers"], "body": content["body"]}
+
+
+def wsgi_environ(
+    method: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> dict[str, Any]:
+    """The WSGI environ `serve` makes of a request with a Bearer key (a JSON body if any)."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path.split("?")[0],
+        "QUERY_STRING": path.partition("?")[2],
+        "RAW_URI": path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_AUTHORIZATION": "Bearer fbk_any_key",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": BytesIO(body),
+    }
+    if method == "POST":
+        environ["CONTENT_TYPE"] = "application/json"
+    if method == "POST" or body:
+        environ["CONTENT_LENGTH"] = str(len(body))
+    for name, value in headers:
+        environ["HTTP_" + name.decode().upper()] = value.decode()
+    return environ

@@ -7,22 +7,19 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from io import BytesIO
-from urllib.parse import unquote
 
 import pytest
 import pytest_asyncio
 from asgiref.sync import sync_to_async
-from asgiref.testing import ApplicationCommunicator
 from django.db import connections
 
 from api.auth import authenticate_key
 from api.models import ApiKey
 from api.rest import fast
 from streams import services
+from tests.api.rest_helpers import through_asgi, wsgi_environ
 
 pytestmark = pytest.mark.django_db(transaction=True)
-TIMEOUT = 20
 # Headers that differ between any two responses.
 VARYING = {b"date", b"x-request-id"}
 # Sent to force Django's path: an Accept the fast path does not take, DRF negotiates to JSON.
@@ -30,32 +27,7 @@ THROUGH_DJANGO = (b"accept", b"application/json; q=1")
 
 
 async def post(path: str, body: bytes, key: str | None, *extra: tuple[bytes, bytes]) -> dict:
-    """POST through the ASGI application, with the raw path a real server passes."""
-    from flipbook_site.asgi import application
-
-    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
-    headers.append((b"content-length", str(len(body)).encode()))
-    if key:
-        headers.append((b"authorization", f"Bearer {key}".encode()))
-    headers.extend(extra)
-    scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": unquote(path),
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    communicator = ApplicationCommunicator(application, scope)
-    await communicator.send_input({"type": "http.request", "body": body})
-    start = await communicator.receive_output(TIMEOUT)
-    content = await communicator.receive_output(TIMEOUT)
-    return {"status": start["status"], "headers": start["headers"], "body": content["body"]}
+    return await through_asgi("POST", path, body, key, *extra)
 
 
 def comparable(response: dict) -> tuple[int, dict, dict]:
@@ -207,22 +179,7 @@ async def test_errors_answer_as_the_view(keys, case, fast_path):
     ],
 )
 def test_requests_it_does_not_take_go_to_django(path, headers, body):
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path.split("?")[0],
-        "QUERY_STRING": path.partition("?")[2],
-        "RAW_URI": path,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "127.0.0.1",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_AUTHORIZATION": "Bearer fbk_any_key",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": BytesIO(body),
-    }
-    for name, value in headers:
-        environ["HTTP_" + name.decode().upper()] = value.decode()
+    environ = wsgi_environ("POST", path, body, headers)
     scope = {
         "method": "POST",
         "raw_path": path.split("?")[0].encode(),

@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from io import BytesIO
-from urllib.parse import unquote
 
 import pytest
-from asgiref.testing import ApplicationCommunicator
 
 from api.models import ApiKey
 from api.rest import fast
 from streams import lifecycle, services
+from tests.api.rest_helpers import through_asgi, wsgi_environ
 
 pytestmark = pytest.mark.django_db(transaction=True)
-TIMEOUT = 20
 # Headers that differ between any two responses.
 VARYING = {b"date", b"x-request-id"}
 # Sent to force Django's path: an Accept the fast path does not take, DRF negotiates to JSON.
@@ -25,32 +22,7 @@ THROUGH_DJANGO = (b"accept", b"application/json; q=1")
 
 
 async def get(path: str, key: str | None, *extra: tuple[bytes, bytes]) -> dict:
-    """GET through the ASGI application, with the raw path a real server passes."""
-    from flipbook_site.asgi import application
-
-    headers = [(b"host", b"127.0.0.1")]
-    if key:
-        headers.append((b"authorization", f"Bearer {key}".encode()))
-    headers.extend(extra)
-    raw, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": unquote(raw),
-        "raw_path": raw.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    communicator = ApplicationCommunicator(application, scope)
-    await communicator.send_input({"type": "http.request", "body": b""})
-    start = await communicator.receive_output(TIMEOUT)
-    content = await communicator.receive_output(TIMEOUT)
-    return {"status": start["status"], "headers": start["headers"], "body": content["body"]}
+    return await through_asgi("GET", path, b"", key, *extra)
 
 
 def comparable(response: dict) -> tuple[int, dict, dict]:
@@ -190,22 +162,7 @@ async def test_errors_answer_as_the_view(keys, stream, answered, case):
     ],
 )
 def test_requests_it_does_not_take_go_to_django(path, headers, body):
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path.split("?")[0],
-        "QUERY_STRING": path.partition("?")[2],
-        "RAW_URI": path,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "127.0.0.1",
-        "HTTP_AUTHORIZATION": "Bearer fbk_any_key",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": BytesIO(body),
-    }
-    if body:
-        environ["CONTENT_LENGTH"] = str(len(body))
-    for name, value in headers:
-        environ["HTTP_" + name.decode().upper()] = value.decode()
+    environ = wsgi_environ("GET", path, body, headers)
     scope = {"method": "GET", "raw_path": path.split("?")[0].encode()}
     assert fast.is_fast_read(scope)
     assert fast.fast_read(environ, body) is None
