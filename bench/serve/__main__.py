@@ -11,7 +11,7 @@ For each process count (1 and 2), on fresh PostgreSQL databases of one server:
 then 100-event commits over REST and gRPC against the embedded store service (bench.api).
 Prints requests/s, p50, p99 and errors, medians over the rounds with their range, and the
 ratio to the reference with the targets. With Go and ../shared/anchors/go-append present, the
-Go ceiling (net/http + pgx) is measured too, as a row for scale (no target). For gRPC, two rows
+Go ceiling (net/http + pgx) is measured too, as a row for scale (no target). For gRPC, three rows
 for scale (bench/serve/grpc_reference.py): the gRPC reference (grpc.aio + the REST reference's
 INSERT on a psycopg pool, N processes), the lean gRPC reference (the same on autocommit
 connections without a pool) and, at one process, the gRPC floor (grpc.aio answering Append
